@@ -1,0 +1,471 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "ngx_http_consent_cookie.h"
+
+
+#define NGX_HTTP_CONSENT_FIELDS  8
+
+
+static const unsigned char *ngx_http_consent_parse_number(
+    const unsigned char *p, const unsigned char *last, uint64_t *n);
+static int ngx_http_consent_parse_names(const unsigned char *p,
+    const unsigned char *last, ngx_http_consent_slice_t *names, size_t *n);
+static unsigned char *ngx_http_consent_put_names(unsigned char *p,
+    unsigned char *last, const ngx_http_consent_slice_t *names, size_t n);
+static unsigned char *ngx_http_consent_put_number(unsigned char *p,
+    unsigned char *last, uint64_t n);
+static void ngx_http_consent_mac(unsigned char *mac, const unsigned char *key,
+    size_t key_len, const unsigned char *data, size_t len);
+
+
+static const char  ngx_http_consent_b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static const char  ngx_http_consent_hex[] = "0123456789abcdef";
+
+
+int
+ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
+    ngx_http_consent_cookie_t *cookie)
+{
+    size_t                n;
+    uint64_t              iat;
+    const unsigned char  *p, *last, *field[NGX_HTTP_CONSENT_FIELDS + 1];
+
+    if (len < 2 || len > NGX_HTTP_CONSENT_COOKIE_MAX
+        || value[0] != NGX_HTTP_CONSENT_VERSION || value[1] != '.')
+    {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    memset(cookie, 0, sizeof(ngx_http_consent_cookie_t));
+
+    /* field[i] is the start of field i, field[8] is one past the end */
+
+    last = value + len;
+    n = 0;
+    field[n++] = value;
+
+    for (p = value; p < last; p++) {
+        if (*p == '.') {
+            if (n == NGX_HTTP_CONSENT_FIELDS) {
+                return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+            }
+
+            field[n++] = p + 1;
+        }
+    }
+
+    if (n != NGX_HTTP_CONSENT_FIELDS) {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    field[n] = last + 1;
+
+    /* 1: id */
+
+    if (field[2] - field[1] - 1 != NGX_HTTP_CONSENT_ID_B64_LEN
+        || ngx_http_consent_base64url_decode(cookie->id,
+                                             NGX_HTTP_CONSENT_ID_LEN,
+                                             field[1],
+                                             NGX_HTTP_CONSENT_ID_B64_LEN)
+           != NGX_HTTP_CONSENT_ID_LEN)
+    {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    /* 2: issue time, 3: revision */
+
+    if (ngx_http_consent_parse_number(field[2], field[3] - 1, &iat) == NULL
+        || iat > INT64_MAX
+        || ngx_http_consent_parse_number(field[3], field[4] - 1,
+                                         &cookie->revision) == NULL)
+    {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    cookie->iat = (int64_t) iat;
+
+    /* 4: granted, 5: refused */
+
+    if (ngx_http_consent_parse_names(field[4], field[5] - 1, cookie->granted,
+                                     &cookie->ngranted) != 0
+        || ngx_http_consent_parse_names(field[5], field[6] - 1,
+                                        cookie->refused, &cookie->nrefused)
+           != 0)
+    {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    /* 6: key id */
+
+    if (field[7] - field[6] - 1 != NGX_HTTP_CONSENT_KID_LEN) {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    for (p = field[6]; p < field[7] - 1; p++) {
+        if (strchr(ngx_http_consent_hex, *p) == NULL || *p == '\0') {
+            return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+        }
+    }
+
+    memcpy(cookie->kid, field[6], NGX_HTTP_CONSENT_KID_LEN);
+
+    /* 7: mac */
+
+    if (last - field[7] != NGX_HTTP_CONSENT_MAC_B64_LEN
+        || ngx_http_consent_base64url_decode(cookie->mac,
+                                             NGX_HTTP_CONSENT_MAC_LEN,
+                                             field[7],
+                                             NGX_HTTP_CONSENT_MAC_B64_LEN)
+           != NGX_HTTP_CONSENT_MAC_LEN)
+    {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    cookie->signed_part.data = value;
+    cookie->signed_part.len = field[7] - 1 - value;
+
+    return NGX_HTTP_CONSENT_COOKIE_OK;
+}
+
+
+int
+ngx_http_consent_cookie_verify(const ngx_http_consent_cookie_t *cookie,
+    const unsigned char *key, size_t key_len)
+{
+    unsigned char  mac[SHA256_DIGEST_LENGTH];
+
+    ngx_http_consent_mac(mac, key, key_len, cookie->signed_part.data,
+                         cookie->signed_part.len);
+
+    if (CRYPTO_memcmp(mac, cookie->mac, NGX_HTTP_CONSENT_MAC_LEN) != 0) {
+        return NGX_HTTP_CONSENT_COOKIE_BAD_MAC;
+    }
+
+    return NGX_HTTP_CONSENT_COOKIE_OK;
+}
+
+
+long
+ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
+    const ngx_http_consent_cookie_t *cookie, const unsigned char *key,
+    size_t key_len)
+{
+    unsigned char  *p, *last;
+    unsigned char   mac[SHA256_DIGEST_LENGTH];
+
+    if (cookie->iat < 0) {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    p = out;
+    last = out + size;
+
+    if (last - p < 2 + NGX_HTTP_CONSENT_ID_B64_LEN + 1) {
+        return NGX_HTTP_CONSENT_COOKIE_TOO_SMALL;
+    }
+
+    *p++ = NGX_HTTP_CONSENT_VERSION;
+    *p++ = '.';
+    p += ngx_http_consent_base64url_encode(p, cookie->id,
+                                           NGX_HTTP_CONSENT_ID_LEN);
+    *p++ = '.';
+
+    p = ngx_http_consent_put_number(p, last, (uint64_t) cookie->iat);
+    p = ngx_http_consent_put_number(p, last, cookie->revision);
+    p = ngx_http_consent_put_names(p, last, cookie->granted,
+                                   cookie->ngranted);
+    p = ngx_http_consent_put_names(p, last, cookie->refused,
+                                   cookie->nrefused);
+
+    if (p == NULL || (size_t) (last - p) < NGX_HTTP_CONSENT_KID_LEN + 1
+                                            + NGX_HTTP_CONSENT_MAC_B64_LEN)
+    {
+        return NGX_HTTP_CONSENT_COOKIE_TOO_SMALL;
+    }
+
+    memcpy(p, cookie->kid, NGX_HTTP_CONSENT_KID_LEN);
+    p += NGX_HTTP_CONSENT_KID_LEN;
+
+    ngx_http_consent_mac(mac, key, key_len, out, p - out);
+
+    *p++ = '.';
+    p += ngx_http_consent_base64url_encode(p, mac, NGX_HTTP_CONSENT_MAC_LEN);
+
+    return p - out;
+}
+
+
+void
+ngx_http_consent_cookie_kid(unsigned char *kid, const unsigned char *key,
+    size_t key_len)
+{
+    size_t         i;
+    unsigned char  md[SHA256_DIGEST_LENGTH];
+
+    SHA256(key, key_len, md);
+
+    for (i = 0; i < NGX_HTTP_CONSENT_KID_LEN / 2; i++) {
+        kid[2 * i] = ngx_http_consent_hex[md[i] >> 4];
+        kid[2 * i + 1] = ngx_http_consent_hex[md[i] & 0xf];
+    }
+}
+
+
+int
+ngx_http_consent_valid_name(const unsigned char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > NGX_HTTP_CONSENT_NAME_MAX
+        || name[0] < 'a' || name[0] > 'z')
+    {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+size_t
+ngx_http_consent_base64url_encode(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    unsigned char  *d;
+
+    d = dst;
+
+    while (len > 2) {
+        *d++ = ngx_http_consent_b64url[(src[0] >> 2) & 0x3f];
+        *d++ = ngx_http_consent_b64url[((src[0] & 3) << 4) | (src[1] >> 4)];
+        *d++ = ngx_http_consent_b64url[((src[1] & 0x0f) << 2) | (src[2] >> 6)];
+        *d++ = ngx_http_consent_b64url[src[2] & 0x3f];
+
+        src += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        *d++ = ngx_http_consent_b64url[(src[0] >> 2) & 0x3f];
+
+        if (len == 1) {
+            *d++ = ngx_http_consent_b64url[(src[0] & 3) << 4];
+
+        } else {
+            *d++ = ngx_http_consent_b64url[((src[0] & 3) << 4)
+                                           | (src[1] >> 4)];
+            *d++ = ngx_http_consent_b64url[(src[1] & 0x0f) << 2];
+        }
+    }
+
+    return d - dst;
+}
+
+
+int
+ngx_http_consent_base64url_decode(unsigned char *dst, size_t size,
+    const unsigned char *src, size_t len)
+{
+    size_t          i, n, bits;
+    const char     *c;
+    unsigned char   v[4];
+
+    if (len % 4 == 1 || (len / 4) * 3 + (len % 4 ? len % 4 - 1 : 0) > size) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i += 4) {
+        for (bits = 0; bits < 4 && i + bits < len; bits++) {
+            c = strchr(ngx_http_consent_b64url, src[i + bits]);
+
+            if (c == NULL || src[i + bits] == '\0') {
+                return -1;
+            }
+
+            v[bits] = (unsigned char) (c - ngx_http_consent_b64url);
+        }
+
+        dst[n++] = (unsigned char) (v[0] << 2 | v[1] >> 4);
+
+        if (bits > 2) {
+            dst[n++] = (unsigned char) (v[1] << 4 | v[2] >> 2);
+        }
+
+        if (bits > 3) {
+            dst[n++] = (unsigned char) (v[2] << 6 | v[3]);
+        }
+
+        /* unused low bits must be zero: one value, one encoding */
+
+        if ((bits == 2 && (v[1] & 0x0f)) || (bits == 3 && (v[2] & 0x03))) {
+            return -1;
+        }
+    }
+
+    return (int) n;
+}
+
+
+static const unsigned char *
+ngx_http_consent_parse_number(const unsigned char *p,
+    const unsigned char *last, uint64_t *n)
+{
+    uint64_t  v;
+
+    /* 1 to 19 digits, no leading zero but for "0" itself */
+
+    if (p == last || last - p > 19 || (*p == '0' && last - p > 1)) {
+        return NULL;
+    }
+
+    v = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        v = v * 10 + (*p - '0');
+    }
+
+    *n = v;
+
+    return p;
+}
+
+
+static int
+ngx_http_consent_parse_names(const unsigned char *p, const unsigned char *last,
+    ngx_http_consent_slice_t *names, size_t *n)
+{
+    const unsigned char  *start;
+
+    *n = 0;
+
+    if (p == last) {
+        return 0;
+    }
+
+    for ( ;; ) {
+        start = p;
+
+        while (p < last && *p != '~') {
+            p++;
+        }
+
+        if (!ngx_http_consent_valid_name(start, p - start)
+            || *n == NGX_HTTP_CONSENT_MAX_CATEGORIES)
+        {
+            return -1;
+        }
+
+        names[*n].data = start;
+        names[*n].len = p - start;
+        (*n)++;
+
+        if (p == last) {
+            return 0;
+        }
+
+        p++;
+    }
+}
+
+
+static unsigned char *
+ngx_http_consent_put_names(unsigned char *p, unsigned char *last,
+    const ngx_http_consent_slice_t *names, size_t n)
+{
+    size_t  i;
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((size_t) (last - p) < names[i].len + 1
+            || !ngx_http_consent_valid_name(names[i].data, names[i].len))
+        {
+            return NULL;
+        }
+
+        if (i) {
+            *p++ = '~';
+        }
+
+        memcpy(p, names[i].data, names[i].len);
+        p += names[i].len;
+    }
+
+    if (p == last) {
+        return NULL;
+    }
+
+    *p++ = '.';
+
+    return p;
+}
+
+
+static unsigned char *
+ngx_http_consent_put_number(unsigned char *p, unsigned char *last, uint64_t n)
+{
+    size_t         len;
+    unsigned char  buf[20];
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    len = 0;
+
+    do {
+        buf[sizeof(buf) - ++len] = (unsigned char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    if ((size_t) (last - p) < len + 1) {
+        return NULL;
+    }
+
+    memcpy(p, buf + sizeof(buf) - len, len);
+    p += len;
+    *p++ = '.';
+
+    return p;
+}
+
+
+static void
+ngx_http_consent_mac(unsigned char *mac, const unsigned char *key,
+    size_t key_len, const unsigned char *data, size_t len)
+{
+    unsigned int  n;
+
+    n = SHA256_DIGEST_LENGTH;
+
+    HMAC(EVP_sha256(), key, (int) key_len, data, len, mac, &n);
+}

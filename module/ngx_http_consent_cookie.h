@@ -1,0 +1,97 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#ifndef _NGX_HTTP_CONSENT_COOKIE_H_INCLUDED_
+#define _NGX_HTTP_CONSENT_COOKIE_H_INCLUDED_
+
+
+/*
+ * The consent cookie codec: a pure core, free of nginx types, shared by the
+ * module, the unit tests and the fuzzer.
+ *
+ * A cookie value reads
+ *
+ *     1.ID.IAT.REV.GRANTED.REFUSED.KID.MAC
+ *
+ *     1        format version
+ *     ID       16 random bytes, base64url without padding (22 characters)
+ *     IAT      issue time, decimal seconds since the epoch
+ *     REV      consent_revision the reader answered, decimal
+ *     GRANTED  category names granted, joined by "~" (may be empty)
+ *     REFUSED  category names refused, joined by "~" (may be empty)
+ *     KID      key id: 8 hex digits of SHA-256(key)
+ *     MAC      HMAC-SHA256(key, everything before ".MAC"), first 16 bytes,
+ *              base64url (22 characters)
+ *
+ * Every character is a cookie-octet (RFC 6265), so the value needs no
+ * quoting or escaping.
+ */
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define NGX_HTTP_CONSENT_VERSION         '1'
+#define NGX_HTTP_CONSENT_ID_LEN          16
+#define NGX_HTTP_CONSENT_ID_B64_LEN      22
+#define NGX_HTTP_CONSENT_KID_LEN         8
+#define NGX_HTTP_CONSENT_MAC_LEN         16
+#define NGX_HTTP_CONSENT_MAC_B64_LEN     22
+#define NGX_HTTP_CONSENT_KEY_MIN         32
+#define NGX_HTTP_CONSENT_NAME_MAX        32
+#define NGX_HTTP_CONSENT_MAX_CATEGORIES  64
+#define NGX_HTTP_CONSENT_COOKIE_MAX      2048
+
+
+#define NGX_HTTP_CONSENT_COOKIE_OK         0
+#define NGX_HTTP_CONSENT_COOKIE_MALFORMED  -1
+#define NGX_HTTP_CONSENT_COOKIE_BAD_MAC    -2
+#define NGX_HTTP_CONSENT_COOKIE_TOO_SMALL  -3
+
+
+typedef struct {
+    const unsigned char           *data;
+    size_t                         len;
+} ngx_http_consent_slice_t;
+
+
+typedef struct {
+    unsigned char                  id[NGX_HTTP_CONSENT_ID_LEN];
+    int64_t                        iat;
+    uint64_t                       revision;
+
+    ngx_http_consent_slice_t       granted[NGX_HTTP_CONSENT_MAX_CATEGORIES];
+    ngx_http_consent_slice_t       refused[NGX_HTTP_CONSENT_MAX_CATEGORIES];
+    size_t                         ngranted;
+    size_t                         nrefused;
+
+    unsigned char                  kid[NGX_HTTP_CONSENT_KID_LEN];
+
+    /* what the MAC covers, and the MAC itself, as found in the value */
+    ngx_http_consent_slice_t       signed_part;
+    unsigned char                  mac[NGX_HTTP_CONSENT_MAC_LEN];
+} ngx_http_consent_cookie_t;
+
+
+int ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
+    ngx_http_consent_cookie_t *cookie);
+int ngx_http_consent_cookie_verify(const ngx_http_consent_cookie_t *cookie,
+    const unsigned char *key, size_t key_len);
+long ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
+    const ngx_http_consent_cookie_t *cookie, const unsigned char *key,
+    size_t key_len);
+void ngx_http_consent_cookie_kid(unsigned char *kid, const unsigned char *key,
+    size_t key_len);
+int ngx_http_consent_valid_name(const unsigned char *name, size_t len);
+
+size_t ngx_http_consent_base64url_encode(unsigned char *dst,
+    const unsigned char *src, size_t len);
+int ngx_http_consent_base64url_decode(unsigned char *dst, size_t size,
+    const unsigned char *src, size_t len);
+
+
+#endif /* _NGX_HTTP_CONSENT_COOKIE_H_INCLUDED_ */

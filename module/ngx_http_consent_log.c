@@ -1,0 +1,36 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_consent_module.h"
+
+
+/* stub: the consent log lands here */
+
+
+char *
+ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_log_init(ngx_conf_t *cf)
+{
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_log_write(ngx_http_request_t *r,
+    ngx_http_consent_choice_t *choice)
+{
+    return NGX_OK;
+}

@@ -1,0 +1,886 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_consent_module.h"
+
+
+#define NGX_HTTP_CONSENT_SECRET_MAX  4096
+
+
+static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_consent_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_consent_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_consent_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+static char *ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_consent_read_secret(ngx_conf_t *cf,
+    ngx_http_consent_secret_t *secret);
+static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_conf_enum_t  ngx_http_consent_samesite[] = {
+    { ngx_string("lax"), NGX_HTTP_CONSENT_SAMESITE_LAX },
+    { ngx_string("strict"), NGX_HTTP_CONSENT_SAMESITE_STRICT },
+    { ngx_string("none"), NGX_HTTP_CONSENT_SAMESITE_NONE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_consent_secure[] = {
+    { ngx_string("auto"), NGX_HTTP_CONSENT_SECURE_AUTO },
+    { ngx_string("on"), NGX_HTTP_CONSENT_SECURE_ON },
+    { ngx_string("off"), NGX_HTTP_CONSENT_SECURE_OFF },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_str_t  ngx_http_consent_reserved[] = {
+    ngx_string("state"),
+    ngx_string("id"),
+    ngx_string("categories"),
+    ngx_string("gpc"),
+    ngx_null_string
+};
+
+
+static ngx_command_t  ngx_http_consent_commands[] = {
+
+    { ngx_string("consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("consent_banner"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, banner),
+      NULL },
+
+    { ngx_string("consent_gate_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, gate_buffer),
+      NULL },
+
+    { ngx_string("consent_csp_nonce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, csp_nonce),
+      NULL },
+
+    { ngx_string("consent_policy_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, policy_url),
+      NULL },
+
+    { ngx_string("consent_language"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_consent_main_conf_t, language),
+      NULL },
+
+    { ngx_string("consent_revision"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_consent_main_conf_t, revision),
+      NULL },
+
+    { ngx_string("consent_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_cookie,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_category"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_consent_category,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_texts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_texts,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_log"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_log,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_endpoint"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_consent_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_gate_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_gate_host,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_strip_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_strip_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("consent_google_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_google_mode,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_consent_module_ctx = {
+    ngx_http_consent_preconfiguration,     /* preconfiguration */
+    ngx_http_consent_postconfiguration,    /* postconfiguration */
+
+    ngx_http_consent_create_main_conf,     /* create main configuration */
+    ngx_http_consent_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_consent_create_loc_conf,      /* create location configuration */
+    ngx_http_consent_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_consent_module = {
+    NGX_MODULE_V1,
+    &ngx_http_consent_module_ctx,          /* module context */
+    ngx_http_consent_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_consent_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_consent_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_consent_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_consent_texts_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_log_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_request_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_headers_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_consent_filter_init(cf);
+}
+
+
+static void *
+ngx_http_consent_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->secrets = NULL;
+     *     cmcf->cookie_name = { 0, NULL };
+     *     cmcf->cookie_domain = { 0, NULL };
+     *     cmcf->cookie_path = { 0, NULL };
+     *     cmcf->all_mask = 0;
+     *     cmcf->required_mask = 0;
+     *     cmcf->gpc_mask = 0;
+     *     cmcf->endpoint = { 0, NULL };
+     *     cmcf->texts_dir = { 0, NULL };
+     *     cmcf->language = { 0, NULL };
+     *     cmcf->texts = NULL;
+     *     cmcf->log = NULL;
+     */
+
+    cmcf->categories = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_http_consent_category_t));
+    if (cmcf->categories == NULL) {
+        return NULL;
+    }
+
+    cmcf->revision = NGX_CONF_UNSET;
+    cmcf->cookie_max_age = NGX_CONF_UNSET;
+    cmcf->cookie_samesite = NGX_CONF_UNSET_UINT;
+    cmcf->cookie_secure = NGX_CONF_UNSET_UINT;
+
+    return cmcf;
+}
+
+
+static char *
+ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_uint_t                    i;
+    ngx_http_consent_category_t  *c;
+
+    ngx_conf_init_value(cmcf->revision, 1);
+    ngx_conf_init_value(cmcf->cookie_max_age, 180 * 86400);
+    ngx_conf_init_uint_value(cmcf->cookie_samesite,
+                             NGX_HTTP_CONSENT_SAMESITE_LAX);
+    ngx_conf_init_uint_value(cmcf->cookie_secure,
+                             NGX_HTTP_CONSENT_SECURE_AUTO);
+
+    if (cmcf->cookie_name.data == NULL) {
+        ngx_str_set(&cmcf->cookie_name, "consent");
+    }
+
+    if (cmcf->cookie_path.data == NULL) {
+        ngx_str_set(&cmcf->cookie_path, "/");
+    }
+
+    if (cmcf->language.data == NULL) {
+        ngx_str_set(&cmcf->language, "en");
+    }
+
+    if (cmcf->revision < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_revision\" must be 0 or more");
+        return NGX_CONF_ERROR;
+    }
+
+    c = cmcf->categories->elts;
+
+    for (i = 0; i < cmcf->categories->nelts; i++) {
+        cmcf->all_mask |= (uint64_t) 1 << i;
+
+        if (c[i].required) {
+            cmcf->required_mask |= (uint64_t) 1 << i;
+        }
+
+        if (c[i].gpc) {
+            cmcf->gpc_mask |= (uint64_t) 1 << i;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->gate_hosts = NULL;
+     *     conf->strip_cookies = NULL;
+     *     conf->google_mode = NULL;
+     *     conf->csp_nonce = NULL;
+     *     conf->policy_url = { 0, NULL };
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->banner = NGX_CONF_UNSET;
+    conf->endpoint = NGX_CONF_UNSET;
+    conf->gate_buffer = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_consent_loc_conf_t *prev = parent;
+    ngx_http_consent_loc_conf_t *conf = child;
+
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->banner, prev->banner, 1);
+    ngx_conf_merge_value(conf->endpoint, prev->endpoint, 0);
+    ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
+                              64 * 1024);
+    ngx_conf_merge_str_value(conf->policy_url, prev->policy_url, "");
+
+    if (conf->gate_hosts == NULL) {
+        conf->gate_hosts = prev->gate_hosts;
+    }
+
+    if (conf->strip_cookies == NULL) {
+        conf->strip_cookies = prev->strip_cookies;
+    }
+
+    if (conf->google_mode == NULL) {
+        conf->google_mode = prev->google_mode;
+    }
+
+    if (conf->csp_nonce == NULL) {
+        conf->csp_nonce = prev->csp_nonce;
+    }
+
+    if (!conf->enable && !conf->endpoint) {
+        return NGX_CONF_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    if (cmcf->secrets == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent\" is on but no \"consent_secret\" is "
+                           "set; add \"consent_secret /path/to/key;\" to the "
+                           "http block (32 random bytes or more, e.g. made "
+                           "with \"openssl rand -out key 32\")");
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->categories->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent\" is on but no category is declared; "
+                           "add e.g. \"consent_category analytics;\" to the "
+                           "http block");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_str_t                  *value;
+    ngx_uint_t                  i;
+    ngx_http_consent_secret_t  *secret, *s;
+
+    value = cf->args->elts;
+
+    if (cmcf->secrets == NULL) {
+        cmcf->secrets = ngx_array_create(cf->pool, 2,
+                                         sizeof(ngx_http_consent_secret_t));
+        if (cmcf->secrets == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    secret = ngx_array_push(cmcf->secrets);
+    if (secret == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    secret->file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &secret->file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_consent_read_secret(cf, secret) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    s = cmcf->secrets->elts;
+
+    for (i = 0; i < cmcf->secrets->nelts - 1; i++) {
+        if (ngx_memcmp(s[i].kid, secret->kid, NGX_HTTP_CONSENT_KID_LEN)
+            == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_secret\" \"%V\" holds the same key "
+                               "as \"%V\"; remove one of them",
+                               &secret->file, &s[i].file);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
+{
+    u_char           *p;
+    size_t            len;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_int_t         rc;
+    ngx_file_info_t   fi;
+
+    rc = NGX_ERROR;
+
+    fd = ngx_open_file(secret->file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"consent_secret\" cannot open \"%V\"; create it "
+                           "with \"openssl rand -out %V 32 && chmod 600 %V\"",
+                           &secret->file, &secret->file, &secret->file);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", &secret->file);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CONSENT_SECRET_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_secret\" \"%V\" is larger than %d "
+                           "bytes; a key needs 32 to 64 random bytes",
+                           &secret->file, NGX_HTTP_CONSENT_SECRET_MAX);
+        goto done;
+    }
+
+    if (fi.st_mode & (S_IROTH|S_IWOTH)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"consent_secret\" \"%V\" is readable by other "
+                           "users; run \"chmod 600 %V\"",
+                           &secret->file, &secret->file);
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_HTTP_CONSENT_SECRET_MAX);
+    if (p == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_fd(fd, p, NGX_HTTP_CONSENT_SECRET_MAX);
+
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%V\" failed", &secret->file);
+        goto done;
+    }
+
+    /* a key written by an editor may end with a newline: it is not key */
+
+    len = n;
+
+    while (len && (p[len - 1] == LF || p[len - 1] == CR)) {
+        len--;
+    }
+
+    if (len < NGX_HTTP_CONSENT_KEY_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_secret\" \"%V\" holds %uz bytes, "
+                           "at least %d are needed; make a new key with "
+                           "\"openssl rand -out %V 32\"",
+                           &secret->file, len, NGX_HTTP_CONSENT_KEY_MIN,
+                           &secret->file);
+        goto done;
+    }
+
+    secret->key.data = p;
+    secret->key.len = len;
+
+    ngx_http_consent_cookie_kid(secret->kid, p, len);
+
+    rc = NGX_OK;
+
+done:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &secret->file);
+    }
+
+    return rc;
+}
+
+
+static char *
+ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    u_char            *p;
+    time_t             age;
+    ngx_str_t         *value, v;
+    ngx_uint_t         i, j;
+    ngx_conf_enum_t   *e;
+
+    if (cmcf->cookie_name.data != NULL
+        || cmcf->cookie_max_age != NGX_CONF_UNSET)
+    {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
+            v.data = value[i].data + 5;
+            v.len = value[i].len - 5;
+
+            for (p = v.data; p < v.data + v.len; p++) {
+                if (*p <= ' ' || *p >= 127 || ngx_strchr("()<>@,;:\\\"/[]?={}",
+                                                         *p) != NULL)
+                {
+                    goto bad_name;
+                }
+            }
+
+            if (v.len == 0) {
+                goto bad_name;
+            }
+
+            cmcf->cookie_name = v;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+
+            age = ngx_parse_time(&v, 1);
+
+            if (age == (time_t) NGX_ERROR || age <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"max_age\" value \"%V\" in "
+                                   "\"consent_cookie\"; use a duration such "
+                                   "as \"180d\" or \"6M\"", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            if (age > NGX_HTTP_CONSENT_MAX_AGE_LIMIT) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"max_age\" \"%V\" in \"consent_cookie\" "
+                                   "is longer than 13 months, which the "
+                                   "CNIL does not allow for a consent; use "
+                                   "at most \"395d\" (\"180d\" is advised)",
+                                   &v);
+                return NGX_CONF_ERROR;
+            }
+
+            cmcf->cookie_max_age = age;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
+            cmcf->cookie_domain.data = value[i].data + 7;
+            cmcf->cookie_domain.len = value[i].len - 7;
+
+            for (p = cmcf->cookie_domain.data;
+                 p < cmcf->cookie_domain.data + cmcf->cookie_domain.len;
+                 p++)
+            {
+                if (!(isalnum(*p) || *p == '.' || *p == '-')) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "invalid \"domain\" \"%V\" in "
+                                       "\"consent_cookie\"; use a host name "
+                                       "such as \"example.com\"",
+                                       &cmcf->cookie_domain);
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            v.data = value[i].data + 5;
+            v.len = value[i].len - 5;
+
+            if (v.len == 0 || v.data[0] != '/'
+                || ngx_strlchr(v.data, v.data + v.len, ';') != NULL)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"path\" \"%V\" in "
+                                   "\"consent_cookie\"; it must start with "
+                                   "\"/\" and hold no \";\"", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            cmcf->cookie_path = v;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "samesite=", 9) == 0) {
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+            e = ngx_http_consent_samesite;
+
+            for (j = 0; e[j].name.len; j++) {
+                if (e[j].name.len == v.len
+                    && ngx_strncasecmp(e[j].name.data, v.data, v.len) == 0)
+                {
+                    cmcf->cookie_samesite = e[j].value;
+                    break;
+                }
+            }
+
+            if (e[j].name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"samesite\" value \"%V\" in "
+                                   "\"consent_cookie\"; use \"lax\", "
+                                   "\"strict\" or \"none\"", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "secure=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+            e = ngx_http_consent_secure;
+
+            for (j = 0; e[j].name.len; j++) {
+                if (e[j].name.len == v.len
+                    && ngx_strncasecmp(e[j].name.data, v.data, v.len) == 0)
+                {
+                    cmcf->cookie_secure = e[j].value;
+                    break;
+                }
+            }
+
+            if (e[j].name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"secure\" value \"%V\" in "
+                                   "\"consent_cookie\"; use \"auto\", "
+                                   "\"on\" or \"off\"", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"consent_cookie\"; "
+                           "known ones are name=, max_age=, domain=, path=, "
+                           "samesite= and secure=", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->cookie_samesite == NGX_HTTP_CONSENT_SAMESITE_NONE
+        && cmcf->cookie_secure == NGX_HTTP_CONSENT_SECURE_OFF)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"samesite=none\" needs a secure cookie, which "
+                           "browsers require; remove \"secure=off\" from "
+                           "\"consent_cookie\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->cookie_max_age == NGX_CONF_UNSET) {
+        cmcf->cookie_max_age = 180 * 86400;
+    }
+
+    return NGX_CONF_OK;
+
+bad_name:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid cookie name in \"%V\" of \"consent_cookie\"; "
+                       "use letters, digits, \"_\" or \"-\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_str_t                    *value;
+    ngx_uint_t                    i;
+    ngx_http_consent_category_t  *c;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_consent_valid_name(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid category name \"%V\"; use 1 to %d "
+                           "lowercase letters, digits or \"_\", starting "
+                           "with a letter", &value[1],
+                           NGX_HTTP_CONSENT_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; ngx_http_consent_reserved[i].len; i++) {
+        if (ngx_http_consent_reserved[i].len == value[1].len
+            && ngx_strncmp(ngx_http_consent_reserved[i].data, value[1].data,
+                           value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "category name \"%V\" is reserved: "
+                               "$consent_%V is a variable of its own; choose "
+                               "another name", &value[1], &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_consent_category_find(cmcf, value[1].data, value[1].len)
+        != NGX_ERROR)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate category \"%V\"; declare each "
+                           "category once", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many categories: at most %d can be declared",
+                           NGX_HTTP_CONSENT_MAX_CATEGORIES);
+        return NGX_CONF_ERROR;
+    }
+
+    c = ngx_array_push(cmcf->categories);
+    if (c == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(c, sizeof(ngx_http_consent_category_t));
+
+    c->name = value[1];
+    c->index = cmcf->categories->nelts - 1;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "required") == 0 && !c->required) {
+            c->required = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "gpc") == 0 && !c->gpc) {
+            c->gpc = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"consent_category "
+                           "%V\"; use \"required\" or \"gpc\", once each",
+                           &value[i], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (c->required && c->gpc) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "category \"%V\" cannot be both \"required\" and "
+                           "\"gpc\": a required category is never refused; "
+                           "drop one of the two", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_consent_add_category_variable(cf, c) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_category_find(ngx_http_consent_main_conf_t *cmcf,
+    u_char *name, size_t len)
+{
+    ngx_uint_t                    i;
+    ngx_http_consent_category_t  *c;
+
+    c = cmcf->categories->elts;
+
+    for (i = 0; i < cmcf->categories->nelts; i++) {
+        if (c[i].name.len == len && ngx_strncmp(c[i].name.data, name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+char *
+ngx_http_consent_category_arg(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *name, ngx_uint_t *index)
+{
+    ngx_int_t  n;
+
+    n = ngx_http_consent_category_find(cmcf, name->data, name->len);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown category \"%V\"; declare it first with "
+                           "\"consent_category %V;\" in the http block, "
+                           "before the server blocks", name, name);
+        return NGX_CONF_ERROR;
+    }
+
+    *index = n;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,227 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#ifndef _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "ngx_http_consent_cookie.h"
+
+
+#define NGX_HTTP_CONSENT_SAMESITE_LAX     0
+#define NGX_HTTP_CONSENT_SAMESITE_STRICT  1
+#define NGX_HTTP_CONSENT_SAMESITE_NONE    2
+
+#define NGX_HTTP_CONSENT_SECURE_AUTO      0
+#define NGX_HTTP_CONSENT_SECURE_ON        1
+#define NGX_HTTP_CONSENT_SECURE_OFF       2
+
+/* CNIL: a choice is kept at most 13 months */
+#define NGX_HTTP_CONSENT_MAX_AGE_LIMIT    (395 * 86400)
+
+
+typedef enum {
+    NGX_HTTP_CONSENT_STATE_NONE = 0,
+    NGX_HTTP_CONSENT_STATE_VALID,
+    NGX_HTTP_CONSENT_STATE_OUTDATED,
+    NGX_HTTP_CONSENT_STATE_INVALID
+} ngx_http_consent_state_e;
+
+
+typedef enum {
+    NGX_HTTP_CONSENT_ACCEPT_ALL = 0,
+    NGX_HTTP_CONSENT_REJECT_ALL,
+    NGX_HTTP_CONSENT_SAVE,
+    NGX_HTTP_CONSENT_WITHDRAW
+} ngx_http_consent_action_e;
+
+
+typedef enum {
+    NGX_HTTP_CONSENT_SOURCE_BANNER = 0,
+    NGX_HTTP_CONSENT_SOURCE_PAGE,
+    NGX_HTTP_CONSENT_SOURCE_API
+} ngx_http_consent_source_e;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  index;       /* bit in the masks below */
+    ngx_uint_t                  required;    /* unsigned flag */
+    ngx_uint_t                  gpc;         /* refused under Sec-GPC: 1 */
+} ngx_http_consent_category_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   file;
+    u_char                      kid[NGX_HTTP_CONSENT_KID_LEN];
+} ngx_http_consent_secret_t;
+
+
+/* the texts of one language, loaded and validated at configuration time */
+typedef struct {
+    ngx_str_t                   lang;        /* "en", "fr", ... */
+    json_t                     *json;        /* the whole validated object */
+    u_char                      hash[32];    /* SHA-256 of its canonical form */
+} ngx_http_consent_texts_t;
+
+
+typedef struct {
+    ngx_array_t                *secrets;     /* ngx_http_consent_secret_t */
+    ngx_array_t                *categories;  /* ngx_http_consent_category_t */
+    ngx_int_t                   revision;
+
+    ngx_str_t                   cookie_name;
+    ngx_str_t                   cookie_domain;
+    ngx_str_t                   cookie_path;
+    time_t                      cookie_max_age;
+    ngx_uint_t                  cookie_samesite;
+    ngx_uint_t                  cookie_secure;
+
+    uint64_t                    all_mask;
+    uint64_t                    required_mask;
+    uint64_t                    gpc_mask;
+
+    /* URL prefix of the first consent_endpoint: where the banner posts */
+    ngx_str_t                   endpoint;
+
+    /* texts (ngx_http_consent_texts.c) */
+    ngx_str_t                   texts_dir;
+    ngx_str_t                   language;    /* fallback language */
+    ngx_array_t                *texts;       /* ngx_http_consent_texts_t */
+
+    /* consent log (ngx_http_consent_log.c), its own type */
+    void                       *log;
+} ngx_http_consent_main_conf_t;
+
+
+/* consent_gate_host and consent_strip_cookie: a category and a pattern */
+typedef struct {
+    ngx_uint_t                  category;    /* index into categories */
+    ngx_str_t                   pattern;     /* "host", "*.host", "_ga_*" */
+} ngx_http_consent_rule_t;
+
+
+/* consent_google_mode: a Google consent signal and the category behind it */
+typedef struct {
+    ngx_str_t                   signal;      /* "ad_storage" */
+    ngx_uint_t                  category;
+} ngx_http_consent_signal_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_flag_t                  banner;
+    ngx_flag_t                  endpoint;    /* this location is the endpoint */
+
+    ngx_array_t                *gate_hosts;      /* ngx_http_consent_rule_t */
+    ngx_array_t                *strip_cookies;   /* ngx_http_consent_rule_t */
+    ngx_array_t                *google_mode;     /* ngx_http_consent_signal_t */
+    size_t                      gate_buffer;
+
+    ngx_http_complex_value_t   *csp_nonce;
+    ngx_str_t                   policy_url;
+} ngx_http_consent_loc_conf_t;
+
+
+/* a reader's choice, as the endpoint records it */
+typedef struct {
+    ngx_http_consent_action_e   action;
+    ngx_http_consent_source_e   source;
+    uint64_t                    granted;
+    uint64_t                    denied;
+    u_char                      id[NGX_HTTP_CONSENT_ID_LEN];
+    time_t                      sec;
+    ngx_msec_t                  msec;
+    ngx_str_t                   lang;
+} ngx_http_consent_choice_t;
+
+
+/* per request; the cookie is parsed once and shared by all parts */
+typedef struct {
+    ngx_http_consent_state_e    state;
+    uint64_t                    granted;     /* effective grants */
+    uint64_t                    refused;     /* refused by cookie or GPC */
+    u_char                      id[NGX_HTTP_CONSENT_ID_LEN];
+    time_t                      iat;
+    ngx_uint_t                  revision;
+    ngx_str_t                   lang;        /* set by texts, lazily */
+    ngx_http_consent_choice_t  *choice;      /* set by a POST */
+
+    void                       *filter;      /* ngx_http_consent_filter.c */
+
+    unsigned                    reissue:1;   /* verified by an older key */
+    unsigned                    gpc:1;       /* Sec-GPC: 1 */
+} ngx_http_consent_ctx_t;
+
+
+/* ngx_http_consent_module.c */
+ngx_int_t ngx_http_consent_category_find(ngx_http_consent_main_conf_t *cmcf,
+    u_char *name, size_t len);
+char *ngx_http_consent_category_arg(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *name, ngx_uint_t *index);
+
+/* ngx_http_consent_request.c */
+ngx_int_t ngx_http_consent_request_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_add_category_variable(ngx_conf_t *cf,
+    ngx_http_consent_category_t *category);
+ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_set_cookie(ngx_http_request_t *r,
+    ngx_http_consent_choice_t *choice);
+ngx_int_t ngx_http_consent_is_secure(ngx_http_request_t *r);
+
+/* ngx_http_consent_endpoint.c */
+char *ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_consent_filter.c: banner insertion and gating */
+ngx_int_t ngx_http_consent_filter_init(ngx_conf_t *cf);
+char *ngx_http_consent_gate_host(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_consent_headers.c: Set-Cookie and Cookie enforcement */
+ngx_int_t ngx_http_consent_headers_init(ngx_conf_t *cf);
+char *ngx_http_consent_strip_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
+    uint64_t refused);
+
+/* ngx_http_consent_texts.c: languages and texts */
+char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_consent_texts_init(ngx_conf_t *cf);
+ngx_http_consent_texts_t *ngx_http_consent_texts_pick(ngx_http_request_t *r);
+
+/* ngx_http_consent_render.c: banner and preferences page */
+ngx_int_t ngx_http_consent_render_banner(ngx_http_request_t *r,
+    ngx_chain_t **out);
+ngx_int_t ngx_http_consent_render_page(ngx_http_request_t *r,
+    ngx_chain_t **out);
+
+/* ngx_http_consent_assets.c: consent.js and consent.css */
+ngx_int_t ngx_http_consent_send_asset(ngx_http_request_t *r,
+    ngx_str_t *name);
+
+/* ngx_http_consent_log.c: the consent log */
+char *ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_consent_log_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_log_write(ngx_http_request_t *r,
+    ngx_http_consent_choice_t *choice);
+
+
+extern ngx_module_t  ngx_http_consent_module;
+
+
+#endif /* _NGX_HTTP_CONSENT_MODULE_H_INCLUDED_ */

@@ -1,0 +1,903 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "ngx_http_consent_record.h"
+
+
+#define NGX_HTTP_CONSENT_RECORD_MSG_LEN  256
+
+
+static void ngx_http_consent_record_digits(char *out, int n, int width);
+static int ngx_http_consent_record_is_genesis(const unsigned char *hash);
+static void ngx_http_consent_chain_error(ngx_http_consent_chain_t *chain,
+    const char *file, size_t line, ngx_http_consent_chain_error_e error,
+    const char *message);
+static void ngx_http_consent_chain_flush(ngx_http_consent_chain_t *chain);
+
+
+const unsigned char  ngx_http_consent_record_genesis[
+    NGX_HTTP_CONSENT_RECORD_HASH_LEN];
+
+
+static const char  ngx_http_consent_record_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+
+static const char  *ngx_http_consent_chain_errors[] = {
+    "malformed record",
+    "truncated line",
+    "missing signature",
+    "bad signature",
+    "broken link",
+    "gap",
+    "duplicate",
+    "out of order",
+    "new chain"
+};
+
+
+void
+ngx_http_consent_record_hex(const unsigned char *in, size_t len, char *out)
+{
+    size_t             i;
+    static const char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < len; i++) {
+        *out++ = hex[in[i] >> 4];
+        *out++ = hex[in[i] & 0xf];
+    }
+
+    *out = '\0';
+}
+
+
+int
+ngx_http_consent_record_unhex(const char *in, size_t len, unsigned char *out)
+{
+    int     n;
+    char    c;
+    size_t  i;
+
+    if (len % 2) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = in[i];
+
+        if (c >= '0' && c <= '9') {
+            n = c - '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            n = c - 'a' + 10;
+
+        } else {
+            return -1;
+        }
+
+        if (i % 2 == 0) {
+            out[i / 2] = (unsigned char) (n << 4);
+
+        } else {
+            out[i / 2] |= (unsigned char) n;
+        }
+    }
+
+    return 0;
+}
+
+
+size_t
+ngx_http_consent_record_b64url(const unsigned char *in, size_t len,
+    char *out)
+{
+    char  *p;
+
+    p = out;
+
+    while (len >= 3) {
+        *p++ = ngx_http_consent_record_b64[in[0] >> 2];
+        *p++ = ngx_http_consent_record_b64[((in[0] & 3) << 4) | (in[1] >> 4)];
+        *p++ = ngx_http_consent_record_b64[((in[1] & 0x0f) << 2)
+                                           | (in[2] >> 6)];
+        *p++ = ngx_http_consent_record_b64[in[2] & 0x3f];
+        in += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        *p++ = ngx_http_consent_record_b64[in[0] >> 2];
+
+        if (len == 1) {
+            *p++ = ngx_http_consent_record_b64[(in[0] & 3) << 4];
+
+        } else {
+            *p++ = ngx_http_consent_record_b64[((in[0] & 3) << 4)
+                                               | (in[1] >> 4)];
+            *p++ = ngx_http_consent_record_b64[(in[1] & 0x0f) << 2];
+        }
+    }
+
+    *p = '\0';
+
+    return p - out;
+}
+
+
+int
+ngx_http_consent_record_unb64url(const char *in, size_t len,
+    unsigned char *out, size_t size, size_t *outlen)
+{
+    int       v;
+    char      c;
+    size_t    i, n, bits;
+    uint32_t  acc;
+
+    acc = 0;
+    bits = 0;
+    n = 0;
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = in[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            v = c - 'A';
+
+        } else if (c >= 'a' && c <= 'z') {
+            v = c - 'a' + 26;
+
+        } else if (c >= '0' && c <= '9') {
+            v = c - '0' + 52;
+
+        } else if (c == '-') {
+            v = 62;
+
+        } else if (c == '_') {
+            v = 63;
+
+        } else {
+            return -1;
+        }
+
+        acc = (acc << 6) | (uint32_t) v;
+        bits += 6;
+
+        if (bits >= 8) {
+            bits -= 8;
+
+            if (n == size) {
+                return -1;
+            }
+
+            out[n++] = (unsigned char) (acc >> bits);
+        }
+    }
+
+    /* the unused low bits of the last character must be zero */
+    if (acc & ((1u << bits) - 1)) {
+        return -1;
+    }
+
+    *outlen = n;
+
+    return 0;
+}
+
+
+size_t
+ngx_http_consent_record_ts(int64_t sec, unsigned msec, char *out)
+{
+    time_t     t;
+    struct tm  tm;
+
+    t = (time_t) sec;
+
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999
+        || tm.tm_year + 1900 < 0 || msec > 999)
+    {
+        return 0;
+    }
+
+    ngx_http_consent_record_digits(out, tm.tm_year + 1900, 4);
+    out[4] = '-';
+    ngx_http_consent_record_digits(out + 5, tm.tm_mon + 1, 2);
+    out[7] = '-';
+    ngx_http_consent_record_digits(out + 8, tm.tm_mday, 2);
+    out[10] = 'T';
+    ngx_http_consent_record_digits(out + 11, tm.tm_hour, 2);
+    out[13] = ':';
+    ngx_http_consent_record_digits(out + 14, tm.tm_min, 2);
+    out[16] = ':';
+    ngx_http_consent_record_digits(out + 17, tm.tm_sec, 2);
+    out[19] = '.';
+    ngx_http_consent_record_digits(out + 20, (int) msec, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
+
+    return NGX_HTTP_CONSENT_RECORD_TS_LEN;
+}
+
+
+/*
+ * truncate: 203.0.113.0/24, 2001:db8:1::/48
+ * hash:     32 hex digits of HMAC-SHA256(key, "consent-log-ip" 0 family
+ *           address bytes), keyed so that the 2^32 IPv4 addresses cannot
+ *           simply be tried by whoever reads the log
+ * none:     "" (the caller writes null)
+ */
+
+int
+ngx_http_consent_record_ip(int family, const unsigned char *addr, int mode,
+    const unsigned char *key, size_t keylen, char *out, size_t size)
+{
+    size_t         alen;
+    unsigned int   mdlen;
+    unsigned char  buf[16], md[EVP_MAX_MD_SIZE], msg[15 + 1 + 16];
+    char           text[INET6_ADDRSTRLEN];
+
+    if (size < NGX_HTTP_CONSENT_RECORD_IP_LEN) {
+        return -1;
+    }
+
+    if (family == AF_INET) {
+        alen = 4;
+
+    } else if (family == AF_INET6) {
+        alen = 16;
+
+    } else {
+        return -1;
+    }
+
+    switch (mode) {
+
+    case NGX_HTTP_CONSENT_RECORD_IP_NONE:
+        out[0] = '\0';
+        return 0;
+
+    case NGX_HTTP_CONSENT_RECORD_IP_HASH:
+        if (key == NULL || keylen == 0) {
+            return -1;
+        }
+
+        memcpy(msg, "consent-log-ip", 15);   /* with its '\0' */
+        msg[15] = (unsigned char) alen;
+        memcpy(msg + 16, addr, alen);
+
+        if (HMAC(EVP_sha256(), key, (int) keylen, msg, 16 + alen, md, &mdlen)
+            == NULL)
+        {
+            return -1;
+        }
+
+        ngx_http_consent_record_hex(md, 16, out);
+        return 0;
+
+    case NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE:
+        memset(buf, 0, sizeof(buf));
+
+        if (family == AF_INET) {
+            memcpy(buf, addr, 3);
+
+        } else {
+            memcpy(buf, addr, 6);
+        }
+
+        if (inet_ntop(family, buf, text, sizeof(text)) == NULL) {
+            return -1;
+        }
+
+        snprintf(out, size, "%s/%s", text, family == AF_INET ? "24" : "48");
+        return 0;
+    }
+
+    return -1;
+}
+
+
+void
+ngx_http_consent_record_sha256(const void *data, size_t len,
+    unsigned char *out)
+{
+    SHA256(data, len, out);
+}
+
+
+/*
+ * Returns the length of the canonical form, written to buf when it fits
+ * (the return value is then < size, and buf is '\0'-terminated), the size
+ * it needs otherwise (>= size), or 0 on error. A "sig" member is left out.
+ */
+
+size_t
+ngx_http_consent_record_canonical(json_t *record, char *buf, size_t size)
+{
+    size_t   n;
+    json_t  *sig;
+
+    if (!json_is_object(record)) {
+        return 0;
+    }
+
+    sig = json_object_get(record, "sig");
+
+    if (sig != NULL) {
+        json_incref(sig);
+        json_object_del(record, "sig");
+    }
+
+    n = json_dumpb(record, buf, size, NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+    if (sig != NULL) {
+        json_object_set_new(record, "sig", sig);
+    }
+
+    if (n > 0 && n < size) {
+        buf[n] = '\0';
+    }
+
+    return n;
+}
+
+
+/* SHA-256 of any JSON value's canonical form: text_hash of a language */
+
+int
+ngx_http_consent_record_json_hash(json_t *json, unsigned char *out)
+{
+    char  *s;
+
+    s = json_dumps(json, NGX_HTTP_CONSENT_RECORD_FLAGS|JSON_ENCODE_ANY);
+    if (s == NULL) {
+        return -1;
+    }
+
+    SHA256((unsigned char *) s, strlen(s), out);
+    free(s);
+
+    return 0;
+}
+
+
+EVP_PKEY *
+ngx_http_consent_record_load_key(const char *path, int private, char *err,
+    size_t errlen)
+{
+    FILE      *f;
+    EVP_PKEY  *key;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+
+    if (private) {
+        key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+
+    } else {
+        key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+
+        if (key == NULL) {
+            /* a private key file also holds the public key */
+            rewind(f);
+            ERR_clear_error();
+            key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        }
+    }
+
+    fclose(f);
+    ERR_clear_error();
+
+    if (key == NULL) {
+        snprintf(err, errlen, "\"%s\" is not a PEM %s key", path,
+                 private ? "private" : "public");
+        return NULL;
+    }
+
+    if (EVP_PKEY_id(key) != EVP_PKEY_ED25519) {
+        snprintf(err, errlen, "\"%s\" is not an Ed25519 key; make one with "
+                 "\"openssl genpkey -algorithm ed25519 -out %s\"",
+                 path, path);
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+
+    return key;
+}
+
+
+int
+ngx_http_consent_record_sign(EVP_PKEY *key, const unsigned char *data,
+    size_t len, unsigned char *sig)
+{
+    int          rc;
+    size_t       siglen;
+    EVP_MD_CTX  *ctx;
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    siglen = NGX_HTTP_CONSENT_RECORD_SIG_LEN;
+
+    rc = (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1
+          && EVP_DigestSign(ctx, sig, &siglen, data, len) == 1
+          && siglen == NGX_HTTP_CONSENT_RECORD_SIG_LEN) ? 0 : -1;
+
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+
+    return rc;
+}
+
+
+int
+ngx_http_consent_record_verify(EVP_PKEY *key, const unsigned char *data,
+    size_t len, const unsigned char *sig)
+{
+    int          rc;
+    EVP_MD_CTX  *ctx;
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    rc = (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1
+          && EVP_DigestVerify(ctx, sig, NGX_HTTP_CONSENT_RECORD_SIG_LEN,
+                              data, len) == 1) ? 0 : -1;
+
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+
+    return rc;
+}
+
+
+/*
+ * Sets "seq" and "prev" in the record and writes the line to buf: the
+ * canonical form, the signature when a key is given, '\n'. Returns the
+ * line's length, the size it needs when it does not fit in size (the
+ * return value is then > size), or 0 on error. hash receives the SHA-256
+ * of the canonical form: the next record's "prev".
+ */
+
+size_t
+ngx_http_consent_record_seal(json_t *record, uint64_t seq,
+    const unsigned char *prev, EVP_PKEY *key, char *buf, size_t size,
+    unsigned char *hash)
+{
+    char           *p;
+    size_t          n, need;
+    unsigned char   sig[NGX_HTTP_CONSENT_RECORD_SIG_LEN];
+    char            hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+
+    ngx_http_consent_record_hex(prev, NGX_HTTP_CONSENT_RECORD_HASH_LEN, hex);
+
+    if (json_object_set_new(record, "seq", json_integer((json_int_t) seq))
+        != 0
+        || json_object_set_new(record, "prev", json_string(hex)) != 0)
+    {
+        return 0;
+    }
+
+    json_object_del(record, "sig");
+
+    n = json_dumpb(record, buf, size, NGX_HTTP_CONSENT_RECORD_FLAGS);
+    if (n == 0) {
+        return 0;
+    }
+
+    need = n + (key ? NGX_HTTP_CONSENT_RECORD_SIG_EXTRA : 1);
+
+    if (need > size) {
+        return need + 1;
+    }
+
+    SHA256((unsigned char *) buf, n, hash);
+
+    if (key == NULL) {
+        buf[n] = '\n';
+        return n + 1;
+    }
+
+    if (ngx_http_consent_record_sign(key, (unsigned char *) buf, n, sig)
+        != 0)
+    {
+        return 0;
+    }
+
+    p = buf + n - 1;                       /* the final '}' */
+    memcpy(p, ",\"sig\":\"", 8);
+    p += 8;
+    p += ngx_http_consent_record_b64url(sig, sizeof(sig), p);
+    *p++ = '"';
+    *p++ = '}';
+    *p++ = '\n';
+
+    return p - buf;
+}
+
+
+/*
+ * Checks one line (without its '\n') on its own: the JSON, the fields the
+ * chain needs, the signature when a key is given. scratch holds the
+ * canonical form; a record larger than size gets a temporary buffer.
+ */
+
+void
+ngx_http_consent_record_check(const char *line, size_t len, EVP_PKEY *key,
+    char *scratch, size_t size, ngx_http_consent_record_check_t *out)
+{
+    char          *buf;
+    size_t         n, siglen;
+    json_t        *rec, *v;
+    const char    *s;
+    json_int_t     seq;
+    json_error_t   err;
+    unsigned char  sig[NGX_HTTP_CONSENT_RECORD_SIG_LEN + 3];
+
+    memset(out, 0, sizeof(*out));
+    out->status = NGX_HTTP_CONSENT_RECORD_MALFORMED;
+
+    rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    if (rec == NULL) {
+        return;
+    }
+
+    if (!json_is_object(rec)) {
+        goto done;
+    }
+
+    s = json_string_value(json_object_get(rec, "type"));
+    if (s == NULL) {
+        goto done;
+    }
+
+    if (strcmp(s, "consent") == 0) {
+        out->type = NGX_HTTP_CONSENT_RECORD_CONSENT;
+
+    } else if (strcmp(s, "policy") == 0) {
+        out->type = NGX_HTTP_CONSENT_RECORD_POLICY;
+
+    } else {
+        goto done;
+    }
+
+    v = json_object_get(rec, "seq");
+    if (!json_is_integer(v) || (seq = json_integer_value(v)) < 1) {
+        goto done;
+    }
+
+    out->seq = (uint64_t) seq;
+
+    v = json_object_get(rec, "prev");
+    if (!json_is_string(v)
+        || json_string_length(v) != NGX_HTTP_CONSENT_RECORD_HEX_LEN
+        || ngx_http_consent_record_unhex(json_string_value(v),
+                                         NGX_HTTP_CONSENT_RECORD_HEX_LEN,
+                                         out->prev)
+           != 0)
+    {
+        goto done;
+    }
+
+    v = json_object_get(rec, "sig");
+    siglen = 0;
+
+    if (v != NULL) {
+        if (!json_is_string(v)
+            || ngx_http_consent_record_unb64url(json_string_value(v),
+                                                json_string_length(v), sig,
+                                                sizeof(sig), &siglen)
+               != 0
+            || siglen != NGX_HTTP_CONSENT_RECORD_SIG_LEN)
+        {
+            out->status = NGX_HTTP_CONSENT_RECORD_BAD_SIG;
+            siglen = 0;
+        }
+    }
+
+    buf = scratch;
+    n = ngx_http_consent_record_canonical(rec, buf, size);
+
+    if (n >= size) {
+        buf = malloc(n + 1);
+        if (buf == NULL) {
+            goto done;
+        }
+
+        n = ngx_http_consent_record_canonical(rec, buf, n + 1);
+    }
+
+    if (n == 0) {
+        goto free;
+    }
+
+    SHA256((unsigned char *) buf, n, out->hash);
+
+    if (out->status == NGX_HTTP_CONSENT_RECORD_BAD_SIG) {
+        goto free;
+    }
+
+    if (v == NULL) {
+        out->status = key ? NGX_HTTP_CONSENT_RECORD_NO_SIG
+                          : NGX_HTTP_CONSENT_RECORD_OK;
+        goto free;
+    }
+
+    if (key != NULL
+        && ngx_http_consent_record_verify(key, (unsigned char *) buf, n, sig)
+           != 0)
+    {
+        out->status = NGX_HTTP_CONSENT_RECORD_BAD_SIG;
+        goto free;
+    }
+
+    out->status = NGX_HTTP_CONSENT_RECORD_OK;
+
+free:
+
+    if (buf != scratch) {
+        free(buf);
+    }
+
+done:
+
+    json_decref(rec);
+}
+
+
+void
+ngx_http_consent_chain_init(ngx_http_consent_chain_t *chain,
+    ngx_http_consent_chain_report_pt report, void *data)
+{
+    memset(chain, 0, sizeof(*chain));
+    chain->report = report;
+    chain->data = data;
+}
+
+
+/*
+ * Each line is compared with the highest record accepted so far (seq and
+ * hash). A line that repeats or goes back is reported and skipped; a line
+ * that jumps ahead is reported as a gap, unless the very next line is the
+ * one it skipped: then the two were swapped.
+ */
+
+void
+ngx_http_consent_chain_feed(ngx_http_consent_chain_t *chain,
+    const char *file, size_t line, const ngx_http_consent_record_check_t *r)
+{
+    uint64_t  expected;
+    char      msg[NGX_HTTP_CONSENT_RECORD_MSG_LEN];
+
+    switch (r->status) {
+
+    case NGX_HTTP_CONSENT_RECORD_MALFORMED:
+        ngx_http_consent_chain_error(chain, file, line,
+                                     NGX_HTTP_CONSENT_CHAIN_MALFORMED,
+                                     "not a consent log record (invalid "
+                                     "JSON, or type, seq or prev missing)");
+        return;
+
+    case NGX_HTTP_CONSENT_RECORD_TRUNCATED:
+        ngx_http_consent_chain_error(chain, file, line,
+                                     NGX_HTTP_CONSENT_CHAIN_TRUNCATED,
+                                     "the last line ends without a newline: "
+                                     "it was cut");
+        return;
+
+    case NGX_HTTP_CONSENT_RECORD_NO_SIG:
+        ngx_http_consent_chain_error(chain, file, line,
+                                     NGX_HTTP_CONSENT_CHAIN_NO_SIG,
+                                     "the record has no \"sig\"");
+        break;
+
+    case NGX_HTTP_CONSENT_RECORD_BAD_SIG:
+        snprintf(msg, sizeof(msg), "seq %llu: the signature does not match "
+                 "the record with this public key",
+                 (unsigned long long) r->seq);
+        ngx_http_consent_chain_error(chain, file, line,
+                                     NGX_HTTP_CONSENT_CHAIN_BAD_SIG, msg);
+        break;
+
+    default:
+        break;
+    }
+
+    chain->records++;
+
+    if (!chain->started) {
+        chain->started = 1;
+        chain->first_seq = r->seq;
+
+        if (r->seq == 1 && !ngx_http_consent_record_is_genesis(r->prev)) {
+            ngx_http_consent_chain_error(chain, file, line,
+                                         NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
+                                         "seq 1 with a \"prev\" that is not "
+                                         "64 zeros");
+        }
+
+        goto accept;
+    }
+
+    expected = chain->seq + 1;
+
+    if (chain->pending) {
+        chain->pending = 0;
+
+        if (r->seq == chain->pending_expected) {
+            snprintf(msg, sizeof(msg), "seq %llu comes after seq %llu "
+                     "(line %zu): the two lines were swapped",
+                     (unsigned long long) r->seq,
+                     (unsigned long long) chain->pending_seq,
+                     chain->pending_line);
+            ngx_http_consent_chain_error(chain, file, line,
+                                         NGX_HTTP_CONSENT_CHAIN_OUT_OF_ORDER,
+                                         msg);
+            return;
+        }
+
+        ngx_http_consent_chain_flush(chain);
+    }
+
+    if (r->seq == expected) {
+
+        if (memcmp(r->prev, chain->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN)
+            != 0)
+        {
+            snprintf(msg, sizeof(msg), "seq %llu: \"prev\" is not the hash "
+                     "of seq %llu (%s:%zu): a record was altered, or "
+                     "replaced", (unsigned long long) r->seq,
+                     (unsigned long long) chain->seq,
+                     chain->file, chain->line);
+            ngx_http_consent_chain_error(chain, file, line,
+                                         NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
+                                         msg);
+        }
+
+        goto accept;
+    }
+
+    if (r->seq == 1 && ngx_http_consent_record_is_genesis(r->prev)) {
+        snprintf(msg, sizeof(msg), "a new chain starts after seq %llu: "
+                 "the head was lost (nginx restarted without the old log?)",
+                 (unsigned long long) chain->seq);
+        ngx_http_consent_chain_error(chain, file, line,
+                                     NGX_HTTP_CONSENT_CHAIN_NEW_CHAIN, msg);
+        goto accept;
+    }
+
+    if (r->seq > expected) {
+        chain->pending = 1;
+        chain->pending_seq = r->seq;
+        chain->pending_expected = expected;
+        chain->pending_file = file;
+        chain->pending_line = line;
+        goto accept;
+    }
+
+    if (r->seq == chain->seq
+        && memcmp(r->hash, chain->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN)
+           == 0)
+    {
+        snprintf(msg, sizeof(msg), "seq %llu: the same record as %s:%zu, "
+                 "repeated", (unsigned long long) r->seq, chain->file,
+                 chain->line);
+
+    } else {
+        snprintf(msg, sizeof(msg), "seq %llu after seq %llu (%s:%zu): "
+                 "a seq used twice, or a record inserted",
+                 (unsigned long long) r->seq,
+                 (unsigned long long) chain->seq, chain->file, chain->line);
+    }
+
+    ngx_http_consent_chain_error(chain, file, line,
+                                 NGX_HTTP_CONSENT_CHAIN_DUPLICATE, msg);
+    return;
+
+accept:
+
+    chain->seq = r->seq;
+    memcpy(chain->hash, r->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN);
+    chain->file = file;
+    chain->line = line;
+}
+
+
+void
+ngx_http_consent_chain_end(ngx_http_consent_chain_t *chain)
+{
+    if (chain->pending) {
+        chain->pending = 0;
+        ngx_http_consent_chain_flush(chain);
+    }
+}
+
+
+const char *
+ngx_http_consent_chain_error_name(ngx_http_consent_chain_error_e error)
+{
+    if ((size_t) error
+        >= sizeof(ngx_http_consent_chain_errors) / sizeof(char *))
+    {
+        return "error";
+    }
+
+    return ngx_http_consent_chain_errors[error];
+}
+
+
+static void
+ngx_http_consent_chain_flush(ngx_http_consent_chain_t *chain)
+{
+    uint64_t  missing;
+    char      msg[NGX_HTTP_CONSENT_RECORD_MSG_LEN];
+
+    missing = chain->pending_seq - chain->pending_expected;
+
+    snprintf(msg, sizeof(msg), "seq %llu follows seq %llu: %llu record%s "
+             "missing", (unsigned long long) chain->pending_seq,
+             (unsigned long long) chain->pending_expected - 1,
+             (unsigned long long) missing, missing == 1 ? "" : "s");
+
+    ngx_http_consent_chain_error(chain, chain->pending_file,
+                                 chain->pending_line,
+                                 NGX_HTTP_CONSENT_CHAIN_GAP, msg);
+}
+
+
+static void
+ngx_http_consent_chain_error(ngx_http_consent_chain_t *chain,
+    const char *file, size_t line, ngx_http_consent_chain_error_e error,
+    const char *message)
+{
+    chain->errors++;
+
+    if (chain->report) {
+        chain->report(chain->data, file, line, error, message);
+    }
+}
+
+
+static int
+ngx_http_consent_record_is_genesis(const unsigned char *hash)
+{
+    return memcmp(hash, ngx_http_consent_record_genesis,
+                  NGX_HTTP_CONSENT_RECORD_HASH_LEN) == 0;
+}
+
+
+static void
+ngx_http_consent_record_digits(char *out, int n, int width)
+{
+    while (width--) {
+        out[width] = (char) ('0' + n % 10);
+        n /= 10;
+    }
+}

@@ -1,0 +1,732 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_consent_module.h"
+
+
+/* an id as hex, the form $consent_id, the log and the auditor share */
+#define NGX_HTTP_CONSENT_ID_HEX_LEN  (2 * NGX_HTTP_CONSENT_ID_LEN)
+
+/* a future issue time beyond this many seconds is not ours */
+#define NGX_HTTP_CONSENT_CLOCK_SKEW  300
+
+
+static void ngx_http_consent_scan_header(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *header,
+    ngx_http_consent_ctx_t *ctx);
+static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
+    ngx_http_consent_ctx_t *ctx);
+static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_state_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_categories_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_gpc_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_category_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_reissue_filter(ngx_http_request_t *r);
+
+
+static ngx_str_t  ngx_http_consent_states[] = {
+    ngx_string("none"),
+    ngx_string("valid"),
+    ngx_string("outdated"),
+    ngx_string("invalid")
+};
+
+
+static ngx_str_t  ngx_http_consent_samesite_values[] = {
+    ngx_string("Lax"),
+    ngx_string("Strict"),
+    ngx_string("None")
+};
+
+
+static ngx_http_variable_t  ngx_http_consent_vars[] = {
+
+    { ngx_string("consent_state"), NULL,
+      ngx_http_consent_state_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_id"), NULL,
+      ngx_http_consent_id_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_categories"), NULL,
+      ngx_http_consent_categories_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_gpc"), NULL,
+      ngx_http_consent_gpc_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+ngx_int_t
+ngx_http_consent_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_consent_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_add_category_variable(ngx_conf_t *cf,
+    ngx_http_consent_category_t *category)
+{
+    ngx_str_t             name;
+    ngx_http_variable_t  *var;
+
+    name.len = sizeof("consent_") - 1 + category->name.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(name.data, "consent_", sizeof("consent_") - 1),
+               category->name.data, category->name.len);
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_consent_category_variable;
+    var->data = category->index;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_request_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_consent_reissue_filter;
+
+    return NGX_OK;
+}
+
+
+ngx_http_consent_ctx_t *
+ngx_http_consent_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_main_conf_t  *cmcf;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t               *h;
+#else
+    ngx_uint_t                     i;
+    ngx_table_elt_t              **h;
+#endif
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     ctx->state = NGX_HTTP_CONSENT_STATE_NONE;
+     *     ctx->granted = 0;
+     *     ctx->refused = 0;
+     *     ctx->reissue = 0;
+     */
+
+    ctx->gpc = ngx_http_consent_gpc(r);
+
+    if (cmcf->secrets != NULL) {
+
+#if (nginx_version >= 1023000)
+        for (h = r->headers_in.cookie; h; h = h->next) {
+            ngx_http_consent_scan_header(r, cmcf, &h->value, ctx);
+        }
+#else
+        h = r->headers_in.cookies.elts;
+
+        for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+            ngx_http_consent_scan_header(r, cmcf, &h[i]->value, ctx);
+        }
+#endif
+    }
+
+    if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
+        ctx->granted = cmcf->required_mask;
+        ctx->refused = ctx->gpc ? cmcf->gpc_mask : 0;
+        ctx->reissue = 0;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent state: %V granted:%uL gpc:%ui",
+                   &ngx_http_consent_states[ctx->state],
+                   (uint64_t) ctx->granted, (ngx_uint_t) ctx->gpc);
+
+    return ctx;
+}
+
+
+/*
+ * One Cookie header may hold our cookie more than once (a host cookie and
+ * a domain cookie, say); the best state found wins: valid, then outdated,
+ * then invalid.
+ */
+
+static void
+ngx_http_consent_scan_header(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *header,
+    ngx_http_consent_ctx_t *ctx)
+{
+    u_char                    *p, *last, *name, *value, *end;
+    ngx_http_consent_ctx_t     try;
+    ngx_http_consent_state_e   state;
+
+    static ngx_uint_t  rank[] = { 0, 3, 2, 1 };
+
+    p = header->data;
+    last = p + header->len;
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
+            p++;
+        }
+
+        name = p;
+
+        while (p < last && *p != '=' && *p != ';') {
+            p++;
+        }
+
+        if (p == last || *p == ';') {
+            continue;
+        }
+
+        end = p++;
+
+        while (end > name && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+
+        value = p;
+
+        while (p < last && *p != ';') {
+            p++;
+        }
+
+        if ((size_t) (end - name) != cmcf->cookie_name.len
+            || ngx_strncmp(name, cmcf->cookie_name.data, end - name) != 0)
+        {
+            continue;
+        }
+
+        end = p;
+
+        while (end > value && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+
+        if (end - value >= 2 && value[0] == '"' && end[-1] == '"') {
+            value++;
+            end--;
+        }
+
+        ngx_memzero(&try, sizeof(ngx_http_consent_ctx_t));
+
+        state = ngx_http_consent_check(r, cmcf, value, end - value, &try);
+
+        if (rank[state] > rank[ctx->state]) {
+            try.state = state;
+            try.gpc = ctx->gpc;
+            *ctx = try;
+        }
+    }
+}
+
+
+static ngx_http_consent_state_e
+ngx_http_consent_check(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
+    ngx_http_consent_ctx_t *ctx)
+{
+    time_t                        now;
+    uint64_t                      decided, bit;
+    ngx_int_t                     n;
+    ngx_uint_t                    i;
+    ngx_http_consent_cookie_t     cookie;
+    ngx_http_consent_secret_t    *s;
+    ngx_http_consent_state_e      state;
+
+    if (ngx_http_consent_cookie_parse(value, len, &cookie)
+        != NGX_HTTP_CONSENT_COOKIE_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent cookie is malformed");
+        return NGX_HTTP_CONSENT_STATE_INVALID;
+    }
+
+    s = cmcf->secrets->elts;
+
+    for (i = 0; i < cmcf->secrets->nelts; i++) {
+        if (ngx_memcmp(s[i].kid, cookie.kid, NGX_HTTP_CONSENT_KID_LEN) == 0) {
+            break;
+        }
+    }
+
+    if (i == cmcf->secrets->nelts) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent cookie is signed by an unknown key");
+        return NGX_HTTP_CONSENT_STATE_INVALID;
+    }
+
+    if (ngx_http_consent_cookie_verify(&cookie, s[i].key.data, s[i].key.len)
+        != NGX_HTTP_CONSENT_COOKIE_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent cookie has a bad signature");
+        return NGX_HTTP_CONSENT_STATE_INVALID;
+    }
+
+    now = ngx_time();
+
+    if (cookie.iat > now + NGX_HTTP_CONSENT_CLOCK_SKEW) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent cookie was issued in the future");
+        return NGX_HTTP_CONSENT_STATE_INVALID;
+    }
+
+    ngx_memcpy(ctx->id, cookie.id, NGX_HTTP_CONSENT_ID_LEN);
+    ctx->iat = (time_t) cookie.iat;
+    ctx->revision = (ngx_uint_t) cookie.revision;
+    ctx->reissue = (i != 0);
+
+    /* names no longer declared are ignored */
+
+    for (i = 0; i < cookie.ngranted; i++) {
+        n = ngx_http_consent_category_find(cmcf,
+                                           (u_char *) cookie.granted[i].data,
+                                           cookie.granted[i].len);
+        if (n != NGX_ERROR) {
+            ctx->granted |= (uint64_t) 1 << n;
+        }
+    }
+
+    for (i = 0; i < cookie.nrefused; i++) {
+        n = ngx_http_consent_category_find(cmcf,
+                                           (u_char *) cookie.refused[i].data,
+                                           cookie.refused[i].len);
+        if (n != NGX_ERROR) {
+            bit = (uint64_t) 1 << n;
+            ctx->refused |= bit;
+            ctx->granted &= ~bit;
+        }
+    }
+
+    ctx->granted |= cmcf->required_mask;
+    ctx->refused &= ~cmcf->required_mask;
+
+    state = NGX_HTTP_CONSENT_STATE_VALID;
+    decided = ctx->granted | ctx->refused;
+
+    if (cookie.revision != (uint64_t) cmcf->revision) {
+        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
+
+    } else if (cookie.iat + cmcf->cookie_max_age < now) {
+        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
+
+    } else if ((decided & cmcf->all_mask) != cmcf->all_mask) {
+        /* a category declared since the reader chose */
+        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
+    }
+
+    return state;
+}
+
+
+static ngx_uint_t
+ngx_http_consent_gpc(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Sec-GPC") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-GPC",
+                               sizeof("Sec-GPC") - 1) == 0)
+        {
+            return h[i].value.len == 1 && h[i].value.data[0] == '1';
+        }
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_http_consent_is_secure(ngx_http_request_t *r)
+{
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    switch (cmcf->cookie_secure) {
+
+    case NGX_HTTP_CONSENT_SECURE_ON:
+        return 1;
+
+    case NGX_HTTP_CONSENT_SECURE_OFF:
+        return 0;
+
+    default:
+#if (NGX_HTTP_SSL)
+        return r->connection->ssl != NULL;
+#else
+        return 0;
+#endif
+    }
+}
+
+
+ngx_int_t
+ngx_http_consent_set_cookie(ngx_http_request_t *r,
+    ngx_http_consent_choice_t *choice)
+{
+    u_char                        *p;
+    long                           n;
+    time_t                         age;
+    size_t                         len;
+    ngx_uint_t                     i;
+    ngx_table_elt_t               *set_cookie;
+    ngx_http_consent_secret_t     *secret;
+    ngx_http_consent_cookie_t      cookie;
+    ngx_http_consent_category_t   *c;
+    ngx_http_consent_main_conf_t  *cmcf;
+    u_char                         value[NGX_HTTP_CONSENT_COOKIE_MAX];
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    secret = cmcf->secrets->elts;
+    c = cmcf->categories->elts;
+
+    ngx_memzero(&cookie, sizeof(ngx_http_consent_cookie_t));
+
+    ngx_memcpy(cookie.id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
+    cookie.iat = choice->sec;
+    cookie.revision = cmcf->revision;
+    ngx_memcpy(cookie.kid, secret[0].kid, NGX_HTTP_CONSENT_KID_LEN);
+
+    for (i = 0; i < cmcf->categories->nelts; i++) {
+        if (choice->granted & ((uint64_t) 1 << i)) {
+            cookie.granted[cookie.ngranted].data = c[i].name.data;
+            cookie.granted[cookie.ngranted++].len = c[i].name.len;
+
+        } else if (choice->denied & ((uint64_t) 1 << i)) {
+            cookie.refused[cookie.nrefused].data = c[i].name.data;
+            cookie.refused[cookie.nrefused++].len = c[i].name.len;
+        }
+    }
+
+    n = ngx_http_consent_cookie_encode(value, sizeof(value), &cookie,
+                                       secret[0].key.data, secret[0].key.len);
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "consent cookie does not fit in %uz bytes",
+                      sizeof(value));
+        return NGX_ERROR;
+    }
+
+    age = choice->sec + cmcf->cookie_max_age - ngx_time();
+
+    if (age < 0) {
+        age = 0;
+    }
+
+    len = cmcf->cookie_name.len + 1 + n
+          + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
+          + sizeof("; Path=") - 1 + cmcf->cookie_path.len
+          + sizeof("; Domain=") - 1 + cmcf->cookie_domain.len
+          + sizeof("; HttpOnly; SameSite=Strict; Secure") - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    set_cookie = ngx_list_push(&r->headers_out.headers);
+    if (set_cookie == NULL) {
+        return NGX_ERROR;
+    }
+
+    set_cookie->hash = 1;
+#if (nginx_version >= 1023000)
+    set_cookie->next = NULL;
+#endif
+    ngx_str_set(&set_cookie->key, "Set-Cookie");
+    set_cookie->value.data = p;
+
+    p = ngx_sprintf(p, "%V=%*s; Max-Age=%T; Path=%V", &cmcf->cookie_name,
+                    (size_t) n, value, age, &cmcf->cookie_path);
+
+    if (cmcf->cookie_domain.len) {
+        p = ngx_sprintf(p, "; Domain=%V", &cmcf->cookie_domain);
+    }
+
+    p = ngx_sprintf(p, "; HttpOnly; SameSite=%V",
+                    &ngx_http_consent_samesite_values[cmcf->cookie_samesite]);
+
+    if (ngx_http_consent_is_secure(r)) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    set_cookie->value.len = p - set_cookie->value.data;
+
+    return NGX_OK;
+}
+
+
+/* a cookie verified by an older key is signed again with the current one */
+
+static ngx_int_t
+ngx_http_consent_reissue_filter(ngx_http_request_t *r)
+{
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_choice_t     choice;
+    ngx_http_consent_loc_conf_t  *clcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    if (ctx == NULL) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+        if (!clcf->enable) {
+            return ngx_http_next_header_filter(r);
+        }
+
+        ctx = ngx_http_consent_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!ctx->reissue || ctx->choice != NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->reissue = 0;
+
+    ngx_memzero(&choice, sizeof(ngx_http_consent_choice_t));
+
+    ngx_memcpy(choice.id, ctx->id, NGX_HTTP_CONSENT_ID_LEN);
+    choice.sec = ctx->iat;
+    choice.granted = ctx->granted;
+    choice.denied = ctx->refused;
+
+    if (ngx_http_consent_set_cookie(r, &choice) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_consent_state_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_http_consent_states[ctx->state].len;
+    v->data = ngx_http_consent_states[ctx->state].data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                  *p;
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_CONSENT_ID_HEX_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, ctx->id, NGX_HTTP_CONSENT_ID_LEN) - p;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_categories_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_uint_t                     i;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_category_t   *c;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    c = cmcf->categories->elts;
+
+    len = 0;
+
+    for (i = 0; i < cmcf->categories->nelts; i++) {
+        len += c[i].name.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < cmcf->categories->nelts; i++) {
+        if (ctx->granted & ((uint64_t) 1 << i)) {
+            if (p != v->data) {
+                *p++ = ',';
+            }
+
+            p = ngx_cpymem(p, c[i].name.data, c[i].name.len);
+        }
+    }
+
+    v->len = p - v->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_gpc_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = 1;
+    v->data = (u_char *) (ctx->gpc ? "1" : "0");
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_category_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = 1;
+    v->data = (u_char *) ((ctx->granted & ((uint64_t) 1 << data)) ? "1"
+                                                                   : "0");
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
