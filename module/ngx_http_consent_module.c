@@ -26,6 +26,8 @@ static char *ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_consent_read_secret(ngx_conf_t *cf,
     ngx_http_consent_secret_t *secret);
+static char *ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -103,9 +105,9 @@ static ngx_command_t  ngx_http_consent_commands[] = {
 
     { ngx_string("consent_revision"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_consent_revision,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_consent_main_conf_t, revision),
+      0,
       NULL },
 
     { ngx_string("consent_secret"),
@@ -303,12 +305,6 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (cmcf->language.data == NULL) {
         ngx_str_set(&cmcf->language, "en");
-    }
-
-    if (cmcf->revision < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"consent_revision\" must be 0 or more");
-        return NGX_CONF_ERROR;
     }
 
     c = cmcf->categories->elts;
@@ -557,6 +553,33 @@ done:
     }
 
     return rc;
+}
+
+
+static char *
+ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cmcf->revision != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cmcf->revision = ngx_atoi(value[1].data, value[1].len);
+
+    if (cmcf->revision == NGX_ERROR || value[1].len > 9) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"consent_revision\" \"%V\"; use a whole "
+                           "number from 0 to 999999999, and raise it to ask "
+                           "every reader again", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

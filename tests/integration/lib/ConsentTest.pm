@@ -1,0 +1,359 @@
+package ConsentTest;
+
+# A small harness in the spirit of nginx-tests, core Perl only: it writes an
+# nginx.conf into a temporary prefix, starts Debian's nginx with the built
+# module on 127.0.0.1 and a free port, talks raw HTTP to it, and at the end
+# checks that the error log holds no alert and no sanitizer report.
+#
+#     my $t = ConsentTest->new(http => <<'EOF')->run;
+#     server {
+#         listen 127.0.0.1:%%PORT%%;
+#         ...
+#     }
+#     EOF
+#     my $r = $t->get('/', Cookie => 'a=b');
+#     is($r->{status}, 200);
+#
+# In the configuration %%PORT%%, %%PORT2%% (a second free port), %%PREFIX%%
+# and %%BUILD%% are replaced. A secret is written to conf/secret.key and a
+# second one to conf/old.key. A failure to start nginx fails the test: a
+# broken module must never be skipped.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Socket qw(SOCK_STREAM);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(free_port header set_cookie);
+
+our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+our $BUILD = $ENV{CONSENT_BUILD} || do {
+    my $d = __FILE__;
+    $d =~ s{tests/integration/lib/ConsentTest\.pm$}{build};
+    $d;
+};
+
+sub new {
+    my ($class, %opt) = @_;
+
+    my $self = bless {
+        http    => $opt{http} // '',
+        main    => $opt{main} // '',
+        workers => $opt{workers} // 1,
+        debug   => $opt{error_level} // 'info',
+    }, $class;
+
+    $self->{prefix} = tempdir('consent-test-XXXXXXXX', TMPDIR => 1,
+                              CLEANUP => !$ENV{TEST_KEEP});
+    chmod 0755, $self->{prefix};
+    make_path(map { "$self->{prefix}/$_" } qw(conf logs html));
+
+    $self->{port} = free_port();
+    $self->{port2} = free_port($self->{port});
+
+    $self->write_file('conf/secret.key', random_bytes(32), 0600);
+    $self->write_file('conf/old.key', random_bytes(32), 0600);
+
+    return $self;
+}
+
+sub prefix { $_[0]->{prefix} }
+sub port { $_[0]->{port} }
+sub port2 { $_[0]->{port2} }
+
+sub random_bytes {
+    my ($n) = @_;
+    open my $fh, '<:raw', '/dev/urandom' or die "urandom: $!";
+    read($fh, my $buf, $n) == $n or die "urandom: short read";
+    return $buf;
+}
+
+sub free_port {
+    my (@not) = @_;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => 0, Proto => 'tcp',
+                                      Listen => 1, ReuseAddr => 0)
+            or die "socket: $!";
+        my $port = $s->sockport;
+        close $s;
+        return $port unless grep { $_ == $port } @not;
+    }
+    die "no free port";
+}
+
+sub write_file {
+    my ($self, $name, $content, $mode) = @_;
+    my $path = $name =~ m{^/} ? $name : "$self->{prefix}/$name";
+    (my $dir = $path) =~ s{/[^/]*$}{};
+    make_path($dir);
+    open my $fh, '>:raw', $path or die "$path: $!";
+    print $fh $content;
+    close $fh;
+    chmod $mode // 0644, $path;
+    return $path;
+}
+
+sub read_file {
+    my ($self, $name) = @_;
+    my $path = $name =~ m{^/} ? $name : "$self->{prefix}/$name";
+    open my $fh, '<:raw', $path or return undef;
+    local $/;
+    return scalar <$fh>;
+}
+
+sub config_text {
+    my ($self, $http, $main) = @_;
+
+    my $so = "$BUILD/ngx_http_consent_module.so";
+    die "module not built: $so (run make)" unless -f $so;
+
+    my $text = <<"EOF";
+load_module $so;
+worker_processes $self->{workers};
+error_log %%PREFIX%%/logs/error.log $self->{debug};
+pid %%PREFIX%%/logs/nginx.pid;
+$main
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+    client_body_temp_path %%PREFIX%%/client_body_temp;
+    proxy_temp_path %%PREFIX%%/proxy_temp;
+    fastcgi_temp_path %%PREFIX%%/fastcgi_temp;
+    uwsgi_temp_path %%PREFIX%%/uwsgi_temp;
+    scgi_temp_path %%PREFIX%%/scgi_temp;
+    default_type application/octet-stream;
+    types {
+        text/html html;
+        text/plain txt;
+        application/javascript js;
+        image/gif gif;
+    }
+
+$http
+}
+EOF
+    return $self->expand($text);
+}
+
+sub expand {
+    my ($self, $text) = @_;
+    $text =~ s/%%PORT%%/$self->{port}/g;
+    $text =~ s/%%PORT2%%/$self->{port2}/g;
+    $text =~ s/%%PREFIX%%/$self->{prefix}/g;
+    $text =~ s/%%BUILD%%/$BUILD/g;
+    return $text;
+}
+
+# nginx -t on a configuration: (exit status, output)
+sub test_config {
+    my ($self, $http, $main) = @_;
+    $self->write_file('conf/test.conf',
+                      $self->config_text($http, $main // $self->{main}));
+    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/test.conf -t 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub run {
+    my ($self) = @_;
+
+    $self->write_file('conf/nginx.conf',
+                      $self->config_text($self->{http}, $self->{main}));
+
+    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
+    if ($? != 0) {
+        BAIL_OUT("nginx failed to start:\n$out");
+    }
+
+    $self->{running} = 1;
+    $self->wait_port($self->{port});
+    return $self;
+}
+
+sub wait_port {
+    my ($self, $port) = @_;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        return if $s;
+        sleep 0.05;
+    }
+    BAIL_OUT("nginx does not listen on $port");
+}
+
+sub pid {
+    my ($self) = @_;
+    my $pid = $self->read_file('logs/nginx.pid') // return undef;
+    chomp $pid;
+    return $pid;
+}
+
+sub signal {
+    my ($self, $sig) = @_;
+    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf -s $sig 2>&1`;
+    return $? == 0 ? 1 : do { diag($out); 0 };
+}
+
+# replace the http block and reload; waits until the new workers answer
+sub reload {
+    my ($self, $http) = @_;
+    $self->{http} = $http if defined $http;
+    $self->write_file('conf/nginx.conf',
+                      $self->config_text($self->{http}, $self->{main}));
+    return $self->signal('reload');
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{running};
+    my $pid = $self->pid;
+    $self->signal('quit');
+    for (1 .. 200) {
+        last unless $pid && kill(0, $pid);
+        sleep 0.05;
+    }
+    kill 'KILL', $pid if $pid && kill(0, $pid);
+    $self->{running} = 0;
+}
+
+# the error log must hold no alert, no crash, no sanitizer report
+sub check_log {
+    my ($self, $allow) = @_;
+    my $log = $self->read_file('logs/error.log') // '';
+    my @bad = grep { /\[(alert|emerg|crit)\]|AddressSanitizer|runtime error|
+                      signal 11|core dumped|exited on signal/x }
+              split /\n/, $log;
+    @bad = grep { !/$allow/ } @bad if $allow;
+    ok(!@bad, 'error log has no alert, crash or sanitizer report')
+        or diag(join "\n", @bad);
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local $?;
+    $self->stop if $self->{running};
+}
+
+# --- HTTP ---------------------------------------------------------------
+
+# raw request text in, parsed response out; "Connection: close" is added
+sub raw {
+    my ($self, $request, %opt) = @_;
+    my $port = $opt{port} // $self->{port};
+
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 10)
+        or die "connect: $!";
+    binmode $s;
+    print $s $request;
+
+    my $data = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm($opt{timeout} // 20);
+    while (1) {
+        my $n = sysread($s, my $buf, 65536);
+        last unless $n;
+        $data .= $buf;
+    }
+    alarm(0);
+    close $s;
+
+    return parse_response($data, $opt{head});
+}
+
+sub request {
+    my ($self, $method, $uri, @args) = @_;
+    my $body = @args % 2 ? shift @args : undef;
+    my @headers = @args;
+    my %seen = map { lc } @headers[grep { $_ % 2 == 0 } 0 .. $#headers];
+
+    my $req = "$method $uri HTTP/1.1\r\n";
+    $req .= "Host: 127.0.0.1:$self->{port}\r\n" unless $seen{host};
+    $req .= "Connection: close\r\n";
+    while (my ($k, $v) = splice(@headers, 0, 2)) {
+        $req .= "$k: $v\r\n";
+    }
+    if (defined $body) {
+        $req .= "Content-Length: " . length($body) . "\r\n"
+            unless $seen{'content-length'} || $seen{'transfer-encoding'};
+    }
+    $req .= "\r\n";
+    $req .= $body if defined $body;
+
+    return $self->raw($req, head => $method eq 'HEAD');
+}
+
+sub get { my $self = shift; $self->request('GET', @_) }
+sub head { my $self = shift; $self->request('HEAD', @_) }
+
+# a same-origin form POST, as a browser sends it
+sub post_form {
+    my ($self, $uri, $body, @headers) = @_;
+    return $self->request('POST', $uri, $body,
+        'Origin' => "http://127.0.0.1:$self->{port}",
+        'Content-Type' => 'application/x-www-form-urlencoded', @headers);
+}
+
+sub post_json {
+    my ($self, $uri, $body, @headers) = @_;
+    return $self->request('POST', $uri, $body,
+        'Origin' => "http://127.0.0.1:$self->{port}",
+        'Content-Type' => 'application/json', @headers);
+}
+
+sub parse_response {
+    my ($data, $head) = @_;
+    my %r = (raw => $data, headers => {}, status => 0, body => '');
+
+    my ($top, $body) = split /\r\n\r\n/, $data, 2;
+    return \%r unless defined $top;
+    my @lines = split /\r\n/, $top;
+    my $status = shift @lines // '';
+    ($r{status}) = $status =~ m{^HTTP/\d\.\d (\d{3})};
+    $r{status} //= 0;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        push @{ $r{headers}{lc $k} }, $v;
+    }
+    $body //= '';
+    if (!$head && (header(\%r, 'transfer-encoding') // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $out .= substr($body, 0, $n);
+            substr($body, 0, $n + 2) = '';
+        }
+        $body = $out;
+    }
+    $r{body} = $body;
+    return \%r;
+}
+
+# the first value of a header, or all of them in list context
+sub header {
+    my ($r, $name) = @_;
+    my $v = $r->{headers}{lc $name} // [];
+    return wantarray ? @$v : $v->[0];
+}
+
+# the value of our cookie in a response's Set-Cookie headers
+sub set_cookie {
+    my ($r, $name) = @_;
+    $name //= 'consent';
+    for (header($r, 'set-cookie')) {
+        return $1 if /^\Q$name\E=([^;]*)/;
+    }
+    return undef;
+}
+
+1;
