@@ -1,0 +1,377 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ngx_http_consent_cookie.h"
+
+
+static const unsigned char  key[] = "0123456789abcdef0123456789abcdef";
+static const unsigned char  other[] = "fedcba9876543210fedcba9876543210";
+
+
+static void
+make_cookie(ngx_http_consent_cookie_t *c)
+{
+    size_t  i;
+
+    memset(c, 0, sizeof(*c));
+
+    for (i = 0; i < NGX_HTTP_CONSENT_ID_LEN; i++) {
+        c->id[i] = (unsigned char) (i * 17 + 3);
+    }
+
+    c->iat = 1790000000;
+    c->revision = 3;
+    c->granted[0].data = (const unsigned char *) "necessary";
+    c->granted[0].len = 9;
+    c->granted[1].data = (const unsigned char *) "analytics";
+    c->granted[1].len = 9;
+    c->ngranted = 2;
+    c->refused[0].data = (const unsigned char *) "marketing";
+    c->refused[0].len = 9;
+    c->nrefused = 1;
+
+    ngx_http_consent_cookie_kid(c->kid, key, 32);
+}
+
+
+static size_t
+encode(unsigned char *out, size_t size)
+{
+    long                       n;
+    ngx_http_consent_cookie_t  c;
+
+    make_cookie(&c);
+    n = ngx_http_consent_cookie_encode(out, size, &c, key, 32);
+    assert_true(n > 0);
+
+    return (size_t) n;
+}
+
+
+static void
+test_round_trip(void **state)
+{
+    size_t                     len;
+    unsigned char              buf[512];
+    ngx_http_consent_cookie_t  in, out;
+
+    (void) state;
+
+    len = encode(buf, sizeof(buf));
+    make_cookie(&in);
+
+    assert_int_equal(ngx_http_consent_cookie_parse(buf, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 32),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+
+    assert_memory_equal(out.id, in.id, NGX_HTTP_CONSENT_ID_LEN);
+    assert_int_equal(out.iat, in.iat);
+    assert_int_equal(out.revision, 3);
+    assert_int_equal(out.ngranted, 2);
+    assert_int_equal(out.nrefused, 1);
+    assert_memory_equal(out.granted[1].data, "analytics", 9);
+    assert_memory_equal(out.refused[0].data, "marketing", 9);
+    assert_memory_equal(out.kid, in.kid, NGX_HTTP_CONSENT_KID_LEN);
+
+    /* every character is a cookie-octet: no quoting needed */
+
+    for (size_t i = 0; i < len; i++) {
+        assert_true(buf[i] > 0x20 && buf[i] < 0x7f && buf[i] != '"'
+                    && buf[i] != ',' && buf[i] != ';' && buf[i] != '\\');
+    }
+}
+
+
+static void
+test_empty_lists(void **state)
+{
+    long                       n;
+    unsigned char              buf[512];
+    ngx_http_consent_cookie_t  c, out;
+
+    (void) state;
+
+    make_cookie(&c);
+    c.ngranted = 0;
+    c.nrefused = 0;
+
+    n = ngx_http_consent_cookie_encode(buf, sizeof(buf), &c, key, 32);
+    assert_true(n > 0);
+    assert_int_equal(ngx_http_consent_cookie_parse(buf, n, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 32),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(out.ngranted, 0);
+    assert_int_equal(out.nrefused, 0);
+}
+
+
+/* any single byte changed to any other value is refused */
+
+static void
+test_every_byte_flip(void **state)
+{
+    int                        v, rc;
+    size_t                     len, i;
+    unsigned char              buf[512], copy[512];
+    ngx_http_consent_cookie_t  out;
+
+    (void) state;
+
+    len = encode(buf, sizeof(buf));
+
+    for (i = 0; i < len; i++) {
+        for (v = 0; v < 256; v++) {
+            if (v == buf[i]) {
+                continue;
+            }
+
+            memcpy(copy, buf, len);
+            copy[i] = (unsigned char) v;
+
+            rc = ngx_http_consent_cookie_parse(copy, len, &out);
+
+            if (rc == NGX_HTTP_CONSENT_COOKIE_OK) {
+                rc = ngx_http_consent_cookie_verify(&out, key, 32);
+            }
+
+            if (rc == NGX_HTTP_CONSENT_COOKIE_OK) {
+                fail_msg("byte %zu set to %d still verifies", i, v);
+            }
+        }
+    }
+}
+
+
+static void
+test_wrong_key(void **state)
+{
+    size_t                     len;
+    unsigned char              buf[512];
+    ngx_http_consent_cookie_t  out;
+
+    (void) state;
+
+    len = encode(buf, sizeof(buf));
+
+    assert_int_equal(ngx_http_consent_cookie_parse(buf, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, other, 32),
+                     NGX_HTTP_CONSENT_COOKIE_BAD_MAC);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 31),
+                     NGX_HTTP_CONSENT_COOKIE_BAD_MAC);
+}
+
+
+static void
+test_kid(void **state)
+{
+    unsigned char  a[NGX_HTTP_CONSENT_KID_LEN], b[NGX_HTTP_CONSENT_KID_LEN];
+    unsigned char  c[NGX_HTTP_CONSENT_KID_LEN];
+
+    (void) state;
+
+    ngx_http_consent_cookie_kid(a, key, 32);
+    ngx_http_consent_cookie_kid(b, other, 32);
+    ngx_http_consent_cookie_kid(c, key, 32);
+
+    assert_memory_not_equal(a, b, NGX_HTTP_CONSENT_KID_LEN);
+    assert_memory_equal(a, c, NGX_HTTP_CONSENT_KID_LEN);
+}
+
+
+static void
+expect_malformed(const char *s)
+{
+    ngx_http_consent_cookie_t  out;
+
+    if (ngx_http_consent_cookie_parse((const unsigned char *) s, strlen(s),
+                                      &out)
+        != NGX_HTTP_CONSENT_COOKIE_MALFORMED)
+    {
+        fail_msg("accepted: \"%s\"", s);
+    }
+}
+
+
+static void
+test_malformed(void **state)
+{
+    size_t                     len;
+    unsigned char              buf[NGX_HTTP_CONSENT_COOKIE_MAX * 2];
+    ngx_http_consent_cookie_t  out;
+
+    (void) state;
+
+    expect_malformed("");
+    expect_malformed("1");
+    expect_malformed("1.");
+    expect_malformed("2.AAAAAAAAAAAAAAAAAAAAAA.1.1...00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1...0000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAA.1.1...00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.01.1...00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.-1.1...00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.99999999999999999999.1..."
+                     "00000000.AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.Bad...00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a~~b..00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a.b.0000000g."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a.b.00000000."
+                     "AAAAAAAAAAAAAAAAAAAAA=");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a.b.00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAB");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a.b.00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA.");
+    expect_malformed("1.AAAAAAAAAAAAAAAAAAAAAA.1.1.a.b.c.00000000."
+                     "AAAAAAAAAAAAAAAAAAAAAA");
+
+    /* oversized: a valid start padded with a huge category list */
+
+    memset(buf, 'a', sizeof(buf));
+    memcpy(buf, "1.AAAAAAAAAAAAAAAAAAAAAA.1.1.", 29);
+    len = sizeof(buf);
+    assert_int_equal(ngx_http_consent_cookie_parse(buf, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    /* NUL bytes inside */
+
+    len = encode(buf, sizeof(buf));
+    buf[30] = '\0';
+    assert_int_not_equal(ngx_http_consent_cookie_parse(buf, len, &out),
+                         NGX_HTTP_CONSENT_COOKIE_OK);
+}
+
+
+static void
+test_too_many_names(void **state)
+{
+    char                       s[4096];
+    size_t                     i, n;
+    ngx_http_consent_cookie_t  out;
+
+    (void) state;
+
+    n = (size_t) sprintf(s, "1.AAAAAAAAAAAAAAAAAAAAAA.1.1.");
+
+    for (i = 0; i < NGX_HTTP_CONSENT_MAX_CATEGORIES + 1; i++) {
+        n += (size_t) sprintf(s + n, "%sc%zu", i ? "~" : "", i);
+    }
+
+    n += (size_t) sprintf(s + n, "..00000000.AAAAAAAAAAAAAAAAAAAAAA");
+
+    assert_int_equal(ngx_http_consent_cookie_parse((unsigned char *) s, n,
+                                                   &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+}
+
+
+static void
+test_small_buffer(void **state)
+{
+    long                       n;
+    size_t                     len, size;
+    unsigned char              buf[512];
+    ngx_http_consent_cookie_t  c;
+
+    (void) state;
+
+    len = encode(buf, sizeof(buf));
+    make_cookie(&c);
+
+    for (size = 0; size < len; size++) {
+        n = ngx_http_consent_cookie_encode(buf, size, &c, key, 32);
+        assert_int_equal(n, NGX_HTTP_CONSENT_COOKIE_TOO_SMALL);
+    }
+
+    assert_int_equal(ngx_http_consent_cookie_encode(buf, len, &c, key, 32),
+                     (long) len);
+}
+
+
+static void
+test_base64url(void **state)
+{
+    int            n;
+    size_t         len, i;
+    unsigned char  src[64], enc[128], dec[64];
+
+    (void) state;
+
+    for (i = 0; i < sizeof(src); i++) {
+        src[i] = (unsigned char) (i * 37 + 11);
+    }
+
+    for (len = 0; len < sizeof(src); len++) {
+        size_t  elen = ngx_http_consent_base64url_encode(enc, src, len);
+
+        n = ngx_http_consent_base64url_decode(dec, sizeof(dec), enc, elen);
+        assert_int_equal(n, (int) len);
+        assert_memory_equal(dec, src, len);
+    }
+
+    assert_int_equal(ngx_http_consent_base64url_decode(dec, 1,
+                         (const unsigned char *) "AAAA", 4), -1);
+    assert_int_equal(ngx_http_consent_base64url_decode(dec, 8,
+                         (const unsigned char *) "A", 1), -1);
+    assert_int_equal(ngx_http_consent_base64url_decode(dec, 8,
+                         (const unsigned char *) "AA+A", 4), -1);
+}
+
+
+static void
+test_valid_name(void **state)
+{
+    (void) state;
+
+    assert_true(ngx_http_consent_valid_name((const unsigned char *) "a", 1));
+    assert_true(ngx_http_consent_valid_name(
+                    (const unsigned char *) "ad_storage2", 11));
+    assert_false(ngx_http_consent_valid_name((const unsigned char *) "", 0));
+    assert_false(ngx_http_consent_valid_name((const unsigned char *) "1a", 2));
+    assert_false(ngx_http_consent_valid_name((const unsigned char *) "a-b",
+                                             3));
+    assert_false(ngx_http_consent_valid_name((const unsigned char *) "aB",
+                                             2));
+    assert_false(ngx_http_consent_valid_name(
+        (const unsigned char *) "abcdefghijabcdefghijabcdefghijabc", 33));
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_empty_lists),
+        cmocka_unit_test(test_every_byte_flip),
+        cmocka_unit_test(test_wrong_key),
+        cmocka_unit_test(test_kid),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_too_many_names),
+        cmocka_unit_test(test_small_buffer),
+        cmocka_unit_test(test_base64url),
+        cmocka_unit_test(test_valid_name),
+    };
+
+    return cmocka_run_group_tests_name("cookie", tests, NULL, NULL);
+}
