@@ -87,6 +87,19 @@ $(SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_consent_module.so $@
 
+# --- ui: the banner's CSS, JS and texts, built into the module -----------
+# (module/ngx_http_consent_ui_data.c is committed, so that --add-module
+# builds from a clean tree; tests/integration/10_ui_data.t checks it is
+# current)
+
+UI_FILES = ui/consent.css ui/consent.js $(sort $(wildcard ui/texts/*.json))
+
+.PHONY: ui
+ui: module/ngx_http_consent_ui_data.c
+
+module/ngx_http_consent_ui_data.c: ui/embed.sh $(UI_FILES)
+	sh ui/embed.sh $(UI_FILES) > $@.new && mv $@.new $@
+
 # --- the auditor's tool ---------------------------------------------------
 
 tools: $(AUDIT)

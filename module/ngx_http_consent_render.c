@@ -1,6 +1,12 @@
 
 /*
  * Copyright (C) nginx-consent developers
+ *
+ * The banner the body filter inserts, and the preferences page the endpoint
+ * serves: server-rendered HTML that works without JavaScript (every choice
+ * is a form that POSTs to the endpoint), in the reader's language, with
+ * every operator text HTML-escaped.  Styles and script come from the
+ * endpoint (consent.css, consent.js): nothing inline, so a strict CSP holds.
  */
 
 
@@ -9,49 +15,714 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_ui_data.h"
 
 
-/* stub: the banner and the preferences page land here */
+#define NGX_HTTP_CONSENT_RENDER_CHUNK  4096
+
+/* a return path longer than this is not carried along */
+#define NGX_HTTP_CONSENT_RETURN_MAX    2048
 
 
-static ngx_int_t
-ngx_http_consent_render_text(ngx_http_request_t *r, ngx_chain_t **out,
-    char *text)
+typedef struct {
+    ngx_http_request_t                *r;
+    ngx_chain_t                       *out;
+    ngx_chain_t                      **last;
+    ngx_buf_t                         *buf;
+    ngx_http_consent_texts_t          *texts;
+    ngx_http_consent_main_conf_t      *cmcf;
+    ngx_http_consent_loc_conf_t       *lcf;
+    ngx_str_t                          nonce;
+    ngx_int_t                          rc;
+} ngx_http_consent_render_t;
+
+
+static ngx_int_t ngx_http_consent_render_init(ngx_http_request_t *r,
+    ngx_http_consent_render_t *rd);
+static void ngx_http_consent_render_return(ngx_http_request_t *r,
+    ngx_str_t *ret);
+static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
+    ngx_str_t *ret);
+static ngx_uint_t ngx_http_consent_render_path_ok(u_char *p, size_t len);
+static void ngx_http_consent_render_asset(ngx_http_consent_render_t *rd,
+    char *name);
+static void ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
+    ngx_http_consent_category_t *c, ngx_uint_t checked, ngx_uint_t page);
+static ngx_uint_t ngx_http_consent_render_cookies(
+    ngx_http_consent_render_t *rd, ngx_http_consent_category_t *c,
+    ngx_uint_t count);
+static void ngx_http_consent_render_text(ngx_http_consent_render_t *rd,
+    const char *key);
+static void ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
+    ngx_http_consent_category_t *c, const char *key);
+static void ngx_http_consent_render_escaped(ngx_http_consent_render_t *rd,
+    u_char *p, size_t len);
+static void ngx_http_consent_render_put(ngx_http_consent_render_t *rd,
+    u_char *p, size_t len);
+static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
+    size_t len);
+
+
+#define ngx_http_consent_render_lit(rd, s)                                   \
+    ngx_http_consent_render_put(rd, (u_char *) s, sizeof(s) - 1)
+#define ngx_http_consent_render_str(rd, s)                                   \
+    ngx_http_consent_render_put(rd, (s)->data, (s)->len)
+
+
+/*
+ * <div role=region> with the title, the text, three equal buttons (accept
+ * all, refuse all, customise: a link to the preferences page that
+ * consent.js turns into a panel in place) and "continue without accepting",
+ * which records a refusal.  No last_buf: it goes inside a page.
+ */
+
+ngx_int_t
+ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
+    u_char                       *p;
+    uintptr_t                     n;
+    ngx_str_t                     ret;
+    ngx_uint_t                    i;
+    ngx_http_consent_category_t  *c;
+    ngx_http_consent_render_t     rd;
 
-    b = ngx_calloc_buf(r->pool);
-    cl = ngx_alloc_chain_link(r->pool);
-    if (b == NULL || cl == NULL) {
+    if (ngx_http_consent_render_init(r, &rd) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    b->pos = (u_char *) text;
-    b->last = b->pos + ngx_strlen(text);
-    b->memory = 1;
+    if (rd.cmcf->endpoint.len == 0 || rd.texts == NULL) {
+        /* nowhere to send a choice: no banner */
+        return NGX_DECLINED;
+    }
 
-    cl->buf = b;
-    cl->next = NULL;
-    *out = cl;
+    ngx_http_consent_render_return(r, &ret);
+
+    ngx_http_consent_render_lit(&rd,
+        "<div class=\"consent consent-banner\" id=\"consent-banner\""
+        " role=\"region\" aria-labelledby=\"consent-title\""
+        " tabindex=\"-1\" lang=\"");
+    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
+                                    rd.texts->lang.len);
+    ngx_http_consent_render_lit(&rd, "\"><link rel=\"stylesheet\" href=\"");
+    ngx_http_consent_render_asset(&rd, "consent.css");
+
+    ngx_http_consent_render_lit(&rd,
+        "><form class=\"consent-box\" method=\"post\" action=\"");
+    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
+                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_lit(&rd,
+        "\"><div class=\"consent-inner\"><div class=\"consent-head\">"
+        "<h2 id=\"consent-title\">");
+    ngx_http_consent_render_text(&rd, "banner_title");
+    ngx_http_consent_render_lit(&rd,
+        "</h2><button class=\"consent-close\" type=\"submit\""
+        " name=\"action\" value=\"reject_all\">");
+    ngx_http_consent_render_text(&rd, "continue");
+    ngx_http_consent_render_lit(&rd, "</button></div><p>");
+    ngx_http_consent_render_text(&rd, "banner_body");
+
+    if (rd.lcf->policy_url.len) {
+        ngx_http_consent_render_lit(&rd, " <a href=\"");
+        ngx_http_consent_render_escaped(&rd, rd.lcf->policy_url.data,
+                                        rd.lcf->policy_url.len);
+        ngx_http_consent_render_lit(&rd, "\">");
+        ngx_http_consent_render_text(&rd, "policy");
+        ngx_http_consent_render_lit(&rd, "</a>");
+    }
+
+    ngx_http_consent_render_lit(&rd,
+        "</p><input type=\"hidden\" name=\"return\" value=\"");
+    ngx_http_consent_render_escaped(&rd, ret.data, ret.len);
+    ngx_http_consent_render_lit(&rd,
+        "\"><input type=\"hidden\" name=\"source\" value=\"banner\">"
+        "<div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
+        " aria-labelledby=\"consent-title\" hidden>");
+
+    c = rd.cmcf->categories->elts;
+
+    for (i = 0; i < rd.cmcf->categories->nelts; i++) {
+        ngx_http_consent_render_category(&rd, &c[i], c[i].required, 0);
+    }
+
+    ngx_http_consent_render_lit(&rd,
+        "</div><div class=\"consent-actions\">"
+        "<button class=\"consent-btn\" type=\"submit\" name=\"action\""
+        " value=\"accept_all\">");
+    ngx_http_consent_render_text(&rd, "accept_all");
+    ngx_http_consent_render_lit(&rd,
+        "</button><button class=\"consent-btn\" type=\"submit\""
+        " name=\"action\" value=\"reject_all\">");
+    ngx_http_consent_render_text(&rd, "reject_all");
+    ngx_http_consent_render_lit(&rd,
+        "</button><a class=\"consent-btn\" id=\"consent-customise\" href=\"");
+    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
+                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_lit(&rd, "?return=");
+
+    n = ngx_escape_uri(NULL, ret.data, ret.len, NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_http_consent_render_reserve(&rd, ret.len + 2 * n);
+    if (p != NULL) {
+        ngx_escape_uri(p, ret.data, ret.len, NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    ngx_http_consent_render_lit(&rd, "\">");
+    ngx_http_consent_render_text(&rd, "customise");
+    ngx_http_consent_render_lit(&rd,
+        "</a><button class=\"consent-btn\" id=\"consent-save\""
+        " type=\"submit\" name=\"action\" value=\"save\" hidden>");
+    ngx_http_consent_render_text(&rd, "save");
+    ngx_http_consent_render_lit(&rd,
+        "</button></div></div></form><script src=\"");
+    ngx_http_consent_render_asset(&rd, "consent.js");
+    ngx_http_consent_render_lit(&rd, " defer></script></div>");
+
+    if (rd.rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out = rd.out;
 
     return NGX_OK;
 }
 
 
-ngx_int_t
-ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
-{
-    return ngx_http_consent_render_text(r, out,
-                                        "<div id=\"consent-banner\"></div>");
-}
-
+/*
+ * The preferences page: a whole HTML document, one form with a checkbox per
+ * category (required ones on and disabled), the reader's current choice
+ * when the cookie is valid, nothing ticked otherwise, the cookies of each
+ * category and the privacy policy.  The endpoint sends it.
+ */
 
 ngx_int_t
 ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
 {
-    return ngx_http_consent_render_text(r, out,
-               "<!DOCTYPE html><html lang=\"en\"><title>Consent</title>"
-               "<form method=\"post\"><button name=\"action\""
-               " value=\"accept_all\">Accept all</button></form></html>");
+    ngx_str_t                     ret;
+    ngx_uint_t                    i, valid;
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_category_t  *c;
+    ngx_http_consent_render_t     rd;
+
+    if (ngx_http_consent_render_init(r, &rd) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (rd.texts == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx = ngx_http_consent_get_ctx(r);
+    valid = (ctx != NULL && ctx->state == NGX_HTTP_CONSENT_STATE_VALID);
+
+    if (ngx_http_consent_render_arg_return(r, &ret) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_consent_render_lit(&rd, "<!DOCTYPE html>\n<html lang=\"");
+    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
+                                    rd.texts->lang.len);
+    ngx_http_consent_render_lit(&rd,
+        "\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width,"
+        " initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n"
+        "<title>");
+    ngx_http_consent_render_text(&rd, "page_title");
+    ngx_http_consent_render_lit(&rd,
+        "</title>\n<link rel=\"stylesheet\" href=\"");
+    ngx_http_consent_render_asset(&rd, "consent.css");
+    ngx_http_consent_render_lit(&rd,
+        ">\n</head>\n<body class=\"consent consent-page\">\n<main>\n<h1>");
+    ngx_http_consent_render_text(&rd, "page_title");
+    ngx_http_consent_render_lit(&rd, "</h1>\n<p>");
+    ngx_http_consent_render_text(&rd, "page_intro");
+    ngx_http_consent_render_lit(&rd, "</p>\n<p class=\"consent-status\">");
+
+    if (valid) {
+        ngx_http_consent_render_text(&rd, "state_valid");
+
+    } else if (ctx != NULL && ctx->state == NGX_HTTP_CONSENT_STATE_OUTDATED) {
+        ngx_http_consent_render_text(&rd, "state_outdated");
+
+    } else {
+        ngx_http_consent_render_text(&rd, "state_none");
+    }
+
+    ngx_http_consent_render_lit(&rd,
+        "</p>\n<form method=\"post\" action=\"");
+    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
+                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_lit(&rd,
+        "\">\n<input type=\"hidden\" name=\"source\" value=\"page\">\n");
+
+    if (ret.len) {
+        ngx_http_consent_render_lit(&rd,
+            "<input type=\"hidden\" name=\"return\" value=\"");
+        ngx_http_consent_render_escaped(&rd, ret.data, ret.len);
+        ngx_http_consent_render_lit(&rd, "\">\n");
+    }
+
+    ngx_http_consent_render_lit(&rd, "<div class=\"consent-cats\">\n");
+
+    c = rd.cmcf->categories->elts;
+
+    for (i = 0; i < rd.cmcf->categories->nelts; i++) {
+        ngx_http_consent_render_category(&rd, &c[i],
+                                         c[i].required
+                                         || (valid
+                                             && (ctx->granted
+                                                 & ((uint64_t) 1 << i))),
+                                         1);
+    }
+
+    ngx_http_consent_render_lit(&rd,
+        "</div>\n<div class=\"consent-actions\">\n"
+        "<button class=\"consent-btn\" type=\"submit\" name=\"action\""
+        " value=\"save\">");
+    ngx_http_consent_render_text(&rd, "save");
+    ngx_http_consent_render_lit(&rd,
+        "</button>\n<button class=\"consent-btn\" type=\"submit\""
+        " name=\"action\" value=\"accept_all\">");
+    ngx_http_consent_render_text(&rd, "accept_all");
+    ngx_http_consent_render_lit(&rd,
+        "</button>\n<button class=\"consent-btn\" type=\"submit\""
+        " name=\"action\" value=\"reject_all\">");
+    ngx_http_consent_render_text(&rd, "reject_all");
+    ngx_http_consent_render_lit(&rd, "</button>\n</div>\n");
+
+    if (valid) {
+        ngx_http_consent_render_lit(&rd,
+            "<p><button class=\"consent-close\" type=\"submit\""
+            " name=\"action\" value=\"withdraw\">");
+        ngx_http_consent_render_text(&rd, "withdraw");
+        ngx_http_consent_render_lit(&rd, "</button></p>\n");
+    }
+
+    ngx_http_consent_render_lit(&rd, "</form>\n<p>");
+
+    if (rd.lcf->policy_url.len) {
+        ngx_http_consent_render_lit(&rd, "<a href=\"");
+        ngx_http_consent_render_escaped(&rd, rd.lcf->policy_url.data,
+                                        rd.lcf->policy_url.len);
+        ngx_http_consent_render_lit(&rd, "\">");
+        ngx_http_consent_render_text(&rd, "policy");
+        ngx_http_consent_render_lit(&rd, "</a> &middot; ");
+    }
+
+    ngx_http_consent_render_lit(&rd, "<a href=\"");
+
+    if (ret.len) {
+        ngx_http_consent_render_escaped(&rd, ret.data, ret.len);
+
+    } else {
+        ngx_http_consent_render_lit(&rd, "/");
+    }
+
+    ngx_http_consent_render_lit(&rd, "\">");
+    ngx_http_consent_render_text(&rd, "back");
+    ngx_http_consent_render_lit(&rd, "</a></p>\n</main>\n</body>\n</html>\n");
+
+    if (rd.rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out = rd.out;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_render_init(ngx_http_request_t *r,
+    ngx_http_consent_render_t *rd)
+{
+    ngx_memzero(rd, sizeof(ngx_http_consent_render_t));
+
+    rd->r = r;
+    rd->last = &rd->out;
+    rd->rc = NGX_OK;
+    rd->cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    rd->lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    rd->texts = ngx_http_consent_texts_pick(r);
+
+    if (rd->lcf->csp_nonce != NULL
+        && ngx_http_complex_value(r, rd->lcf->csp_nonce, &rd->nonce)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the page the reader is on: where the banner's form comes back to */
+
+static void
+ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret)
+{
+    if (r->unparsed_uri.len <= NGX_HTTP_CONSENT_RETURN_MAX
+        && ngx_http_consent_render_path_ok(r->unparsed_uri.data,
+                                           r->unparsed_uri.len))
+    {
+        *ret = r->unparsed_uri;
+        return;
+    }
+
+    if (r->uri.len <= NGX_HTTP_CONSENT_RETURN_MAX
+        && ngx_http_consent_render_path_ok(r->uri.data, r->uri.len))
+    {
+        *ret = r->uri;
+        return;
+    }
+
+    ngx_str_set(ret, "/");
+}
+
+
+/* "?return=/path" of the preferences page, if it is a path of this site */
+
+static ngx_int_t
+ngx_http_consent_render_arg_return(ngx_http_request_t *r, ngx_str_t *ret)
+{
+    u_char     *dst, *src;
+    ngx_str_t   arg;
+
+    ngx_str_null(ret);
+
+    if (ngx_http_arg(r, (u_char *) "return", 6, &arg) != NGX_OK
+        || arg.len == 0 || arg.len > NGX_HTTP_CONSENT_RETURN_MAX)
+    {
+        return NGX_OK;
+    }
+
+    dst = ngx_pnalloc(r->pool, arg.len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    ret->data = dst;
+    src = arg.data;
+
+    ngx_unescape_uri(&dst, &src, arg.len, 0);
+
+    ret->len = dst - ret->data;
+
+    if (!ngx_http_consent_render_path_ok(ret->data, ret->len)) {
+        ngx_str_null(ret);
+    }
+
+    return NGX_OK;
+}
+
+
+/* "/..." but not "//host" or "/\host", and no control characters */
+
+static ngx_uint_t
+ngx_http_consent_render_path_ok(u_char *p, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || p[0] != '/') {
+        return 0;
+    }
+
+    if (len > 1 && (p[1] == '/' || p[1] == '\\')) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* ENDPOINT/name?v=CRC" plus the nonce attribute when there is one */
+
+static void
+ngx_http_consent_render_asset(ngx_http_consent_render_t *rd, char *name)
+{
+    size_t                             len;
+    const char                        *e;
+    const ngx_http_consent_ui_file_t  *f;
+
+    ngx_http_consent_render_escaped(rd, rd->cmcf->endpoint.data,
+                                    rd->cmcf->endpoint.len);
+    ngx_http_consent_render_put(rd, (u_char *) name, ngx_strlen(name));
+
+    f = ngx_http_consent_ui_find((u_char *) name, ngx_strlen(name));
+
+    if (f != NULL) {
+        e = f->etag + 1;
+        len = ngx_strlen(e) - 1;
+
+        ngx_http_consent_render_lit(rd, "?v=");
+        ngx_http_consent_render_put(rd, (u_char *) e, len);
+    }
+
+    ngx_http_consent_render_lit(rd, "\"");
+
+    if (rd->nonce.len) {
+        ngx_http_consent_render_lit(rd, " nonce=\"");
+        ngx_http_consent_render_escaped(rd, rd->nonce.data, rd->nonce.len);
+        ngx_http_consent_render_lit(rd, "\"");
+    }
+}
+
+
+static void
+ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
+    ngx_http_consent_category_t *c, ngx_uint_t checked, ngx_uint_t page)
+{
+    u_char      *p, id[NGX_INT_T_LEN];
+    ngx_uint_t   cookies;
+
+    p = ngx_sprintf(id, "%ui", c->index);
+    cookies = page ? ngx_http_consent_render_cookies(rd, c, 1) : 0;
+
+    ngx_http_consent_render_lit(rd,
+        "<div class=\"consent-cat\"><input type=\"checkbox\" id=\"consent-c");
+    ngx_http_consent_render_put(rd, id, p - id);
+    ngx_http_consent_render_lit(rd, "\" aria-describedby=\"consent-d");
+    ngx_http_consent_render_put(rd, id, p - id);
+
+    if (cookies) {
+        ngx_http_consent_render_lit(rd, " consent-k");
+        ngx_http_consent_render_put(rd, id, p - id);
+    }
+
+    ngx_http_consent_render_lit(rd, "\"");
+
+    if (c->required) {
+        ngx_http_consent_render_lit(rd, " checked disabled");
+
+    } else {
+        ngx_http_consent_render_lit(rd, " name=\"category\" value=\"");
+        ngx_http_consent_render_escaped(rd, c->name.data, c->name.len);
+        ngx_http_consent_render_lit(rd, "\"");
+
+        if (checked) {
+            ngx_http_consent_render_lit(rd, " checked");
+        }
+    }
+
+    ngx_http_consent_render_lit(rd, "><label for=\"consent-c");
+    ngx_http_consent_render_put(rd, id, p - id);
+    ngx_http_consent_render_lit(rd, "\">");
+    ngx_http_consent_render_cat_text(rd, c, "title");
+
+    if (c->required) {
+        ngx_http_consent_render_lit(rd, " (");
+        ngx_http_consent_render_text(rd, "always_on");
+        ngx_http_consent_render_lit(rd, ")");
+    }
+
+    ngx_http_consent_render_lit(rd, "</label><p id=\"consent-d");
+    ngx_http_consent_render_put(rd, id, p - id);
+    ngx_http_consent_render_lit(rd, "\">");
+    ngx_http_consent_render_cat_text(rd, c, "description");
+    ngx_http_consent_render_lit(rd, "</p>");
+
+    if (cookies) {
+        ngx_http_consent_render_lit(rd, "<p id=\"consent-k");
+        ngx_http_consent_render_put(rd, id, p - id);
+        ngx_http_consent_render_lit(rd, "\">");
+        (void) ngx_http_consent_render_cookies(rd, c, 0);
+        ngx_http_consent_render_lit(rd, "</p>");
+    }
+
+    ngx_http_consent_render_lit(rd, "</div>\n");
+}
+
+
+/*
+ * "Cookies: <code>_ga</code>, <code>_gid</code>", from consent_strip_cookie;
+ * returns how many, and only counts them when "count" is set
+ */
+
+static ngx_uint_t
+ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
+    ngx_http_consent_category_t *c, ngx_uint_t count)
+{
+    ngx_uint_t                i, n;
+    ngx_http_consent_rule_t  *rule;
+
+    if (rd->lcf->strip_cookies == NULL) {
+        return 0;
+    }
+
+    rule = rd->lcf->strip_cookies->elts;
+    n = 0;
+
+    for (i = 0; i < rd->lcf->strip_cookies->nelts; i++) {
+
+        if (rule[i].category != c->index) {
+            continue;
+        }
+
+        if (count) {
+            n++;
+            continue;
+        }
+
+        if (n++ == 0) {
+            ngx_http_consent_render_text(rd, "cookies");
+            ngx_http_consent_render_lit(rd, " ");
+
+        } else {
+            ngx_http_consent_render_lit(rd, ", ");
+        }
+
+        ngx_http_consent_render_lit(rd, "<code>");
+        ngx_http_consent_render_escaped(rd, rule[i].pattern.data,
+                                        rule[i].pattern.len);
+        ngx_http_consent_render_lit(rd, "</code>");
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_consent_render_text(ngx_http_consent_render_t *rd, const char *key)
+{
+    json_t  *v;
+
+    v = json_object_get(rd->texts->json, key);
+
+    if (json_is_string(v)) {
+        ngx_http_consent_render_escaped(rd, (u_char *) json_string_value(v),
+                                        json_string_length(v));
+    }
+}
+
+
+/*
+ * the title or description of a category: its own, or that of "*" with
+ * "{name}" replaced by the category's name
+ */
+
+static void
+ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
+    ngx_http_consent_category_t *c, const char *key)
+{
+    u_char  *p, *end, *m;
+    json_t  *cats, *cat, *v;
+
+    cats = json_object_get(rd->texts->json, "categories");
+    cat = json_object_getn(cats, (const char *) c->name.data, c->name.len);
+
+    if (cat == NULL) {
+        cat = json_object_get(cats, "*");
+    }
+
+    v = json_object_get(cat, key);
+
+    if (!json_is_string(v)) {
+        ngx_http_consent_render_escaped(rd, c->name.data, c->name.len);
+        return;
+    }
+
+    p = (u_char *) json_string_value(v);
+    end = p + json_string_length(v);
+
+    for ( ;; ) {
+        m = ngx_strlcasestrn(p, end, (u_char *) "{name}", 6 - 1);
+
+        if (m == NULL) {
+            ngx_http_consent_render_escaped(rd, p, end - p);
+            return;
+        }
+
+        ngx_http_consent_render_escaped(rd, p, m - p);
+        ngx_http_consent_render_escaped(rd, c->name.data, c->name.len);
+        p = m + 6;
+    }
+}
+
+
+static void
+ngx_http_consent_render_escaped(ngx_http_consent_render_t *rd, u_char *p,
+    size_t len)
+{
+    u_char     *dst;
+    uintptr_t   n;
+
+    if (len == 0) {
+        return;
+    }
+
+    n = ngx_escape_html(NULL, p, len);
+
+    dst = ngx_http_consent_render_reserve(rd, len + n);
+    if (dst == NULL) {
+        return;
+    }
+
+    if (n == 0) {
+        ngx_memcpy(dst, p, len);
+
+    } else {
+        ngx_escape_html(dst, p, len);
+    }
+}
+
+
+static void
+ngx_http_consent_render_put(ngx_http_consent_render_t *rd, u_char *p,
+    size_t len)
+{
+    u_char  *dst;
+
+    if (len == 0) {
+        return;
+    }
+
+    dst = ngx_http_consent_render_reserve(rd, len);
+    if (dst != NULL) {
+        ngx_memcpy(dst, p, len);
+    }
+}
+
+
+/* room for len more bytes at the end of the output, already counted in */
+
+static u_char *
+ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd, size_t len)
+{
+    u_char       *p;
+    size_t        size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (rd->rc != NGX_OK) {
+        return NULL;
+    }
+
+    b = rd->buf;
+
+    if (b == NULL || (size_t) (b->end - b->last) < len) {
+        size = ngx_max(len, NGX_HTTP_CONSENT_RENDER_CHUNK);
+
+        b = ngx_create_temp_buf(rd->r->pool, size);
+        cl = ngx_alloc_chain_link(rd->r->pool);
+
+        if (b == NULL || cl == NULL) {
+            rd->rc = NGX_ERROR;
+            return NULL;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *rd->last = cl;
+        rd->last = &cl->next;
+        rd->buf = b;
+    }
+
+    p = b->last;
+    b->last += len;
+
+    return p;
 }

@@ -1,6 +1,10 @@
 
 /*
  * Copyright (C) nginx-consent developers
+ *
+ * The texts of the banner and the preferences page, one JSON file per
+ * language: the built-in ones (ui/texts, carried in the module) and the
+ * operator's (consent_texts DIR), validated when the configuration is read.
  */
 
 
@@ -8,22 +12,255 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/sha.h>
+
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_lang.h"
+#include "ngx_http_consent_ui_data.h"
 
 
-/* stub: texts and languages land here */
+/* an operator's texts file is small; this one is not */
+#define NGX_HTTP_CONSENT_TEXTS_MAX_SIZE  (1024 * 1024)
+
+
+static ngx_int_t ngx_http_consent_texts_load(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, ngx_str_t *file);
+static ngx_int_t ngx_http_consent_texts_read(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *content);
+static ngx_uint_t ngx_http_consent_texts_utf8(u_char *p, size_t len);
+static const char *ngx_http_consent_texts_check(json_t *json,
+    const char **key);
+static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, json_t *json);
+static ngx_http_consent_texts_t *ngx_http_consent_texts_find(
+    ngx_http_consent_main_conf_t *cmcf, u_char *lang, size_t len);
+static ngx_int_t ngx_http_consent_texts_hash(ngx_conf_t *cf,
+    ngx_http_consent_texts_t *t);
+static ngx_table_elt_t *ngx_http_consent_accept_language(
+    ngx_http_request_t *r);
+static void ngx_http_consent_texts_cleanup(void *data);
+
+
+/* the strings every language must have */
+static const char  *ngx_http_consent_texts_keys[] = {
+    "banner_title",
+    "banner_body",
+    "accept_all",
+    "reject_all",
+    "customise",
+    "continue",
+    "save",
+    "policy",
+    "page_title",
+    "page_intro",
+    "always_on",
+    "cookies",
+    "state_none",
+    "state_valid",
+    "state_outdated",
+    "withdraw",
+    "back",
+    NULL
+};
 
 
 char *
 ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_consent_main_conf_t *cmcf = conf;
+
+    size_t       len;
+    u_char      *name;
+    ngx_str_t   *value, file, lang;
+    ngx_dir_t    dir;
+    ngx_err_t    err;
+    ngx_uint_t   n;
+
+    if (cmcf->texts_dir.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->texts_dir = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &cmcf->texts_dir, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_open_dir(&cmcf->texts_dir, &dir) == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_dir_n " \"%V\" failed: make it a "
+                           "directory nginx can read, with one file per "
+                           "language such as en.json",
+                           &cmcf->texts_dir);
+        return NGX_CONF_ERROR;
+    }
+
+    n = 0;
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        if (ngx_read_dir(&dir) == NGX_ERROR) {
+            err = ngx_errno;
+
+            if (err == NGX_ENOMOREFILES) {
+                break;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                               ngx_read_dir_n " \"%V\" failed",
+                               &cmcf->texts_dir);
+            goto failed;
+        }
+
+        name = ngx_de_name(&dir);
+        len = ngx_de_namelen(&dir);
+
+        if (len < 5 || name[0] == '.'
+            || ngx_strcmp(name + len - 5, ".json") != 0)
+        {
+            continue;
+        }
+
+        file.len = cmcf->texts_dir.len + 1 + len;
+        file.data = ngx_pnalloc(cf->pool, file.len + 1);
+        if (file.data == NULL) {
+            goto failed;
+        }
+
+        ngx_sprintf(file.data, "%V/%s%Z", &cmcf->texts_dir, name);
+
+        lang.len = len - 5;
+        lang.data = ngx_pnalloc(cf->pool, lang.len);
+        if (lang.data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(lang.data, name, lang.len);
+
+        if (!ngx_http_consent_lang_valid(lang.data, lang.len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "texts file \"%V\": the name must be a "
+                               "language tag and \".json\", such as "
+                               "\"fr.json\" or \"pt-BR.json\"", &file);
+            goto failed;
+        }
+
+        if (ngx_http_consent_texts_find(cmcf, lang.data, lang.len) != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "texts file \"%V\": language \"%V\" is "
+                               "already loaded: keep one file per language",
+                               &file, &lang);
+            goto failed;
+        }
+
+        if (ngx_http_consent_texts_load(cf, cmcf, &lang, &file) != NGX_OK) {
+            goto failed;
+        }
+
+        n++;
+    }
+
+    ngx_close_dir(&dir);
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no texts in \"%V\": add one file per language, "
+                           "such as en.json, with the keys of ui/texts/en.json",
+                           &cmcf->texts_dir);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+
+failed:
+
+    ngx_close_dir(&dir);
+
+    return NGX_CONF_ERROR;
 }
 
 
 ngx_int_t
 ngx_http_consent_texts_init(ngx_conf_t *cf)
 {
+    json_t                            *json;
+    ngx_str_t                          lang;
+    ngx_uint_t                         i;
+    const char                        *err, *key;
+    json_error_t                       jerr;
+    ngx_http_consent_texts_t          *t;
+    ngx_http_consent_main_conf_t      *cmcf;
+    const ngx_http_consent_ui_file_t  *f;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    if (cmcf->texts == NULL) {
+        cmcf->texts = ngx_array_create(cf->pool, 4,
+                                       sizeof(ngx_http_consent_texts_t));
+        if (cmcf->texts == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* the built-in languages, unless the operator has given their own */
+
+    for (f = ngx_http_consent_ui_files; f->name != NULL; f++) {
+
+        if (ngx_strncmp(f->name, "texts/", 6) != 0) {
+            continue;
+        }
+
+        lang.data = (u_char *) f->name + 6;
+        lang.len = ngx_strlen(lang.data) - 5;
+
+        if (ngx_http_consent_texts_find(cmcf, lang.data, lang.len) != NULL) {
+            continue;
+        }
+
+        json = json_loadb((const char *) f->data, f->len,
+                          JSON_REJECT_DUPLICATES, &jerr);
+        if (json == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "built-in texts \"%s\": %s", f->name, jerr.text);
+            return NGX_ERROR;
+        }
+
+        err = ngx_http_consent_texts_check(json, &key);
+        if (err != NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "built-in texts \"%s\": \"%s\" %s",
+                          f->name, key, err);
+            json_decref(json);
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_consent_texts_add(cf, cmcf, &lang, json) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    t = cmcf->texts->elts;
+
+    for (i = 0; i < cmcf->texts->nelts; i++) {
+        if (ngx_http_consent_texts_hash(cf, &t[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_consent_texts_find(cmcf, cmcf->language.data,
+                                    cmcf->language.len)
+        == NULL)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"consent_language %V\": there are no texts in "
+                      "that language: use \"en\" or \"fr\", or add "
+                      "%V.json to the \"consent_texts\" directory",
+                      &cmcf->language, &cmcf->language);
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -31,5 +268,472 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
 ngx_http_consent_texts_t *
 ngx_http_consent_texts_pick(ngx_http_request_t *r)
 {
+    int                            i, fallback;
+    ngx_uint_t                     n;
+    ngx_table_elt_t               *h;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_lang_t       *avail;
+    ngx_http_consent_texts_t      *t;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    if (cmcf->texts == NULL || cmcf->texts->nelts == 0) {
+        return NULL;
+    }
+
+    ctx = ngx_http_consent_get_ctx(r);
+
+    if (ctx != NULL && ctx->lang.len) {
+        t = ngx_http_consent_texts_find(cmcf, ctx->lang.data, ctx->lang.len);
+        if (t != NULL) {
+            return t;
+        }
+    }
+
+    t = cmcf->texts->elts;
+    n = cmcf->texts->nelts;
+
+    fallback = 0;
+
+    for (i = 0; i < (int) n; i++) {
+        if (t[i].lang.len == cmcf->language.len
+            && ngx_strncasecmp(t[i].lang.data, cmcf->language.data,
+                               cmcf->language.len)
+               == 0)
+        {
+            fallback = i;
+            break;
+        }
+    }
+
+    i = fallback;
+    h = ngx_http_consent_accept_language(r);
+
+    if (h != NULL) {
+        avail = ngx_palloc(r->pool, n * sizeof(ngx_http_consent_lang_t));
+        if (avail == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < (int) n; i++) {
+            avail[i].len = t[i].lang.len;
+            avail[i].data = t[i].lang.data;
+        }
+
+        i = ngx_http_consent_lang_pick(h->value.data, h->value.len,
+                                       avail, n, fallback);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent texts: \"%V\"", &t[i].lang);
+
+    if (ctx != NULL) {
+        ctx->lang = t[i].lang;
+    }
+
+    return &t[i];
+}
+
+
+static ngx_int_t
+ngx_http_consent_texts_load(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, ngx_str_t *file)
+{
+    json_t        *json;
+    ngx_str_t      content;
+    ngx_uint_t     line;
+    const char    *err, *key;
+    json_error_t   jerr;
+
+    if (ngx_http_consent_texts_read(cf, file, &content) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    line = ngx_http_consent_texts_utf8(content.data, content.len);
+
+    if (line) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "texts file \"%V\" is not valid UTF-8 at line "
+                           "%ui: save it with the UTF-8 encoding",
+                           file, line);
+        return NGX_ERROR;
+    }
+
+    json = json_loadb((const char *) content.data, content.len,
+                      JSON_REJECT_DUPLICATES, &jerr);
+    if (json == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "texts file \"%V\" is not valid JSON at line %d, "
+                           "column %d: %s: fix the syntax (a JSON "
+                           "validator will point at it)",
+                           file, jerr.line, jerr.column, jerr.text);
+        return NGX_ERROR;
+    }
+
+    err = ngx_http_consent_texts_check(json, &key);
+
+    if (err != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "texts file \"%V\": \"%s\" %s: the built-in "
+                           "ui/texts/en.json shows every key",
+                           file, key, err);
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_consent_texts_add(cf, cmcf, lang, json);
+}
+
+
+static ngx_int_t
+ngx_http_consent_texts_read(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_str_t *content)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_t       f;
+    ngx_file_info_t  fi;
+
+    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed: make the texts "
+                           "file readable by nginx", file);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+
+    f.fd = fd;
+    f.name = *file;
+    f.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", file);
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi)
+        || ngx_file_size(&fi) > NGX_HTTP_CONSENT_TEXTS_MAX_SIZE)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "texts file \"%V\" is not a regular file of at "
+                           "most %d bytes", file,
+                           NGX_HTTP_CONSENT_TEXTS_MAX_SIZE);
+        goto failed;
+    }
+
+    content->len = (size_t) ngx_file_size(&fi);
+    content->data = ngx_pnalloc(cf->temp_pool, content->len + 1);
+    if (content->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&f, content->data, content->len, 0);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_file_n " \"%V\" failed: make the texts "
+                           "file readable by nginx", file);
+        goto failed;
+    }
+
+    if ((size_t) n != content->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           ngx_read_file_n " \"%V\" returned only %z "
+                           "bytes", file, n);
+        goto failed;
+    }
+
+    content->data[content->len] = '\0';
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", file);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", file);
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* 0 if p is valid UTF-8 (no overlongs, no surrogates), or the bad line */
+
+static ngx_uint_t
+ngx_http_consent_texts_utf8(u_char *p, size_t len)
+{
+    u_char      *end;
+    uint32_t     c, min;
+    ngx_uint_t   line, n, i;
+
+    end = p + len;
+    line = 1;
+
+    while (p < end) {
+        c = *p++;
+
+        if (c < 0x80) {
+            if (c == '\n') {
+                line++;
+            }
+
+            continue;
+        }
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            c &= 0x1f;
+            min = 0x80;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            c &= 0x0f;
+            min = 0x800;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            c &= 0x07;
+            min = 0x10000;
+
+        } else {
+            return line;
+        }
+
+        if ((size_t) (end - p) < n) {
+            return line;
+        }
+
+        for (i = 0; i < n; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return line;
+            }
+
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return line;
+        }
+
+        p += n;
+    }
+
+    return 0;
+}
+
+
+/*
+ * NULL if the texts have every key, or what is wrong, with *key set to the
+ * key concerned
+ */
+
+static const char *
+ngx_http_consent_texts_check(json_t *json, const char **key)
+{
+    json_t       *v, *cats, *cat, *s;
+    const char  **k, *name;
+
+    static const char  *cat_keys[] = { "title", "description", NULL };
+
+    *key = "(top)";
+
+    if (!json_is_object(json)) {
+        return "must be an object of strings and \"categories\"";
+    }
+
+    for (k = ngx_http_consent_texts_keys; *k != NULL; k++) {
+        *key = *k;
+        v = json_object_get(json, *k);
+
+        if (v == NULL) {
+            return "is missing";
+        }
+
+        if (!json_is_string(v) || json_string_length(v) == 0) {
+            return "must be a non-empty string";
+        }
+    }
+
+    *key = "categories";
+    cats = json_object_get(json, "categories");
+
+    if (cats == NULL) {
+        return "is missing";
+    }
+
+    if (!json_is_object(cats)) {
+        return "must be an object: category name to title and description";
+    }
+
+    *key = "categories.*";
+
+    if (json_object_get(cats, "*") == NULL) {
+        return "is missing (the title and description of other categories)";
+    }
+
+    json_object_foreach(cats, name, cat) {
+        *key = name;
+
+        if (!json_is_object(cat)) {
+            return "must be an object with \"title\" and \"description\"";
+        }
+
+        for (k = cat_keys; *k != NULL; k++) {
+            s = json_object_get(cat, *k);
+
+            if (s == NULL) {
+                return "lacks \"title\" or \"description\"";
+            }
+
+            if (!json_is_string(s) || json_string_length(s) == 0) {
+                return "has a \"title\" or \"description\" that is not a "
+                       "non-empty string";
+            }
+        }
+    }
+
     return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_consent_texts_add(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, json_t *json)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_consent_texts_t  *t;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_consent_texts_cleanup;
+    cln->data = json;
+
+    if (cmcf->texts == NULL) {
+        cmcf->texts = ngx_array_create(cf->pool, 4,
+                                       sizeof(ngx_http_consent_texts_t));
+        if (cmcf->texts == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    t = ngx_array_push(cmcf->texts);
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(t, sizeof(ngx_http_consent_texts_t));
+
+    t->lang = *lang;
+    t->json = json;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_consent_texts_t *
+ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *cmcf, u_char *lang,
+    size_t len)
+{
+    ngx_uint_t                 i;
+    ngx_http_consent_texts_t  *t;
+
+    if (cmcf->texts == NULL) {
+        return NULL;
+    }
+
+    t = cmcf->texts->elts;
+
+    for (i = 0; i < cmcf->texts->nelts; i++) {
+        if (t[i].lang.len == len
+            && ngx_strncasecmp(t[i].lang.data, lang, len) == 0)
+        {
+            return &t[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * SHA-256 of the canonical form, the one the consent log records: compact,
+ * keys sorted, UTF-8 as is (json_dumps with JSON_COMPACT|JSON_SORT_KEYS)
+ */
+
+static ngx_int_t
+ngx_http_consent_texts_hash(ngx_conf_t *cf, ngx_http_consent_texts_t *t)
+{
+    char  *s;
+
+    s = json_dumps(t->json, JSON_COMPACT|JSON_SORT_KEYS);
+    if (s == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "json_dumps() of the \"%V\" texts failed", &t->lang);
+        return NGX_ERROR;
+    }
+
+    SHA256((u_char *) s, ngx_strlen(s), t->hash);
+
+    free(s);
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_consent_accept_language(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept-Language") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Language",
+                               sizeof("Accept-Language") - 1)
+               == 0)
+        {
+            return &h[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_consent_texts_cleanup(void *data)
+{
+    json_t  *json = data;
+
+    json_decref(json);
 }

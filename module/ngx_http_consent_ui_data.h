@@ -24,4 +24,9 @@ typedef struct {
 extern const ngx_http_consent_ui_file_t  ngx_http_consent_ui_files[];
 
 
+/* the file of that name, or NULL (ngx_http_consent_assets.c) */
+const ngx_http_consent_ui_file_t *ngx_http_consent_ui_find(
+    const unsigned char *name, size_t len);
+
+
 #endif /* _NGX_HTTP_CONSENT_UI_DATA_H_INCLUDED_ */
