@@ -31,7 +31,7 @@ use Socket qw(SOCK_STREAM);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(free_port header set_cookie);
+our @EXPORT_OK = qw(free_port header set_cookie forge_cookie);
 
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $BUILD = $ENV{CONSENT_BUILD} || do {
@@ -274,7 +274,7 @@ sub request {
     my ($self, $method, $uri, @args) = @_;
     my $body = @args % 2 ? shift @args : undef;
     my @headers = @args;
-    my %seen = map { lc } @headers[grep { $_ % 2 == 0 } 0 .. $#headers];
+    my %seen = map { (lc($headers[$_]) => 1) } grep { $_ % 2 == 0 } 0 .. $#headers;
 
     my $req = "$method $uri HTTP/1.1\r\n";
     $req .= "Host: 127.0.0.1:$self->{port}\r\n" unless $seen{host};
@@ -354,6 +354,29 @@ sub set_cookie {
         return $1 if /^\Q$name\E=([^;]*)/;
     }
     return undef;
+}
+
+# a consent cookie signed with a key, as the module writes it
+#     forge_cookie(key => $bytes, iat => time, revision => 1,
+#                  granted => ['analytics'], refused => ['marketing'])
+sub forge_cookie {
+    my (%c) = @_;
+    require Digest::SHA;
+    require MIME::Base64;
+
+    my $b64 = sub {
+        my $s = MIME::Base64::encode_base64url($_[0]);
+        $s =~ s/=+$//;
+        return $s;
+    };
+
+    my $id = $c{id} // join '', map { chr(int rand 256) } 1 .. 16;
+    my $kid = substr(Digest::SHA::sha256_hex($c{key}), 0, 8);
+    my $v = join '.', '1', $b64->($id), $c{iat} // int(time),
+                      $c{revision} // 1, join('~', @{ $c{granted} // [] }),
+                      join('~', @{ $c{refused} // [] }), $c{kid} // $kid;
+    my $mac = Digest::SHA::hmac_sha256($v, $c{key});
+    return $v . '.' . $b64->(substr($mac, 0, 16));
 }
 
 1;
