@@ -200,7 +200,9 @@ sub pid {
 sub signal {
     my ($self, $sig) = @_;
     my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf -s $sig 2>&1`;
-    return $? == 0 ? 1 : do { diag($out); 0 };
+    return 1 if $? == 0;
+    diag($out) unless ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    return 0;
 }
 
 # replace the http block and reload; waits until the new workers answer
