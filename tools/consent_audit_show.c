@@ -1,0 +1,180 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+/*
+ * consent-audit show ID: the records of one consent id, each followed by
+ * the texts the reader was shown. Policy records are remembered by the
+ * text_hash of each language (the latest wins); a consent record names the
+ * text_hash it was shown, which finds them. The hash is recomputed from
+ * the texts, so a policy record whose texts do not match says so.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent_audit.h"
+
+
+typedef struct {
+    const char  *id;
+    json_t      *texts;      /* text_hash -> {lang, texts, seq, where} */
+    size_t       found;
+} consent_audit_show_ctx_t;
+
+
+static int consent_audit_show_record(void *data, const char *file,
+    size_t line, json_t *record);
+static void consent_audit_show_policy(consent_audit_show_ctx_t *ctx,
+    const char *file, size_t line, json_t *record);
+
+
+int
+consent_audit_show(int argc, char **argv)
+{
+    int                        rc;
+    consent_audit_show_ctx_t   ctx;
+
+    if (argc < 2 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: consent-audit show ID FILE...\n");
+        return CONSENT_AUDIT_USAGE;
+    }
+
+    ctx.id = argv[0];
+    ctx.found = 0;
+    ctx.texts = json_object();
+
+    if (ctx.texts == NULL) {
+        return CONSENT_AUDIT_USAGE;
+    }
+
+    rc = consent_audit_each(argv + 1, argc - 1, consent_audit_show_record,
+                            &ctx);
+
+    json_decref(ctx.texts);
+
+    if (rc != CONSENT_AUDIT_OK) {
+        return rc;
+    }
+
+    if (ctx.found == 0) {
+        printf("no record of consent id \"%s\"\n", ctx.id);
+        return CONSENT_AUDIT_FAILED;
+    }
+
+    printf("%zu record%s of consent id \"%s\"; run \"consent-audit verify\" "
+           "to know that the log is whole\n", ctx.found,
+           ctx.found == 1 ? "" : "s", ctx.id);
+
+    return CONSENT_AUDIT_OK;
+}
+
+
+static int
+consent_audit_show_record(void *data, const char *file, size_t line,
+    json_t *record)
+{
+    consent_audit_show_ctx_t  *ctx = data;
+
+    char        *s;
+    json_t      *shown, *v;
+    const char  *type, *id, *hash;
+
+    type = json_string_value(json_object_get(record, "type"));
+    if (type == NULL) {
+        return 0;
+    }
+
+    if (strcmp(type, "policy") == 0) {
+        consent_audit_show_policy(ctx, file, line, record);
+        return 0;
+    }
+
+    id = json_string_value(json_object_get(record, "id"));
+
+    if (strcmp(type, "consent") != 0 || id == NULL
+        || strcmp(id, ctx->id) != 0)
+    {
+        return 0;
+    }
+
+    ctx->found++;
+
+    s = json_dumps(record, JSON_INDENT(2)|JSON_PRESERVE_ORDER);
+    printf("== %s:%zu\n%s\n", file, line, s ? s : "");
+    free(s);
+
+    hash = json_string_value(json_object_get(record, "text_hash"));
+    shown = hash ? json_object_get(ctx->texts, hash) : NULL;
+
+    if (shown == NULL) {
+        printf("-- texts shown: text_hash %s is in no earlier policy "
+               "record of these files\n\n", hash ? hash : "(none)");
+        return 0;
+    }
+
+    v = json_object_get(shown, "match");
+
+    printf("-- texts shown (language %s, policy record seq %lld at %s, "
+           "text_hash %s):\n",
+           json_string_value(json_object_get(shown, "lang")),
+           (long long) json_integer_value(json_object_get(shown, "seq")),
+           json_string_value(json_object_get(shown, "where")),
+           json_is_true(v) ? "matches the texts"
+                           : "DOES NOT match the texts");
+
+    s = json_dumps(json_object_get(shown, "texts"),
+                   JSON_INDENT(2)|JSON_SORT_KEYS);
+    printf("%s\n\n", s ? s : "");
+    free(s);
+
+    return 0;
+}
+
+
+static void
+consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
+    size_t line, json_t *record)
+{
+    char           where[4200];
+    json_t        *texts, *hashes, *t, *h;
+    const char    *lang;
+    unsigned char  md[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
+    char           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+
+    texts = json_object_get(record, "texts");
+    hashes = json_object_get(record, "text_hash");
+
+    if (!json_is_object(texts) || !json_is_object(hashes)) {
+        return;
+    }
+
+    snprintf(where, sizeof(where), "%s:%zu", file, line);
+
+    json_object_foreach(hashes, lang, h) {
+        t = json_object_get(texts, lang);
+
+        if (!json_is_string(h) || t == NULL) {
+            continue;
+        }
+
+        hex[0] = '\0';
+
+        if (ngx_http_consent_record_json_hash(t, md) == 0) {
+            ngx_http_consent_record_hex(md, sizeof(md), hex);
+        }
+
+        json_object_set_new(ctx->texts, json_string_value(h),
+            json_pack("{s:s, s:O, s:I, s:s, s:b}",
+                      "lang", lang, "texts", t,
+                      "seq", json_object_get(record, "seq")
+                             ? json_integer_value(
+                                   json_object_get(record, "seq"))
+                             : 0,
+                      "where", where,
+                      "match", strcmp(hex, json_string_value(h)) == 0));
+    }
+}
