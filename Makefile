@@ -191,7 +191,7 @@ run/log.pem:
 	openssl pkey -in $@ -pubout -out run/log.pub
 
 run: deps all keys
-	@mkdir -p run/logs
+	@mkdir -p run/logs run/tmp
 	@sed -e 's|@MODULE@|$(abspath $(SO))|' -e 's|@ROOT@|$(CURDIR)|g' \
 	    -e 's|@PORT@|$(PORT)|' config.nginx > run/nginx.conf
 	@$(NGINX) -p $(CURDIR)/run/ -c $(CURDIR)/run/nginx.conf -t -q

@@ -8,7 +8,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "ngx_http_consent_cookie.h"
@@ -25,14 +24,95 @@ static unsigned char *ngx_http_consent_put_names(unsigned char *p,
     unsigned char *last, const ngx_http_consent_slice_t *names, size_t n);
 static unsigned char *ngx_http_consent_put_number(unsigned char *p,
     unsigned char *last, uint64_t n);
-static void ngx_http_consent_mac(unsigned char *mac, const unsigned char *key,
-    size_t key_len, const unsigned char *data, size_t len);
+static int ngx_http_consent_mac(unsigned char *mac,
+    ngx_http_consent_hmac_t *hmac, const unsigned char *data, size_t len);
 
 
 static const char  ngx_http_consent_b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char  ngx_http_consent_hex[] = "0123456789abcdef";
+
+
+int
+ngx_http_consent_hmac_init(ngx_http_consent_hmac_t *hmac,
+    const unsigned char *key, size_t key_len)
+{
+    size_t         i;
+    EVP_MD_CTX    *inner, *outer;
+    unsigned char  block[SHA256_CBLOCK], pad[SHA256_CBLOCK];
+
+    memset(hmac, 0, sizeof(ngx_http_consent_hmac_t));
+    memset(block, 0, sizeof(block));
+
+    /* RFC 2104: a key longer than a block is hashed first */
+
+    if (key_len > SHA256_CBLOCK) {
+        if (EVP_Digest(key, key_len, block, NULL, EVP_sha256(), NULL) != 1) {
+            return -1;
+        }
+
+    } else {
+        memcpy(block, key, key_len);
+    }
+
+    inner = EVP_MD_CTX_new();
+    outer = EVP_MD_CTX_new();
+
+    hmac->inner = inner;
+    hmac->outer = outer;
+    hmac->work = EVP_MD_CTX_new();
+
+    if (inner == NULL || outer == NULL || hmac->work == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < SHA256_CBLOCK; i++) {
+        pad[i] = block[i] ^ 0x36;
+    }
+
+    if (EVP_DigestInit_ex(inner, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(inner, pad, SHA256_CBLOCK) != 1)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < SHA256_CBLOCK; i++) {
+        pad[i] = block[i] ^ 0x5c;
+    }
+
+    if (EVP_DigestInit_ex(outer, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(outer, pad, SHA256_CBLOCK) != 1)
+    {
+        goto failed;
+    }
+
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    return 0;
+
+failed:
+
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    ngx_http_consent_hmac_free(hmac);
+
+    return -1;
+}
+
+
+void
+ngx_http_consent_hmac_free(ngx_http_consent_hmac_t *hmac)
+{
+    EVP_MD_CTX_free(hmac->inner);
+    EVP_MD_CTX_free(hmac->outer);
+    EVP_MD_CTX_free(hmac->work);
+
+    hmac->inner = NULL;
+    hmac->outer = NULL;
+    hmac->work = NULL;
+}
 
 
 int
@@ -143,14 +223,15 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
 
 int
 ngx_http_consent_cookie_verify(const ngx_http_consent_cookie_t *cookie,
-    const unsigned char *key, size_t key_len)
+    ngx_http_consent_hmac_t *hmac)
 {
     unsigned char  mac[SHA256_DIGEST_LENGTH];
 
-    ngx_http_consent_mac(mac, key, key_len, cookie->signed_part.data,
-                         cookie->signed_part.len);
-
-    if (CRYPTO_memcmp(mac, cookie->mac, NGX_HTTP_CONSENT_MAC_LEN) != 0) {
+    if (ngx_http_consent_mac(mac, hmac, cookie->signed_part.data,
+                             cookie->signed_part.len)
+        != 0
+        || CRYPTO_memcmp(mac, cookie->mac, NGX_HTTP_CONSENT_MAC_LEN) != 0)
+    {
         return NGX_HTTP_CONSENT_COOKIE_BAD_MAC;
     }
 
@@ -160,8 +241,7 @@ ngx_http_consent_cookie_verify(const ngx_http_consent_cookie_t *cookie,
 
 long
 ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
-    const ngx_http_consent_cookie_t *cookie, const unsigned char *key,
-    size_t key_len)
+    const ngx_http_consent_cookie_t *cookie, ngx_http_consent_hmac_t *hmac)
 {
     unsigned char  *p, *last;
     unsigned char   mac[SHA256_DIGEST_LENGTH];
@@ -199,7 +279,9 @@ ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
     memcpy(p, cookie->kid, NGX_HTTP_CONSENT_KID_LEN);
     p += NGX_HTTP_CONSENT_KID_LEN;
 
-    ngx_http_consent_mac(mac, key, key_len, out, p - out);
+    if (ngx_http_consent_mac(mac, hmac, out, p - out) != 0) {
+        return NGX_HTTP_CONSENT_COOKIE_BAD_MAC;
+    }
 
     *p++ = '.';
     p += ngx_http_consent_base64url_encode(p, mac, NGX_HTTP_CONSENT_MAC_LEN);
@@ -459,13 +541,23 @@ ngx_http_consent_put_number(unsigned char *p, unsigned char *last, uint64_t n)
 }
 
 
-static void
-ngx_http_consent_mac(unsigned char *mac, const unsigned char *key,
-    size_t key_len, const unsigned char *data, size_t len)
+static int
+ngx_http_consent_mac(unsigned char *mac, ngx_http_consent_hmac_t *hmac,
+    const unsigned char *data, size_t len)
 {
-    unsigned int  n;
+    unsigned int   n;
+    unsigned char  md[SHA256_DIGEST_LENGTH];
 
-    n = SHA256_DIGEST_LENGTH;
+    if (hmac->work == NULL
+        || EVP_MD_CTX_copy_ex(hmac->work, hmac->inner) != 1
+        || EVP_DigestUpdate(hmac->work, data, len) != 1
+        || EVP_DigestFinal_ex(hmac->work, md, &n) != 1
+        || EVP_MD_CTX_copy_ex(hmac->work, hmac->outer) != 1
+        || EVP_DigestUpdate(hmac->work, md, sizeof(md)) != 1
+        || EVP_DigestFinal_ex(hmac->work, mac, &n) != 1)
+    {
+        return -1;
+    }
 
-    HMAC(EVP_sha256(), key, (int) key_len, data, len, mac, &n);
+    return 0;
 }

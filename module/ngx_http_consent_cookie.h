@@ -59,6 +59,19 @@ typedef struct {
 } ngx_http_consent_slice_t;
 
 
+/*
+ * HMAC-SHA256 with the key's inner and outer states computed once, at
+ * configuration time: a verification then costs two short digests and no
+ * allocation.
+ */
+
+typedef struct {
+    void                          *inner;     /* EVP_MD_CTX * */
+    void                          *outer;     /* EVP_MD_CTX * */
+    void                          *work;      /* EVP_MD_CTX *, scratch */
+} ngx_http_consent_hmac_t;
+
+
 typedef struct {
     unsigned char                  id[NGX_HTTP_CONSENT_ID_LEN];
     int64_t                        iat;
@@ -77,13 +90,15 @@ typedef struct {
 } ngx_http_consent_cookie_t;
 
 
+int ngx_http_consent_hmac_init(ngx_http_consent_hmac_t *hmac,
+    const unsigned char *key, size_t key_len);
+void ngx_http_consent_hmac_free(ngx_http_consent_hmac_t *hmac);
 int ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
     ngx_http_consent_cookie_t *cookie);
 int ngx_http_consent_cookie_verify(const ngx_http_consent_cookie_t *cookie,
-    const unsigned char *key, size_t key_len);
+    ngx_http_consent_hmac_t *hmac);
 long ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
-    const ngx_http_consent_cookie_t *cookie, const unsigned char *key,
-    size_t key_len);
+    const ngx_http_consent_cookie_t *cookie, ngx_http_consent_hmac_t *hmac);
 void ngx_http_consent_cookie_kid(unsigned char *kid, const unsigned char *key,
     size_t key_len);
 int ngx_http_consent_valid_name(const unsigned char *name, size_t len);

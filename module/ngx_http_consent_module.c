@@ -26,6 +26,7 @@ static char *ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_consent_read_secret(ngx_conf_t *cf,
     ngx_http_consent_secret_t *secret);
+static void ngx_http_consent_free_secret(void *data);
 static char *ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -467,12 +468,13 @@ ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
 {
-    u_char           *p;
-    size_t            len;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_int_t         rc;
-    ngx_file_info_t   fi;
+    u_char              *p;
+    size_t               len;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_int_t            rc;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
 
     rc = NGX_ERROR;
 
@@ -543,6 +545,20 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
 
     ngx_http_consent_cookie_kid(secret->kid, p, len);
 
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        goto done;
+    }
+
+    if (ngx_http_consent_hmac_init(&secret->hmac, p, len) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "HMAC-SHA256 is not available in OpenSSL");
+        goto done;
+    }
+
+    cln->handler = ngx_http_consent_free_secret;
+    cln->data = secret;
+
     rc = NGX_OK;
 
 done:
@@ -553,6 +569,16 @@ done:
     }
 
     return rc;
+}
+
+
+static void
+ngx_http_consent_free_secret(void *data)
+{
+    ngx_http_consent_secret_t  *secret = data;
+
+    ngx_http_consent_hmac_free(&secret->hmac);
+    ngx_explicit_memzero(secret->key.data, secret->key.len);
 }
 
 

@@ -63,6 +63,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                   key;
     ngx_str_t                   file;
+    ngx_http_consent_hmac_t     hmac;
     u_char                      kid[NGX_HTTP_CONSENT_KID_LEN];
 } ngx_http_consent_secret_t;
 

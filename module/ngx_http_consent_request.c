@@ -315,7 +315,7 @@ ngx_http_consent_check(ngx_http_request_t *r,
         return NGX_HTTP_CONSENT_STATE_INVALID;
     }
 
-    if (ngx_http_consent_cookie_verify(&cookie, s[i].key.data, s[i].key.len)
+    if (ngx_http_consent_cookie_verify(&cookie, &s[i].hmac)
         != NGX_HTTP_CONSENT_COOKIE_OK)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -477,7 +477,7 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     }
 
     n = ngx_http_consent_cookie_encode(value, sizeof(value), &cookie,
-                                       secret[0].key.data, secret[0].key.len);
+                                       &secret[0].hmac);
     if (n < 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "consent cookie does not fit in %uz bytes",

@@ -12,11 +12,45 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ngx_http_consent_cookie.h"
 
 
 static const unsigned char  key[] = "0123456789abcdef0123456789abcdef";
 static const unsigned char  other[] = "fedcba9876543210fedcba9876543210";
+
+static ngx_http_consent_hmac_t  hkey, hother, hshort;
+
+
+static int
+setup(void **state)
+{
+    (void) state;
+
+    if (ngx_http_consent_hmac_init(&hkey, key, 32) != 0
+        || ngx_http_consent_hmac_init(&hother, other, 32) != 0
+        || ngx_http_consent_hmac_init(&hshort, key, 31) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    (void) state;
+
+    ngx_http_consent_hmac_free(&hkey);
+    ngx_http_consent_hmac_free(&hother);
+    ngx_http_consent_hmac_free(&hshort);
+
+    return 0;
+}
 
 
 static void
@@ -52,7 +86,7 @@ encode(unsigned char *out, size_t size)
     ngx_http_consent_cookie_t  c;
 
     make_cookie(&c);
-    n = ngx_http_consent_cookie_encode(out, size, &c, key, 32);
+    n = ngx_http_consent_cookie_encode(out, size, &c, &hkey);
     assert_true(n > 0);
 
     return (size_t) n;
@@ -73,7 +107,7 @@ test_round_trip(void **state)
 
     assert_int_equal(ngx_http_consent_cookie_parse(buf, len, &out),
                      NGX_HTTP_CONSENT_COOKIE_OK);
-    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 32),
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hkey),
                      NGX_HTTP_CONSENT_COOKIE_OK);
 
     assert_memory_equal(out.id, in.id, NGX_HTTP_CONSENT_ID_LEN);
@@ -107,11 +141,11 @@ test_empty_lists(void **state)
     c.ngranted = 0;
     c.nrefused = 0;
 
-    n = ngx_http_consent_cookie_encode(buf, sizeof(buf), &c, key, 32);
+    n = ngx_http_consent_cookie_encode(buf, sizeof(buf), &c, &hkey);
     assert_true(n > 0);
     assert_int_equal(ngx_http_consent_cookie_parse(buf, n, &out),
                      NGX_HTTP_CONSENT_COOKIE_OK);
-    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 32),
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hkey),
                      NGX_HTTP_CONSENT_COOKIE_OK);
     assert_int_equal(out.ngranted, 0);
     assert_int_equal(out.nrefused, 0);
@@ -144,7 +178,7 @@ test_every_byte_flip(void **state)
             rc = ngx_http_consent_cookie_parse(copy, len, &out);
 
             if (rc == NGX_HTTP_CONSENT_COOKIE_OK) {
-                rc = ngx_http_consent_cookie_verify(&out, key, 32);
+                rc = ngx_http_consent_cookie_verify(&out, &hkey);
             }
 
             if (rc == NGX_HTTP_CONSENT_COOKIE_OK) {
@@ -168,9 +202,9 @@ test_wrong_key(void **state)
 
     assert_int_equal(ngx_http_consent_cookie_parse(buf, len, &out),
                      NGX_HTTP_CONSENT_COOKIE_OK);
-    assert_int_equal(ngx_http_consent_cookie_verify(&out, other, 32),
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hother),
                      NGX_HTTP_CONSENT_COOKIE_BAD_MAC);
-    assert_int_equal(ngx_http_consent_cookie_verify(&out, key, 31),
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hshort),
                      NGX_HTTP_CONSENT_COOKIE_BAD_MAC);
 }
 
@@ -299,11 +333,11 @@ test_small_buffer(void **state)
     make_cookie(&c);
 
     for (size = 0; size < len; size++) {
-        n = ngx_http_consent_cookie_encode(buf, size, &c, key, 32);
+        n = ngx_http_consent_cookie_encode(buf, size, &c, &hkey);
         assert_int_equal(n, NGX_HTTP_CONSENT_COOKIE_TOO_SMALL);
     }
 
-    assert_int_equal(ngx_http_consent_cookie_encode(buf, len, &c, key, 32),
+    assert_int_equal(ngx_http_consent_cookie_encode(buf, len, &c, &hkey),
                      (long) len);
 }
 
@@ -357,6 +391,44 @@ test_valid_name(void **state)
 }
 
 
+/* the precomputed HMAC agrees with OpenSSL's HMAC() for any key length */
+
+static void
+test_hmac_reference(void **state)
+{
+    long                       n;
+    size_t                     klen;
+    unsigned int               mlen;
+    unsigned char              k[200], out[512], ref[32];
+    ngx_http_consent_hmac_t    h;
+    ngx_http_consent_cookie_t  c, p;
+
+    (void) state;
+
+    for (klen = 0; klen < sizeof(k); klen++) {
+        k[klen] = (unsigned char) (klen * 7 + 1);
+    }
+
+    make_cookie(&c);
+
+    for (klen = 1; klen <= sizeof(k); klen += 13) {
+        assert_int_equal(ngx_http_consent_hmac_init(&h, k, klen), 0);
+
+        n = ngx_http_consent_cookie_encode(out, sizeof(out), &c, &h);
+        assert_true(n > 0);
+        assert_int_equal(ngx_http_consent_cookie_parse(out, n, &p), 0);
+
+        HMAC(EVP_sha256(), k, (int) klen, p.signed_part.data,
+             p.signed_part.len, ref, &mlen);
+
+        assert_memory_equal(p.mac, ref, NGX_HTTP_CONSENT_MAC_LEN);
+        assert_int_equal(ngx_http_consent_cookie_verify(&p, &h), 0);
+
+        ngx_http_consent_hmac_free(&h);
+    }
+}
+
+
 int
 main(void)
 {
@@ -371,7 +443,8 @@ main(void)
         cmocka_unit_test(test_small_buffer),
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_valid_name),
+        cmocka_unit_test(test_hmac_reference),
     };
 
-    return cmocka_run_group_tests_name("cookie", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("cookie", tests, setup, teardown);
 }
