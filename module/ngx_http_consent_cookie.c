@@ -4,6 +4,15 @@
  */
 
 
+/*
+ * The HMAC keeps its inner and outer SHA-256 states and copies them per
+ * cookie: OpenSSL 3's EVP interface allocates on every context copy and
+ * costs several times more on this path, which runs on every request.
+ * The SHA256_* functions are deprecated in OpenSSL 3.0 but not removed.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -34,84 +43,98 @@ static const char  ngx_http_consent_b64url[] =
 static const char  ngx_http_consent_hex[] = "0123456789abcdef";
 
 
+/* base64url digit values; 0xff: not a digit (NUL and '=' included) */
+
+static const unsigned char  ngx_http_consent_b64url_value[256] = {
+    ['A'] = 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12,
+           13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+    ['a'] = 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,
+           39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
+    ['0'] = 52, 53, 54, 55, 56, 57, 58, 59, 60, 61,
+    ['-'] = 62,
+    ['_'] = 63
+};
+
+
+/* which bytes are base64url digits: the table above cannot say for 'A' */
+
+static const unsigned char  ngx_http_consent_b64url_is[256] = {
+    ['A'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['a'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['-'] = 1,
+    ['_'] = 1
+};
+
+
 int
 ngx_http_consent_hmac_init(ngx_http_consent_hmac_t *hmac,
     const unsigned char *key, size_t key_len)
 {
     size_t         i;
-    EVP_MD_CTX    *inner, *outer;
+    SHA256_CTX    *inner, *outer;
     unsigned char  block[SHA256_CBLOCK], pad[SHA256_CBLOCK];
 
-    memset(hmac, 0, sizeof(ngx_http_consent_hmac_t));
     memset(block, 0, sizeof(block));
 
     /* RFC 2104: a key longer than a block is hashed first */
 
     if (key_len > SHA256_CBLOCK) {
-        if (EVP_Digest(key, key_len, block, NULL, EVP_sha256(), NULL) != 1) {
-            return -1;
-        }
+        SHA256(key, key_len, block);
 
     } else {
         memcpy(block, key, key_len);
     }
 
-    inner = EVP_MD_CTX_new();
-    outer = EVP_MD_CTX_new();
+    inner = malloc(sizeof(SHA256_CTX));
+    outer = malloc(sizeof(SHA256_CTX));
 
     hmac->inner = inner;
     hmac->outer = outer;
-    hmac->work = EVP_MD_CTX_new();
 
-    if (inner == NULL || outer == NULL || hmac->work == NULL) {
-        goto failed;
+    if (inner == NULL || outer == NULL) {
+        ngx_http_consent_hmac_free(hmac);
+        return -1;
     }
 
     for (i = 0; i < SHA256_CBLOCK; i++) {
         pad[i] = block[i] ^ 0x36;
     }
 
-    if (EVP_DigestInit_ex(inner, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(inner, pad, SHA256_CBLOCK) != 1)
-    {
-        goto failed;
-    }
+    SHA256_Init(inner);
+    SHA256_Update(inner, pad, SHA256_CBLOCK);
 
     for (i = 0; i < SHA256_CBLOCK; i++) {
         pad[i] = block[i] ^ 0x5c;
     }
 
-    if (EVP_DigestInit_ex(outer, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(outer, pad, SHA256_CBLOCK) != 1)
-    {
-        goto failed;
-    }
+    SHA256_Init(outer);
+    SHA256_Update(outer, pad, SHA256_CBLOCK);
 
     OPENSSL_cleanse(block, sizeof(block));
     OPENSSL_cleanse(pad, sizeof(pad));
 
     return 0;
-
-failed:
-
-    OPENSSL_cleanse(block, sizeof(block));
-    OPENSSL_cleanse(pad, sizeof(pad));
-    ngx_http_consent_hmac_free(hmac);
-
-    return -1;
 }
 
 
 void
 ngx_http_consent_hmac_free(ngx_http_consent_hmac_t *hmac)
 {
-    EVP_MD_CTX_free(hmac->inner);
-    EVP_MD_CTX_free(hmac->outer);
-    EVP_MD_CTX_free(hmac->work);
+    if (hmac->inner != NULL) {
+        OPENSSL_cleanse(hmac->inner, sizeof(SHA256_CTX));
+        free(hmac->inner);
+    }
+
+    if (hmac->outer != NULL) {
+        OPENSSL_cleanse(hmac->outer, sizeof(SHA256_CTX));
+        free(hmac->outer);
+    }
 
     hmac->inner = NULL;
     hmac->outer = NULL;
-    hmac->work = NULL;
 }
 
 
@@ -195,7 +218,7 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
     }
 
     for (p = field[6]; p < field[7] - 1; p++) {
-        if (strchr(ngx_http_consent_hex, *p) == NULL || *p == '\0') {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
             return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
         }
     }
@@ -370,7 +393,6 @@ ngx_http_consent_base64url_decode(unsigned char *dst, size_t size,
     const unsigned char *src, size_t len)
 {
     size_t          i, n, bits;
-    const char     *c;
     unsigned char   v[4];
 
     if (len % 4 == 1 || (len / 4) * 3 + (len % 4 ? len % 4 - 1 : 0) > size) {
@@ -381,13 +403,11 @@ ngx_http_consent_base64url_decode(unsigned char *dst, size_t size,
 
     for (i = 0; i < len; i += 4) {
         for (bits = 0; bits < 4 && i + bits < len; bits++) {
-            c = strchr(ngx_http_consent_b64url, src[i + bits]);
-
-            if (c == NULL || src[i + bits] == '\0') {
+            if (!ngx_http_consent_b64url_is[src[i + bits]]) {
                 return -1;
             }
 
-            v[bits] = (unsigned char) (c - ngx_http_consent_b64url);
+            v[bits] = ngx_http_consent_b64url_value[src[i + bits]];
         }
 
         dst[n++] = (unsigned char) (v[0] << 2 | v[1] >> 4);
@@ -545,19 +565,22 @@ static int
 ngx_http_consent_mac(unsigned char *mac, ngx_http_consent_hmac_t *hmac,
     const unsigned char *data, size_t len)
 {
-    unsigned int   n;
+    SHA256_CTX     ctx;
     unsigned char  md[SHA256_DIGEST_LENGTH];
 
-    if (hmac->work == NULL
-        || EVP_MD_CTX_copy_ex(hmac->work, hmac->inner) != 1
-        || EVP_DigestUpdate(hmac->work, data, len) != 1
-        || EVP_DigestFinal_ex(hmac->work, md, &n) != 1
-        || EVP_MD_CTX_copy_ex(hmac->work, hmac->outer) != 1
-        || EVP_DigestUpdate(hmac->work, md, sizeof(md)) != 1
-        || EVP_DigestFinal_ex(hmac->work, mac, &n) != 1)
-    {
+    if (hmac->inner == NULL) {
         return -1;
     }
+
+    ctx = *(SHA256_CTX *) hmac->inner;
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(md, &ctx);
+
+    ctx = *(SHA256_CTX *) hmac->outer;
+    SHA256_Update(&ctx, md, sizeof(md));
+    SHA256_Final(mac, &ctx);
+
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
 
     return 0;
 }

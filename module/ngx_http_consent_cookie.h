@@ -61,14 +61,13 @@ typedef struct {
 
 /*
  * HMAC-SHA256 with the key's inner and outer states computed once, at
- * configuration time: a verification then costs two short digests and no
- * allocation.
+ * configuration time: a verification then costs two short digests, two
+ * struct copies and no allocation.
  */
 
 typedef struct {
-    void                          *inner;     /* EVP_MD_CTX * */
-    void                          *outer;     /* EVP_MD_CTX * */
-    void                          *work;      /* EVP_MD_CTX *, scratch */
+    void                          *inner;     /* SHA256_CTX *, key ^ ipad */
+    void                          *outer;     /* SHA256_CTX *, key ^ opad */
 } ngx_http_consent_hmac_t;
 
 
