@@ -1,0 +1,174 @@
+#!/usr/bin/perl
+
+# The consent log through a real nginx: a policy record, then one consent
+# record per choice with the fields design.md lists, signed, chained, and
+# verified by consent-audit; IPs truncated, hashed or left out; no log, no
+# record; the chain goes on across a restart.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use JSON::PP;
+use ConsentTest qw(header set_cookie);
+
+my $audit = "$ConsentTest::BUILD/consent-audit";
+ok(-x $audit, 'consent-audit is built') or BAIL_OUT("no $audit");
+
+my $http = <<'END';
+    consent_secret secret.key;
+    consent_revision 4;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing gpc;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem %%IP%%;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+        location / { return 200 "ok\n"; }
+    }
+END
+
+my $t = ConsentTest->new(http => $http =~ s/%%IP%%//r);
+my $p = $t->prefix;
+mkdir "$p/keys";
+
+system("$audit keygen $p/keys >/dev/null") == 0 or die "keygen failed";
+$t->run;
+
+my $origin = 'http://127.0.0.1:' . $t->port;
+
+my $r = $t->post_form('/consent/', 'action=accept_all&source=banner',
+                      'Accept-Language' => 'fr-FR,fr;q=0.9');
+is($r->{status}, 303, 'a choice is recorded');
+my $cookie = set_cookie($r);
+ok($cookie, 'and the cookie set');
+
+$r = $t->post_form('/consent/', 'action=save&category=analytics&source=page',
+                   Cookie => "consent=$cookie", 'Sec-GPC' => '1');
+is($r->{status}, 303, 'a second choice, same reader');
+
+$r = $t->post_json('/consent/', '{"action":"reject_all"}');
+is($r->{status}, 200, 'a third, through the API');
+
+my @lines = split /\n/, $t->read_file('logs/consent.log');
+is(scalar @lines, 4, 'one policy record and three consent records');
+
+my @rec = map { decode($_) } @lines;
+
+is($rec[0]{type}, 'policy', 'the policy record comes first');
+is($rec[0]{revision}, 4, 'with the revision');
+is_deeply([map { $_->{name} } @{ $rec[0]{categories} }],
+          [qw(necessary analytics marketing)], 'the categories');
+ok($rec[0]{texts}{en} && $rec[0]{texts}{fr}, 'the texts of en and fr');
+like($rec[0]{text_hash}{fr}, qr/^[0-9a-f]{64}$/, 'and their SHA-256');
+
+my $c = $rec[1];
+is($c->{type}, 'consent', 'a consent record');
+like($c->{ts}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+     'ts: RFC 3339, UTC, ms');
+like($c->{id}, qr/^[A-Za-z0-9_-]{22}$/, 'id: 128 bits, base64url');
+is($c->{action}, 'accept_all', 'action');
+is_deeply($c->{granted}, [qw(necessary analytics marketing)], 'granted');
+is_deeply($c->{denied}, [], 'denied');
+is($c->{revision}, 4, 'revision');
+is($c->{lang}, 'fr', 'lang: what the reader was shown');
+is($c->{text_hash}, $rec[0]{text_hash}{fr}, 'text_hash of those texts');
+is($c->{source}, 'banner', 'source');
+ok(JSON::PP::is_bool($c->{gpc}) && !$c->{gpc}, 'gpc: false');
+is($c->{ip}, '127.0.0.0/24', 'ip truncated to /24 by default');
+is($c->{host}, '127.0.0.1', 'host: the server name asked for');
+ok(length $c->{node}, 'node');
+is($c->{seq}, 2, 'seq');
+like($c->{prev}, qr/^[0-9a-f]{64}$/, 'prev');
+like($c->{sig}, qr/^[A-Za-z0-9_-]{86}$/, 'sig: Ed25519, base64url');
+is($rec[0]{prev}, '0' x 64, 'the first record of a chain: prev is zeros');
+
+is($rec[2]{id}, $c->{id}, 'a reader who changes their mind keeps the id');
+is_deeply($rec[2]{granted}, [qw(necessary analytics)], 'save: granted');
+is_deeply($rec[2]{denied}, ['marketing'], 'save: denied');
+ok(JSON::PP::is_bool($rec[2]{gpc}) && $rec[2]{gpc}, 'Sec-GPC: 1 is recorded');
+is($rec[2]{source}, 'page', 'source page');
+is($rec[3]{source}, 'api', 'source api');
+is($rec[3]{action}, 'reject_all', 'reject_all');
+isnt($rec[3]{id}, $c->{id}, 'another reader, another id');
+
+my $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
+is($?, 0, 'consent-audit verify: the log is whole') or diag($out);
+like($out, qr/^OK: 4 records \(1 policy, 3 consent\)/, 'and says so');
+
+$out = `$audit show $c->{id} $p/logs/consent.log`;
+like($out, qr/"action": "save"/, 'show: the records of one id');
+like($out, qr/texts shown \(language fr, .*matches the texts/,
+     'show: with the texts shown');
+
+# tampering is seen
+
+(my $bad = join("\n", @lines) . "\n") =~ s/"action":"accept_all"/"action":"reject_all"/;
+$t->write_file('logs/bad.log', $bad);
+$out = `$audit verify $p/logs/bad.log --pubkey $p/keys/log.pub.pem`;
+is($? >> 8, 1, 'an altered record fails');
+like($out, qr/bad\.log:2: bad signature/, 'named with file, line, reason');
+
+# a restart (not a reload): the chain goes on from the file's last line
+
+$t->stop;
+$t->run;
+
+$r = $t->post_form('/consent/', 'action=reject_all');
+is($r->{status}, 303, 'after a restart');
+
+@lines = split /\n/, $t->read_file('logs/consent.log');
+is(scalar @lines, 6, 'a policy record again, and the choice');
+is(decode($lines[-1])->{seq}, 6, 'seq goes on');
+
+$out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
+is($?, 0, 'the chain is whole across the restart') or diag($out);
+
+# ip=hash and ip=none
+
+for my $mode (qw(hash none)) {
+    $t->reload($http =~ s/%%IP%%/ip=$mode/r) or BAIL_OUT('reload failed');
+    sleep 1;
+    $r = $t->post_form('/consent/', 'action=reject_all');
+    is($r->{status}, 303, "ip=$mode: recorded");
+    my $last = decode((split /\n/, $t->read_file('logs/consent.log'))[-1]);
+    if ($mode eq 'hash') {
+        like($last->{ip}, qr/^[0-9a-f]{32}$/, 'ip=hash: a keyed hash');
+    } else {
+        ok(exists $last->{ip} && !defined $last->{ip}, 'ip=none: no address (null)');
+    }
+}
+
+$out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
+is($?, 0, 'the chain is whole across reloads') or diag($out);
+
+# no consent_log: choices work, nothing is written
+
+my $t2 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+$t2->run;
+$r = $t2->post_form('/consent/', 'action=accept_all');
+is($r->{status}, 303, 'without consent_log, a choice still works');
+ok(set_cookie($r), 'and sets its cookie');
+$t2->stop;
+$t2->check_log;
+
+$t->stop;
+$t->check_log;
+
+done_testing;
+
+
+sub decode { JSON::PP->new->decode($_[0]) }
