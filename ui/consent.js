@@ -67,7 +67,9 @@
             f.submit();
         }
 
-        fetch(f.action, {
+        /* f.action would be the buttons named "action" */
+
+        fetch(f.getAttribute("action"), {
             method: "POST",
             credentials: "same-origin",
             headers: { "Content-Type": "application/json" },
