@@ -43,6 +43,8 @@ typedef struct {
     uint64_t                        seq;
     u_char                          prev[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
     u_char                          policy[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
+    uint64_t                        policy_generation;
+    uint64_t                        generation;   /* of configurations */
 } ngx_http_consent_log_sh_t;
 
 
@@ -61,6 +63,7 @@ typedef struct {
                                         NGX_HTTP_CONSENT_RECORD_HASH_LEN];
 
     ngx_shm_zone_t                 *zone;
+    uint64_t                        generation;
     ngx_slab_pool_t                *shpool;
     ngx_http_consent_log_sh_t      *sh;
 } ngx_http_consent_log_conf_t;
@@ -396,7 +399,7 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
         }
 
         secret = cmcf->secrets->elts;
-        lcf->ip_key = secret[0].key;
+        lcf->ip_key = secret[0].ip_key;
     }
 
     if (lcf->key == NULL) {
@@ -534,6 +537,11 @@ ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         /* reload: the chain goes on */
         lcf->shpool = olcf->shpool;
         lcf->sh = olcf->sh;
+
+        ngx_shmtx_lock(&lcf->shpool->mutex);
+        lcf->generation = ++lcf->sh->generation;
+        ngx_shmtx_unlock(&lcf->shpool->mutex);
+
         return NGX_OK;
     }
 
@@ -552,6 +560,7 @@ ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     lcf->shpool->data = lcf->sh;
 
     ngx_memzero(lcf->sh, sizeof(ngx_http_consent_log_sh_t));
+    lcf->generation = lcf->sh->generation = 1;
 
     ngx_http_consent_log_recover(lcf, shm_zone->shm.log);
 
@@ -729,11 +738,17 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&lcf->shpool->mutex);
 
-    if (ngx_memcmp(sh->policy, lcf->policy_hash,
-                   NGX_HTTP_CONSENT_RECORD_HASH_LEN)
-        != 0)
+    /*
+     * The first record of a configuration: its policy first. Workers of
+     * an older configuration, still finishing their requests after a
+     * reload, do not write theirs again: it is earlier in the log.
+     */
+
+    if (lcf->generation >= sh->policy_generation
+        && ngx_memcmp(sh->policy, lcf->policy_hash,
+                      NGX_HTTP_CONSENT_RECORD_HASH_LEN)
+           != 0)
     {
-        /* the first record of this configuration: its policy first */
 
         policy = json_copy(lcf->policy);
         tp = ngx_timeofday();
@@ -758,6 +773,7 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
         if (rc == NGX_OK) {
             ngx_memcpy(sh->policy, lcf->policy_hash,
                        NGX_HTTP_CONSENT_RECORD_HASH_LEN);
+            sh->policy_generation = lcf->generation;
         }
     }
 
