@@ -69,6 +69,119 @@ static const unsigned char  ngx_http_consent_b64url_is[256] = {
 };
 
 
+/*
+ * A cookie's state under the configuration: invalid when it does not parse,
+ * names an unknown key, fails its MAC or was issued in the future; outdated
+ * when its revision is another, it is older than max_age, or a declared
+ * category was never decided; valid otherwise. Names no longer declared are
+ * ignored, and a required category is always granted.
+ */
+
+int
+ngx_http_consent_cookie_check(const unsigned char *value, size_t len,
+    const ngx_http_consent_policy_t *policy, int64_t now,
+    ngx_http_consent_verdict_t *verdict)
+{
+    size_t                           i, j, k;
+    uint64_t                         bit, all;
+    ngx_http_consent_cookie_t       *c;
+    const ngx_http_consent_slice_t  *list, *n;
+
+    memset(verdict, 0, offsetof(ngx_http_consent_verdict_t, cookie));
+
+    c = &verdict->cookie;
+    verdict->state = NGX_HTTP_CONSENT_CHECK_INVALID;
+    verdict->granted = policy->required;
+
+    if (ngx_http_consent_cookie_parse(value, len, c)
+        != NGX_HTTP_CONSENT_COOKIE_OK)
+    {
+        verdict->reason = "is malformed";
+        return verdict->state;
+    }
+
+    for (k = 0; k < policy->nkeys; k++) {
+        if (memcmp(policy->keys[k].kid, c->kid, NGX_HTTP_CONSENT_KID_LEN)
+            == 0)
+        {
+            break;
+        }
+    }
+
+    if (k == policy->nkeys) {
+        verdict->reason = "is signed by an unknown key";
+        return verdict->state;
+    }
+
+    if (ngx_http_consent_cookie_verify(c, (ngx_http_consent_hmac_t *)
+                                          &policy->keys[k].hmac)
+        != NGX_HTTP_CONSENT_COOKIE_OK)
+    {
+        verdict->reason = "has a bad signature";
+        return verdict->state;
+    }
+
+    if (c->iat > now + NGX_HTTP_CONSENT_CLOCK_SKEW) {
+        verdict->reason = "was issued in the future";
+        return verdict->state;
+    }
+
+    verdict->key = k;
+
+    /* a name decided both ways counts as refused */
+
+    for (j = 0; j < 2; j++) {
+        list = j ? c->refused : c->granted;
+
+        for (i = 0; i < (j ? c->nrefused : c->ngranted); i++) {
+            for (k = 0; k < policy->nnames; k++) {
+                n = &policy->names[k];
+
+                if (n->len == list[i].len
+                    && memcmp(n->data, list[i].data, n->len) == 0)
+                {
+                    bit = (uint64_t) 1 << k;
+
+                    if (j) {
+                        verdict->refused |= bit;
+
+                    } else {
+                        verdict->granted |= bit;
+                    }
+
+                    break;
+                }
+            }
+        }
+    }
+
+    verdict->granted &= ~verdict->refused;
+    verdict->granted |= policy->required;
+    verdict->refused &= ~policy->required;
+
+    all = policy->nnames == 64 ? ~(uint64_t) 0
+                               : ((uint64_t) 1 << policy->nnames) - 1;
+
+    if (c->revision != policy->revision) {
+        verdict->reason = "is of another revision";
+        verdict->state = NGX_HTTP_CONSENT_CHECK_OUTDATED;
+
+    } else if (now - c->iat > policy->max_age) {
+        verdict->reason = "is older than max_age";
+        verdict->state = NGX_HTTP_CONSENT_CHECK_OUTDATED;
+
+    } else if (((verdict->granted | verdict->refused) & all) != all) {
+        verdict->reason = "does not decide every category";
+        verdict->state = NGX_HTTP_CONSENT_CHECK_OUTDATED;
+
+    } else {
+        verdict->state = NGX_HTTP_CONSENT_CHECK_VALID;
+    }
+
+    return verdict->state;
+}
+
+
 int
 ngx_http_consent_hmac_init(ngx_http_consent_hmac_t *hmac,
     const unsigned char *key, size_t key_len)

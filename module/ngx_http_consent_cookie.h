@@ -47,6 +47,16 @@
 #define NGX_HTTP_CONSENT_COOKIE_MAX      2048
 
 
+/* a cookie's state, as $consent_state names it */
+#define NGX_HTTP_CONSENT_CHECK_NONE        0
+#define NGX_HTTP_CONSENT_CHECK_VALID       1
+#define NGX_HTTP_CONSENT_CHECK_OUTDATED    2
+#define NGX_HTTP_CONSENT_CHECK_INVALID     3
+
+/* a future issue time beyond this many seconds is not ours */
+#define NGX_HTTP_CONSENT_CLOCK_SKEW        300
+
+
 #define NGX_HTTP_CONSENT_COOKIE_OK         0
 #define NGX_HTTP_CONSENT_COOKIE_MALFORMED  -1
 #define NGX_HTTP_CONSENT_COOKIE_BAD_MAC    -2
@@ -89,6 +99,40 @@ typedef struct {
 } ngx_http_consent_cookie_t;
 
 
+/* a signing key: its id and its HMAC state */
+typedef struct {
+    unsigned char                  kid[NGX_HTTP_CONSENT_KID_LEN];
+    ngx_http_consent_hmac_t        hmac;
+} ngx_http_consent_key_t;
+
+
+/* what the configuration says a cookie must be, built once */
+typedef struct {
+    const ngx_http_consent_slice_t *names;     /* declared categories */
+    size_t                          nnames;
+    uint64_t                        required;  /* mask over names */
+    uint64_t                        revision;
+    int64_t                         max_age;
+    const ngx_http_consent_key_t   *keys;      /* the first one signs */
+    size_t                          nkeys;
+} ngx_http_consent_policy_t;
+
+
+/* what a cookie value means under a policy */
+typedef struct {
+    int                             state;     /* NGX_HTTP_CONSENT_CHECK_* */
+    const char                     *reason;    /* why it is not valid */
+    size_t                          key;       /* index of the key that
+                                                  verified it */
+    uint64_t                        granted;   /* required ones included */
+    uint64_t                        refused;
+    ngx_http_consent_cookie_t       cookie;
+} ngx_http_consent_verdict_t;
+
+
+int ngx_http_consent_cookie_check(const unsigned char *value, size_t len,
+    const ngx_http_consent_policy_t *policy, int64_t now,
+    ngx_http_consent_verdict_t *verdict);
 int ngx_http_consent_hmac_init(ngx_http_consent_hmac_t *hmac,
     const unsigned char *key, size_t key_len);
 void ngx_http_consent_hmac_free(ngx_http_consent_hmac_t *hmac);

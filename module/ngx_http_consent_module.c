@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/sha.h>
+
 #include "ngx_http_consent_module.h"
 
 
@@ -287,6 +289,10 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_consent_main_conf_t *cmcf = conf;
 
     ngx_uint_t                    i;
+    ngx_http_consent_key_t       *keys;
+    ngx_http_consent_slice_t     *names;
+    ngx_http_consent_policy_t    *policy;
+    ngx_http_consent_secret_t    *secret;
     ngx_http_consent_category_t  *c;
 
     ngx_conf_init_value(cmcf->revision, 1);
@@ -310,7 +316,16 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 
     c = cmcf->categories->elts;
 
+    names = ngx_palloc(cf->pool, (cmcf->categories->nelts + 1)
+                                 * sizeof(ngx_http_consent_slice_t));
+    if (names == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 0; i < cmcf->categories->nelts; i++) {
+        names[i].data = c[i].name.data;
+        names[i].len = c[i].name.len;
+
         cmcf->all_mask |= (uint64_t) 1 << i;
 
         if (c[i].required) {
@@ -320,6 +335,31 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
         if (c[i].gpc) {
             cmcf->gpc_mask |= (uint64_t) 1 << i;
         }
+    }
+
+    policy = &cmcf->policy;
+
+    policy->names = names;
+    policy->nnames = cmcf->categories->nelts;
+    policy->required = cmcf->required_mask;
+    policy->revision = cmcf->revision;
+    policy->max_age = cmcf->cookie_max_age;
+
+    if (cmcf->secrets != NULL) {
+        secret = cmcf->secrets->elts;
+
+        keys = ngx_palloc(cf->pool, cmcf->secrets->nelts
+                                    * sizeof(ngx_http_consent_key_t));
+        if (keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < cmcf->secrets->nelts; i++) {
+            keys[i] = secret[i].key;
+        }
+
+        policy->keys = keys;
+        policy->nkeys = cmcf->secrets->nelts;
     }
 
     return NGX_CONF_OK;
@@ -450,7 +490,8 @@ ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     s = cmcf->secrets->elts;
 
     for (i = 0; i < cmcf->secrets->nelts - 1; i++) {
-        if (ngx_memcmp(s[i].kid, secret->kid, NGX_HTTP_CONSENT_KID_LEN)
+        if (ngx_memcmp(s[i].key.kid, secret->key.kid,
+                       NGX_HTTP_CONSENT_KID_LEN)
             == 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -468,7 +509,7 @@ ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
 {
-    u_char              *p;
+    u_char              *p, *label;
     size_t               len;
     ssize_t              n;
     ngx_fd_t             fd;
@@ -477,6 +518,7 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
     ngx_pool_cleanup_t  *cln;
 
     rc = NGX_ERROR;
+    p = NULL;
 
     fd = ngx_open_file(secret->file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
@@ -540,17 +582,37 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
         goto done;
     }
 
-    secret->key.data = p;
-    secret->key.len = len;
+    ngx_http_consent_cookie_kid(secret->key.kid, p, len);
 
-    ngx_http_consent_cookie_kid(secret->kid, p, len);
+    /* a key of its own for hashing IPs, so the two uses never meet */
+
+    secret->ip_key.data = ngx_pnalloc(cf->pool, SHA256_DIGEST_LENGTH);
+    if (secret->ip_key.data == NULL) {
+        goto done;
+    }
+
+    secret->ip_key.len = SHA256_DIGEST_LENGTH;
+
+    label = ngx_pnalloc(cf->pool, sizeof("nginx-consent ip hash") - 1 + len);
+    if (label == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(ngx_cpymem(label, "nginx-consent ip hash",
+                          sizeof("nginx-consent ip hash") - 1),
+               p, len);
+
+    SHA256(label, sizeof("nginx-consent ip hash") - 1 + len,
+           secret->ip_key.data);
+
+    ngx_explicit_memzero(label, sizeof("nginx-consent ip hash") - 1 + len);
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         goto done;
     }
 
-    if (ngx_http_consent_hmac_init(&secret->hmac, p, len) != 0) {
+    if (ngx_http_consent_hmac_init(&secret->key.hmac, p, len) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "HMAC-SHA256 is not available in OpenSSL");
         goto done;
@@ -562,6 +624,12 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
     rc = NGX_OK;
 
 done:
+
+    /* only the HMAC state keeps the key from here on */
+
+    if (p != NULL) {
+        ngx_explicit_memzero(p, NGX_HTTP_CONSENT_SECRET_MAX);
+    }
 
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
@@ -577,8 +645,7 @@ ngx_http_consent_free_secret(void *data)
 {
     ngx_http_consent_secret_t  *secret = data;
 
-    ngx_http_consent_hmac_free(&secret->hmac);
-    ngx_explicit_memzero(secret->key.data, secret->key.len);
+    ngx_http_consent_hmac_free(&secret->key.hmac);
 }
 
 

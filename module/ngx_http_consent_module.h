@@ -61,10 +61,10 @@ typedef struct {
 
 
 typedef struct {
-    ngx_str_t                   key;
+    ngx_http_consent_key_t      key;         /* key id and HMAC state */
     ngx_str_t                   file;
-    ngx_http_consent_hmac_t     hmac;
-    u_char                      kid[NGX_HTTP_CONSENT_KID_LEN];
+    ngx_str_t                   ip_key;      /* SHA-256 of a label and the
+                                                key: keys the log's IP hash */
 } ngx_http_consent_secret_t;
 
 
@@ -91,6 +91,9 @@ typedef struct {
     uint64_t                    all_mask;
     uint64_t                    required_mask;
     uint64_t                    gpc_mask;
+
+    /* what a cookie must be: names, keys, revision, built once */
+    ngx_http_consent_policy_t   policy;
 
     /* URL prefix of the first consent_endpoint: where the banner posts */
     ngx_str_t                   endpoint;

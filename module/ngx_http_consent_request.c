@@ -14,10 +14,6 @@
 /* an id as hex, the form $consent_id, the log and the auditor share */
 #define NGX_HTTP_CONSENT_ID_HEX_LEN  (2 * NGX_HTTP_CONSENT_ID_LEN)
 
-/* a future issue time beyond this many seconds is not ours */
-#define NGX_HTTP_CONSENT_CLOCK_SKEW  300
-
-
 static void ngx_http_consent_scan_header(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, ngx_str_t *header,
     ngx_http_consent_ctx_t *ctx);
@@ -285,97 +281,29 @@ ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx)
 {
-    time_t                        now;
-    uint64_t                      decided, bit;
-    ngx_int_t                     n;
-    ngx_uint_t                    i;
-    ngx_http_consent_cookie_t     cookie;
-    ngx_http_consent_secret_t    *s;
-    ngx_http_consent_state_e      state;
+    ngx_http_consent_verdict_t  v;
 
-    if (ngx_http_consent_cookie_parse(value, len, &cookie)
-        != NGX_HTTP_CONSENT_COOKIE_OK)
-    {
+    (void) ngx_http_consent_cookie_check(value, len, &cmcf->policy,
+                                         ngx_time(), &v);
+
+    if (v.state == NGX_HTTP_CONSENT_CHECK_INVALID) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "consent cookie is malformed");
+                      "consent cookie %s", v.reason);
         return NGX_HTTP_CONSENT_STATE_INVALID;
     }
 
-    s = cmcf->secrets->elts;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent cookie %s",
+                   v.reason != NULL ? v.reason : "is valid");
 
-    for (i = 0; i < cmcf->secrets->nelts; i++) {
-        if (ngx_memcmp(s[i].kid, cookie.kid, NGX_HTTP_CONSENT_KID_LEN) == 0) {
-            break;
-        }
-    }
+    ngx_memcpy(ctx->id, v.cookie.id, NGX_HTTP_CONSENT_ID_LEN);
+    ctx->iat = (time_t) v.cookie.iat;
+    ctx->revision = (ngx_uint_t) v.cookie.revision;
+    ctx->reissue = (v.key != 0);
+    ctx->granted = v.granted;
+    ctx->refused = v.refused;
 
-    if (i == cmcf->secrets->nelts) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "consent cookie is signed by an unknown key");
-        return NGX_HTTP_CONSENT_STATE_INVALID;
-    }
-
-    if (ngx_http_consent_cookie_verify(&cookie, &s[i].hmac)
-        != NGX_HTTP_CONSENT_COOKIE_OK)
-    {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "consent cookie has a bad signature");
-        return NGX_HTTP_CONSENT_STATE_INVALID;
-    }
-
-    now = ngx_time();
-
-    if (cookie.iat > now + NGX_HTTP_CONSENT_CLOCK_SKEW) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "consent cookie was issued in the future");
-        return NGX_HTTP_CONSENT_STATE_INVALID;
-    }
-
-    ngx_memcpy(ctx->id, cookie.id, NGX_HTTP_CONSENT_ID_LEN);
-    ctx->iat = (time_t) cookie.iat;
-    ctx->revision = (ngx_uint_t) cookie.revision;
-    ctx->reissue = (i != 0);
-
-    /* names no longer declared are ignored */
-
-    for (i = 0; i < cookie.ngranted; i++) {
-        n = ngx_http_consent_category_find(cmcf,
-                                           (u_char *) cookie.granted[i].data,
-                                           cookie.granted[i].len);
-        if (n != NGX_ERROR) {
-            ctx->granted |= (uint64_t) 1 << n;
-        }
-    }
-
-    for (i = 0; i < cookie.nrefused; i++) {
-        n = ngx_http_consent_category_find(cmcf,
-                                           (u_char *) cookie.refused[i].data,
-                                           cookie.refused[i].len);
-        if (n != NGX_ERROR) {
-            bit = (uint64_t) 1 << n;
-            ctx->refused |= bit;
-            ctx->granted &= ~bit;
-        }
-    }
-
-    ctx->granted |= cmcf->required_mask;
-    ctx->refused &= ~cmcf->required_mask;
-
-    state = NGX_HTTP_CONSENT_STATE_VALID;
-    decided = ctx->granted | ctx->refused;
-
-    if (cookie.revision != (uint64_t) cmcf->revision) {
-        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
-
-    } else if (cookie.iat + cmcf->cookie_max_age < now) {
-        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
-
-    } else if ((decided & cmcf->all_mask) != cmcf->all_mask) {
-        /* a category declared since the reader chose */
-        state = NGX_HTTP_CONSENT_STATE_OUTDATED;
-    }
-
-    return state;
+    return (ngx_http_consent_state_e) v.state;
 }
 
 
@@ -448,14 +376,14 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     size_t                         len;
     ngx_uint_t                     i;
     ngx_table_elt_t               *set_cookie;
-    ngx_http_consent_secret_t     *secret;
     ngx_http_consent_cookie_t      cookie;
+    const ngx_http_consent_key_t  *key;
     ngx_http_consent_category_t   *c;
     ngx_http_consent_main_conf_t  *cmcf;
     u_char                         value[NGX_HTTP_CONSENT_COOKIE_MAX];
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    secret = cmcf->secrets->elts;
+    key = &cmcf->policy.keys[0];
     c = cmcf->categories->elts;
 
     ngx_memzero(&cookie, sizeof(ngx_http_consent_cookie_t));
@@ -463,7 +391,7 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     ngx_memcpy(cookie.id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
     cookie.iat = choice->sec;
     cookie.revision = cmcf->revision;
-    ngx_memcpy(cookie.kid, secret[0].kid, NGX_HTTP_CONSENT_KID_LEN);
+    ngx_memcpy(cookie.kid, key->kid, NGX_HTTP_CONSENT_KID_LEN);
 
     for (i = 0; i < cmcf->categories->nelts; i++) {
         if (choice->granted & ((uint64_t) 1 << i)) {
@@ -477,7 +405,7 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     }
 
     n = ngx_http_consent_cookie_encode(value, sizeof(value), &cookie,
-                                       &secret[0].hmac);
+                                       (ngx_http_consent_hmac_t *) &key->hmac);
     if (n < 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "consent cookie does not fit in %uz bytes",

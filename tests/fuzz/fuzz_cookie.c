@@ -58,6 +58,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* the whole check, with a policy that declares two categories */
+
+    {
+        ngx_http_consent_key_t      k;
+        ngx_http_consent_policy_t   p;
+        ngx_http_consent_verdict_t  v;
+
+        static const ngx_http_consent_slice_t  names[] = {
+            { (const unsigned char *) "necessary", 9 },
+            { (const unsigned char *) "analytics", 9 },
+        };
+
+        memset(&p, 0, sizeof(p));
+        ngx_http_consent_cookie_kid(k.kid, key, 32);
+        k.hmac = hmac;
+
+        p.names = names;
+        p.nnames = 2;
+        p.required = 1;
+        p.revision = 1;
+        p.max_age = 180 * 86400;
+        p.keys = &k;
+        p.nkeys = 1;
+
+        (void) ngx_http_consent_cookie_check(copy, size, &p, 1790000000, &v);
+
+        if ((v.granted & 1) == 0 || (v.granted & v.refused) != 0) {
+            abort();
+        }
+    }
+
     free(copy);
 
     return 0;

@@ -429,6 +429,156 @@ test_hmac_reference(void **state)
 }
 
 
+/* the state a cookie has under a configuration */
+
+static const ngx_http_consent_slice_t  names[] = {
+    { (const unsigned char *) "necessary", 9 },
+    { (const unsigned char *) "analytics", 9 },
+    { (const unsigned char *) "marketing", 9 },
+    { (const unsigned char *) "video", 5 },
+};
+
+
+static int
+check(ngx_http_consent_cookie_t *c, ngx_http_consent_hmac_t *h,
+    size_t nnames, uint64_t revision, ngx_http_consent_verdict_t *v)
+{
+    long                       n;
+    unsigned char              buf[512];
+    ngx_http_consent_key_t     keys[2];
+    ngx_http_consent_policy_t  p;
+
+    n = ngx_http_consent_cookie_encode(buf, sizeof(buf), c, h);
+    assert_true(n > 0);
+
+    memcpy(keys[0].kid, "00000000", 8);
+    keys[0].hmac = hother;
+    ngx_http_consent_cookie_kid(keys[0].kid, other, 32);
+    keys[1].hmac = hkey;
+    ngx_http_consent_cookie_kid(keys[1].kid, key, 32);
+
+    memset(&p, 0, sizeof(p));
+    p.names = names;
+    p.nnames = nnames;
+    p.required = 1;
+    p.revision = revision;
+    p.max_age = 180 * 86400;
+    p.keys = keys;
+    p.nkeys = 2;
+
+    return ngx_http_consent_cookie_check(buf, (size_t) n, &p,
+                                         1790000000 + 3600, v);
+}
+
+
+static void
+test_check(void **state)
+{
+    ngx_http_consent_cookie_t   c;
+    ngx_http_consent_verdict_t  v;
+
+    (void) state;
+
+    /* signed by the second key: valid, and flagged for re-issue */
+
+    make_cookie(&c);
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.key, 1);
+    assert_int_equal(v.granted, 3);
+    assert_int_equal(v.refused, 4);
+
+    /* signed by the first key: no re-issue */
+
+    ngx_http_consent_cookie_kid(c.kid, other, 32);
+    assert_int_equal(check(&c, &hother, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.key, 0);
+
+    /* a kid naming one key, a MAC of the other */
+
+    make_cookie(&c);
+    assert_int_equal(check(&c, &hother, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_INVALID);
+    assert_string_equal(v.reason, "has a bad signature");
+    assert_int_equal(v.granted, 1);
+
+    /* an unknown key */
+
+    make_cookie(&c);
+    memcpy(c.kid, "deadbeef", 8);
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_INVALID);
+    assert_string_equal(v.reason, "is signed by an unknown key");
+
+    /* another revision */
+
+    make_cookie(&c);
+    assert_int_equal(check(&c, &hkey, 3, 4, &v),
+                     NGX_HTTP_CONSENT_CHECK_OUTDATED);
+    assert_string_equal(v.reason, "is of another revision");
+
+    /* expiry: 180 days and one second before now, and exactly 180 days */
+
+    make_cookie(&c);
+    c.iat = 1790000000 + 3600 - 180 * 86400 - 1;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_OUTDATED);
+    assert_string_equal(v.reason, "is older than max_age");
+    c.iat += 1;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+
+    /* issued in the future, beyond the clock skew */
+
+    make_cookie(&c);
+    c.iat = 1790000000 + 3600 + NGX_HTTP_CONSENT_CLOCK_SKEW + 1;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_INVALID);
+    assert_string_equal(v.reason, "was issued in the future");
+
+    /* a category declared since: outdated */
+
+    make_cookie(&c);
+    assert_int_equal(check(&c, &hkey, 4, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_OUTDATED);
+    assert_string_equal(v.reason, "does not decide every category");
+
+    /* a retired name is ignored */
+
+    make_cookie(&c);
+    c.granted[2].data = (const unsigned char *) "retired";
+    c.granted[2].len = 7;
+    c.ngranted = 3;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.granted, 3);
+
+    /* a required category cannot be refused; refused wins over granted */
+
+    make_cookie(&c);
+    c.refused[0].data = (const unsigned char *) "necessary";
+    c.refused[1].data = (const unsigned char *) "analytics";
+    c.refused[1].len = 9;
+    c.refused[2].data = (const unsigned char *) "marketing";
+    c.refused[2].len = 9;
+    c.nrefused = 3;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.granted, 1);
+    assert_int_equal(v.refused, 6);
+
+    /* a required category need not be named */
+
+    make_cookie(&c);
+    c.granted[0] = c.granted[1];
+    c.ngranted = 1;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.granted, 3);
+}
+
+
 int
 main(void)
 {
@@ -444,6 +594,7 @@ main(void)
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_valid_name),
         cmocka_unit_test(test_hmac_reference),
+        cmocka_unit_test(test_check),
     };
 
     return cmocka_run_group_tests_name("cookie", tests, setup, teardown);
