@@ -1,0 +1,126 @@
+#!/usr/bin/perl
+
+# consent_log syslog:server=...: the same records, byte for byte, reach a
+# syslog receiver on 127.0.0.1 (UDP), policy records larger than nginx's
+# 2 KB error-log line included; the chain verifies from what was received.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IO::Socket::INET;
+use IO::Select;
+use ConsentTest qw(set_cookie);
+
+my $audit = "$ConsentTest::BUILD/consent-audit";
+
+my $udp = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                Proto => 'udp')
+    or die "udp: $!";
+$udp->setsockopt(SOL_SOCKET, SO_RCVBUF, 4 * 1024 * 1024);
+my $uport = $udp->sockport;
+
+my $t = ConsentTest->new(http => <<"END");
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing gpc;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;
+    consent_log syslog:server=127.0.0.1:$uport,tag=consent;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+my $p = $t->prefix;
+mkdir "$p/keys";
+system("$audit keygen $p/keys >/dev/null") == 0 or die "keygen failed";
+$t->run;
+
+my $n = 50;
+my $ok = 0;
+
+for my $i (1 .. $n) {
+    my $r = $t->post_form('/consent/', $i % 3 ? 'action=accept_all'
+                                              : 'action=reject_all',
+                          'Accept-Language' => $i % 2 ? 'fr' : 'en');
+    $ok++ if $r->{status} == 303 && set_cookie($r);
+}
+
+is($ok, $n, "$n choices recorded");
+
+# what the collector got
+
+my @got;
+my $sel = IO::Select->new($udp);
+
+while ($sel->can_read(2)) {
+    $udp->recv(my $dgram, 65536) // last;
+    push @got, $dgram;
+    last if @got == $n + 1;
+}
+
+is(scalar @got, $n + 1, 'one datagram per record (a policy and the choices)');
+
+like($got[0], qr/^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ consent: \{/,
+     'a syslog header with the tag, then the record');
+
+my @records = map { s/^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ consent: //r }
+              @got;
+
+my @lines = split /\n/, $t->read_file('logs/consent.log');
+is_deeply(\@records, \@lines, 'the same records as the file, byte for byte');
+
+ok(length($records[0]) > 2048, 'the policy record is larger than 2 KB')
+    or diag(length $records[0]);
+like($records[0], qr/"type":"policy".*"sig":"[\w-]{86}"\}$/,
+     'and arrives whole');
+
+$t->write_file('logs/received.log', join('', map { "$_\n" } @records));
+my $out = `$audit verify $p/logs/received.log --pubkey $p/keys/log.pub.pem`;
+is($?, 0, 'the chain verifies from what the collector received')
+    or diag($out);
+
+$t->stop;
+
+# syslog alone
+
+my $t2 = ConsentTest->new(http => <<"END");
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_log syslog:server=127.0.0.1:$uport sign=%%PREFIX%%/keys/log.pem;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+mkdir $t2->prefix . '/keys';
+system("$audit keygen " . $t2->prefix . "/keys >/dev/null") == 0
+    or die "keygen failed";
+$t2->run;
+
+my $r = $t2->post_form('/consent/', 'action=accept_all');
+is($r->{status}, 303, 'syslog only: recorded');
+
+@got = ();
+while ($sel->can_read(2)) {
+    $udp->recv(my $dgram, 65536) // last;
+    push @got, $dgram;
+    last if @got == 2;
+}
+
+is(scalar @got, 2, 'syslog only: a policy and a consent record');
+like($got[1], qr/nginx: \{.*"type":"consent"/, 'with the default tag');
+
+$t2->stop;
+$t2->check_log;
+$t->check_log;
+
+done_testing;
