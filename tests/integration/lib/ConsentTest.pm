@@ -167,12 +167,23 @@ sub test_config {
 sub run {
     my ($self) = @_;
 
-    $self->write_file('conf/nginx.conf',
-                      $self->config_text($self->{http}, $self->{main}));
+    # a port taken between our probe and nginx's bind: try other ports
+    for my $try (1 .. 3) {
+        $self->write_file('conf/nginx.conf',
+                          $self->config_text($self->{http}, $self->{main}));
 
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
-    if ($? != 0) {
-        BAIL_OUT("nginx failed to start:\n$out");
+        my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
+        last if $? == 0;
+
+        my $log = $self->read_file('logs/error.log') // '';
+        if ($try < 3 && $log =~ /Address already in use/) {
+            $self->{port} = free_port();
+            $self->{port2} = free_port($self->{port});
+            unlink "$self->{prefix}/logs/error.log";
+            next;
+        }
+
+        BAIL_OUT("nginx failed to start:\n$out\n$log");
     }
 
     $self->{running} = 1;
