@@ -499,3 +499,48 @@ test('CSP script-src \'self\'; style-src \'self\': no violation, it works',
     assert.equal(s.categories.analytics, false);
     await context.close();
 });
+
+test('consent_csp_nonce: the banner\'s link and script carry the nonce',
+     async () => {
+    /* only nonce'd resources may load: the banner works only if it has it */
+    const nonced = await startNginx({
+        csp: "default-src 'self'; script-src 'nonce-$request_id'; "
+             + "style-src 'nonce-$request_id'",
+        extraServer: 'consent_csp_nonce $request_id;',
+    });
+
+    try {
+        const { context, page } = await newPage();
+        await page.addInitScript(() => {
+            window.__violations = [];
+            document.addEventListener('securitypolicyviolation', e => {
+                window.__violations.push(e.blockedURI);
+            });
+        });
+        const resp = await page.goto(nonced.base + '/');
+        const nonce = resp.headers()['content-security-policy']
+                          .match(/nonce-([0-9a-f]+)/)[1];
+
+        const b = banner(page);
+        await b.waitFor({ state: 'visible' });
+        assert.equal(await b.locator('link').getAttribute('nonce'), '',
+                     'the nonce is hidden from the DOM, as browsers do');
+        const html = await (await context.request.get(nonced.base + '/'))
+                               .text();
+        assert.match(html, /<link rel="stylesheet" href="\/consent\/consent\.css\?v=[^"]+" nonce="[0-9a-f]{32}">/);
+        assert.match(html, /<script src="\/consent\/consent\.js\?v=[^"]+" nonce="[0-9a-f]{32}" defer>/);
+
+        assert.equal(await b.evaluate(e => getComputedStyle(e).position),
+                     'fixed', 'consent.css applies under the nonce');
+        await b.getByRole('link', { name: 'Customise' }).click();
+        await page.locator('#consent-panel').waitFor({ state: 'visible' });
+
+        const v = await page.evaluate(() => window.__violations);
+        assert.deepEqual(v.filter(u => u.includes('/consent/')), [],
+                         'nothing of the banner is blocked');
+        assert.ok(nonce.length === 32);
+        await context.close();
+    } finally {
+        nonced.stop();
+    }
+});

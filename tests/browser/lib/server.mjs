@@ -70,7 +70,7 @@ main{max-width:40rem;margin:0 auto;padding:1rem 1.5rem 14rem}
 .lede{font-size:1.25rem;color:#333}
 `;
 
-// start nginx; opts: { csp: bool, extraServer: string }
+// start nginx; opts: { csp: true or a policy, extraServer: string }
 export async function startNginx(opts = {}) {
     const so = join(BUILD, 'ngx_http_consent_module.so');
     if (!existsSync(so)) {
@@ -95,8 +95,12 @@ export async function startNginx(opts = {}) {
                   'window.analyticsLoaded = true;\n');
 
     const port = await freePort();
-    const csp = opts.csp
-        ? `add_header Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'" always;`
+    /* csp: true for "script-src 'self'; style-src 'self'", or a policy */
+    const policy = opts.csp === true
+        ? "default-src 'self'; script-src 'self'; style-src 'self'"
+        : opts.csp;
+    const csp = policy
+        ? `add_header Content-Security-Policy "${policy}" always;`
         : '';
 
     const conf = `
