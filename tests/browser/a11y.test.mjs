@@ -60,6 +60,7 @@ for (const colorScheme of ['light', 'dark']) {
             assert.deepEqual(v, [], 'panel open:\n' + report(v));
 
             if (colorScheme === 'dark' && lang === 'en') {
+                await page.mouse.move(0, 0);
                 await page.screenshot({
                     path: screenshotPath('banner-customise-dark-en.png') });
             }

@@ -189,6 +189,7 @@ test('customise one category: the panel opens in place, JSON is sent',
     assert.equal(await panel.getByRole('checkbox', { name: 'Advertising' })
                             .isChecked(), false, 'not pre-ticked');
 
+    await page.mouse.move(0, 0);
     await page.screenshot({ path: screenshotPath('banner-customise-en.png') });
 
     await analytics.check();
