@@ -127,8 +127,9 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
         goto done;
     }
 
-    if (ngx_http_consent_form_action(form,
-                                     (const unsigned char *) json_string_value(v),
+    s = json_string_value(v);
+
+    if (ngx_http_consent_form_action(form, (const unsigned char *) s,
                                      json_string_length(v))
         != 0)
     {
@@ -143,9 +144,10 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
             goto done;
         }
 
-        if (ngx_http_consent_form_source(form,
-                                    (const unsigned char *) json_string_value(v),
-                                    json_string_length(v))
+        s = json_string_value(v);
+
+        if (ngx_http_consent_form_source(form, (const unsigned char *) s,
+                                         json_string_length(v))
             != 0)
         {
             goto done;
