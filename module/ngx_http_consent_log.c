@@ -800,7 +800,7 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
     ngx_http_consent_ctx_t    *ctx;
     ngx_http_consent_texts_t  *t;
     char                       ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
-    char                       id[NGX_HTTP_CONSENT_ID_B64_LEN + 3];
+    char                       id[2 * NGX_HTTP_CONSENT_ID_LEN + 1];
     char                       hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
 
     if (ngx_http_consent_record_ts(choice->sec, choice->msec, ts) == 0
@@ -810,7 +810,8 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
         return NULL;
     }
 
-    ngx_http_consent_record_b64url(choice->id, NGX_HTTP_CONSENT_ID_LEN, id);
+    /* the id as $consent_id shows it: 32 hex digits */
+    ngx_http_consent_record_hex(choice->id, NGX_HTTP_CONSENT_ID_LEN, id);
 
     /* the texts the reader was shown: those of the choice's language */
 

@@ -29,7 +29,7 @@ consent_audit_sample(int argc, char **argv)
 {
     int             i;
     char           *buf, err[512], ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
-    char            id[32], ip[NGX_HTTP_CONSENT_RECORD_IP_LEN];
+    char            id[33], ip[NGX_HTTP_CONSENT_RECORD_IP_LEN];
     char            hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
     size_t          n;
     json_t         *rec, *texts;
@@ -100,7 +100,7 @@ consent_audit_sample(int argc, char **argv)
             json_decref(rec);
 
             RAND_bytes(raw, sizeof(raw));
-            ngx_http_consent_record_b64url(raw, sizeof(raw), id);
+            ngx_http_consent_record_hex(raw, sizeof(raw), id);
             ngx_http_consent_record_ts((int64_t) (start + k * 37),
                                        (unsigned) (k % 1000), ts);
             ngx_http_consent_record_ip(AF_INET, raw, 0, NULL, 0, ip,

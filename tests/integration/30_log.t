@@ -28,7 +28,10 @@ my $http = <<'END';
         listen 127.0.0.1:%%PORT%%;
         consent on;
         location /consent/ { consent_endpoint; }
-        location / { return 200 "ok\n"; }
+        location / {
+            add_header X-Id $consent_id;
+            return 200 "ok\n";
+        }
     }
 END
 
@@ -70,7 +73,7 @@ my $c = $rec[1];
 is($c->{type}, 'consent', 'a consent record');
 like($c->{ts}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
      'ts: RFC 3339, UTC, ms');
-like($c->{id}, qr/^[A-Za-z0-9_-]{22}$/, 'id: 128 bits, base64url');
+like($c->{id}, qr/^[0-9a-f]{32}$/, 'id: 128 bits, 32 hex digits');
 is($c->{action}, 'accept_all', 'action');
 is_deeply($c->{granted}, [qw(necessary analytics marketing)], 'granted');
 is_deeply($c->{denied}, [], 'denied');
@@ -88,6 +91,8 @@ like($c->{sig}, qr/^[A-Za-z0-9_-]{86}$/, 'sig: Ed25519, base64url');
 is($rec[0]{prev}, '0' x 64, 'the first record of a chain: prev is zeros');
 
 is($rec[2]{id}, $c->{id}, 'a reader who changes their mind keeps the id');
+is(header($t->get('/', Cookie => "consent=$cookie"), 'x-id'), $c->{id},
+   'the id is the one $consent_id shows');
 is_deeply($rec[2]{granted}, [qw(necessary analytics)], 'save: granted');
 is_deeply($rec[2]{denied}, ['marketing'], 'save: denied');
 ok(JSON::PP::is_bool($rec[2]{gpc}) && $rec[2]{gpc}, 'Sec-GPC: 1 is recorded');
