@@ -164,7 +164,9 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable || lcf->strip_cookies == NULL) {
+    /* the endpoint's own answers carry the deletions: they stay */
+
+    if (!lcf->enable || lcf->strip_cookies == NULL || lcf->endpoint) {
         return NGX_OK;
     }
 
@@ -242,7 +244,11 @@ ngx_http_consent_strip_request(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable || lcf->strip_cookies == NULL || r != r->main) {
+    /* the endpoint reads the cookies it is to delete */
+
+    if (!lcf->enable || lcf->strip_cookies == NULL || lcf->endpoint
+        || r != r->main)
+    {
         return NGX_DECLINED;
     }
 
@@ -518,7 +524,7 @@ ngx_http_consent_delete(ngx_http_request_t *r, u_char *name, size_t len)
     for (n = 0; n < NGX_HTTP_CONSENT_DELETE_DOMAINS; n++) {
         dot = ngx_strlchr(host, last, '.');
 
-        if (dot == NULL || ngx_strlchr(dot + 1, last, '.') == NULL) {
+        if (dot == NULL) {
             break;
         }
 
