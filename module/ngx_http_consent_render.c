@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_form.h"
 #include "ngx_http_consent_ui_data.h"
 
 
@@ -43,7 +44,6 @@ static void ngx_http_consent_render_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
     ngx_str_t *ret);
-static ngx_uint_t ngx_http_consent_render_path_ok(u_char *p, size_t len);
 static void ngx_http_consent_render_asset(ngx_http_consent_render_t *rd,
     char *name);
 static void ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
@@ -360,7 +360,7 @@ static void
 ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret)
 {
     if (r->unparsed_uri.len <= NGX_HTTP_CONSENT_RETURN_MAX
-        && ngx_http_consent_render_path_ok(r->unparsed_uri.data,
+        && ngx_http_consent_safe_return(r->unparsed_uri.data,
                                            r->unparsed_uri.len))
     {
         *ret = r->unparsed_uri;
@@ -368,7 +368,7 @@ ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret)
     }
 
     if (r->uri.len <= NGX_HTTP_CONSENT_RETURN_MAX
-        && ngx_http_consent_render_path_ok(r->uri.data, r->uri.len))
+        && ngx_http_consent_safe_return(r->uri.data, r->uri.len))
     {
         *ret = r->uri;
         return;
@@ -406,36 +406,11 @@ ngx_http_consent_render_arg_return(ngx_http_request_t *r, ngx_str_t *ret)
 
     ret->len = dst - ret->data;
 
-    if (!ngx_http_consent_render_path_ok(ret->data, ret->len)) {
+    if (!ngx_http_consent_safe_return(ret->data, ret->len)) {
         ngx_str_null(ret);
     }
 
     return NGX_OK;
-}
-
-
-/* "/..." but not "//host" or "/\host", and no control characters */
-
-static ngx_uint_t
-ngx_http_consent_render_path_ok(u_char *p, size_t len)
-{
-    size_t  i;
-
-    if (len == 0 || p[0] != '/') {
-        return 0;
-    }
-
-    if (len > 1 && (p[1] == '/' || p[1] == '\\')) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
