@@ -304,7 +304,9 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 s->tag.name[s->tag.name_len++] =
                                                ngx_http_consent_html_lower(ch);
             } else {
+                /* longer than any watched name */
                 s->tag.name_long = 1;
+                s->is_pending = 0;
             }
 
             break;
@@ -1664,6 +1666,26 @@ ngx_http_consent_html_gate(ngx_http_consent_html_gate_t *g,
 
     case gate_drop:
         ngx_http_consent_html_skip(g, g->scanner.offset);
+        break;
+
+    default: /* gate_pass */
+
+        if (g->scanner.is_pending
+            && g->scanner.offset - g->scanner.pending > g->hold_cap
+            && (g->granted & g->all) != g->all
+            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HEAD)
+        {
+            /* an unterminated tag, too long: as if it had overflowed */
+            g->overflows++;
+            g->removed++;
+
+            if (ngx_http_consent_html_emit(g, g->scanner.pending) != 0) {
+                return -1;
+            }
+
+            ngx_http_consent_html_skip(g, g->scanner.offset);
+        }
+
         break;
     }
 
