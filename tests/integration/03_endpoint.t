@@ -247,4 +247,28 @@ like($sc // '', qr/^choice=1\.[^;]+; Max-Age=86400; Path=\/site; Domain=example\
      'name, max_age, path, domain, samesite and secure as configured');
 $t2->check_log;
 
+# secure=auto: Secure over https only
+
+my $t3 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category analytics;
+
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        ssl_certificate cert.pem;
+        ssl_certificate_key cert.key;
+        location /consent/ { consent_endpoint; }
+    }
+END
+my $p3 = $t3->prefix;
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+       . " -keyout $p3/conf/cert.key -out $p3/conf/cert.pem 2>/dev/null") == 0
+    or BAIL_OUT('openssl cannot make a certificate');
+$t3->run;
+my $port3 = $t3->port;
+my $out = `curl -sk -D - -o /dev/null -X POST -H "Origin: https://127.0.0.1:$port3" -d action=accept_all https://127.0.0.1:$port3/consent/`;
+like($out, qr/^Set-Cookie: consent=[^\r\n]*; HttpOnly; SameSite=Lax; Secure\r?$/mi,
+     'over https the cookie is Secure');
+$t3->check_log;
+
 done_testing();
