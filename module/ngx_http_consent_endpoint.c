@@ -25,9 +25,9 @@ static ngx_int_t ngx_http_consent_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 static ngx_int_t ngx_http_consent_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
+static ngx_int_t ngx_http_consent_send_line(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, const char *text);
 static ngx_int_t ngx_http_consent_same_origin(ngx_http_request_t *r);
-static ngx_table_elt_t *ngx_http_consent_header(ngx_http_request_t *r,
-    char *name, size_t len);
 static void ngx_http_consent_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -274,53 +274,19 @@ static ngx_int_t
 ngx_http_consent_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    char         *s;
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    char       *s;
+    ngx_int_t   rc;
 
     s = json_dumps(json, JSON_COMPACT);
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = ngx_strlen(s);
-
-    b = ngx_create_temp_buf(r->pool, len + 1);
-    if (b == NULL) {
-        free(s);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->last, s, len);
-    *b->last++ = LF;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    rc = ngx_http_consent_send_line(r, status, "application/json", s);
 
     free(s);
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_consent_add_header(r, "Cache-Control", "no-store")
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return rc;
 }
 
 
@@ -330,11 +296,6 @@ static ngx_int_t
 ngx_http_consent_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "consent request refused: %s", reason);
 
@@ -342,21 +303,37 @@ ngx_http_consent_send_error(ngx_http_request_t *r, ngx_uint_t status,
         r->keepalive = 0;
     }
 
-    len = ngx_strlen(reason);
+    return ngx_http_consent_send_line(r, status, "text/plain", reason);
+}
+
+
+/* one line of text, copied: the caller may free it */
+
+static ngx_int_t
+ngx_http_consent_send_line(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, const char *text)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = ngx_strlen(text);
 
     b = ngx_create_temp_buf(r->pool, len + 1);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, reason, len);
+    b->last = ngx_cpymem(b->last, text, len);
     *b->last++ = LF;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len + 1;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type.data = (u_char *) type;
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     if (ngx_http_consent_add_header(r, "Cache-Control", "no-store")
@@ -392,7 +369,7 @@ ngx_http_consent_same_origin(ngx_http_request_t *r)
     ngx_str_t        *server;
     ngx_table_elt_t  *h;
 
-    h = ngx_http_consent_header(r, "Sec-Fetch-Site",
+    h = ngx_http_consent_header_in(r, "Sec-Fetch-Site",
                                 sizeof("Sec-Fetch-Site") - 1);
 
     if (h != NULL
@@ -403,7 +380,7 @@ ngx_http_consent_same_origin(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    h = ngx_http_consent_header(r, "Origin", sizeof("Origin") - 1);
+    h = ngx_http_consent_header_in(r, "Origin", sizeof("Origin") - 1);
 
     if (h == NULL) {
         h = r->headers_in.referer;
@@ -443,37 +420,6 @@ ngx_http_consent_same_origin(ngx_http_request_t *r)
     }
 
     return NGX_OK;
-}
-
-
-static ngx_table_elt_t *
-ngx_http_consent_header(ngx_http_request_t *r, char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 
@@ -722,23 +668,13 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
         return ngx_http_consent_send_state(r);
     }
 
-    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    r->headers_out.location = form->ret.len
+        ? ngx_http_consent_header_out(r, "Location", (u_char *) form->ret.data,
+                                      form->ret.len)
+        : ngx_http_consent_header_out(r, "Location", (u_char *) "/", 1);
+
     if (r->headers_out.location == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.location->hash = 1;
-#if (nginx_version >= 1023000)
-    r->headers_out.location->next = NULL;
-#endif
-    ngx_str_set(&r->headers_out.location->key, "Location");
-
-    if (form->ret.len) {
-        r->headers_out.location->value.len = form->ret.len;
-        r->headers_out.location->value.data = (u_char *) form->ret.data;
-
-    } else {
-        ngx_str_set(&r->headers_out.location->value, "/");
     }
 
     return NGX_HTTP_SEE_OTHER;
@@ -748,21 +684,12 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 static ngx_int_t
 ngx_http_consent_add_header(ngx_http_request_t *r, char *key, char *value)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_consent_header_out(r, key, (u_char *) value,
+                                    ngx_strlen(value))
+        == NULL)
+    {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.len = ngx_strlen(key);
-    h->key.data = (u_char *) key;
-    h->value.len = ngx_strlen(value);
-    h->value.data = (u_char *) value;
 
     return NGX_OK;
 }

@@ -25,14 +25,14 @@
 
 static ngx_int_t ngx_http_consent_headers_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_strip_request(ngx_http_request_t *r);
-static void ngx_http_consent_strip_line(ngx_http_request_t *r,
-    ngx_table_elt_t *h, uint64_t granted);
+static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
+    ngx_str_t *line, void *data);
 static ngx_int_t ngx_http_consent_match(u_char *pattern, size_t plen,
     u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_refused_name(ngx_array_t *rules,
     uint64_t granted, u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_delete_line(ngx_http_request_t *r,
-    ngx_str_t *line, ngx_array_t *rules, uint64_t refused);
+    ngx_str_t *line, void *data);
 static ngx_int_t ngx_http_consent_delete(ngx_http_request_t *r, u_char *name,
     size_t len);
 static ngx_int_t ngx_http_consent_push_set_cookie(ngx_http_request_t *r,
@@ -235,12 +235,6 @@ ngx_http_consent_strip_request(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_loc_conf_t  *lcf;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t              *h;
-#else
-    ngx_uint_t                    i;
-    ngx_table_elt_t             **h;
-#endif
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
@@ -257,17 +251,8 @@ ngx_http_consent_strip_request(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        ngx_http_consent_strip_line(r, h, ctx->granted);
-    }
-#else
-    h = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        ngx_http_consent_strip_line(r, h[i], ctx->granted);
-    }
-#endif
+    (void) ngx_http_consent_cookie_lines(r, ngx_http_consent_strip_line,
+                                         &ctx->granted);
 
     return NGX_DECLINED;
 }
@@ -275,17 +260,19 @@ ngx_http_consent_strip_request(ngx_http_request_t *r)
 
 /* rewrites one Cookie line in place: it only ever gets shorter */
 
-static void
-ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_table_elt_t *h,
-    uint64_t granted)
+static ngx_int_t
+ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_str_t *line,
+    void *data)
 {
+    uint64_t granted = *(uint64_t *) data;
+
     u_char                       *p, *last, *pair, *name, *end, *d;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    p = h->value.data;
-    last = p + h->value.len;
+    p = line->data;
+    last = p + line->len;
     d = p;
 
     while (p < last) {
@@ -320,7 +307,7 @@ ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_table_elt_t *h,
             continue;
         }
 
-        if (d != h->value.data) {
+        if (d != line->data) {
             *d++ = ';';
             *d++ = ' ';
         }
@@ -328,12 +315,14 @@ ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_table_elt_t *h,
         d = ngx_movemem(d, pair, p - pair);
     }
 
-    if ((size_t) (d - h->value.data) != h->value.len) {
+    if ((size_t) (d - line->data) != line->len) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "consent strips cookies: \"%*s\"",
-                       d - h->value.data, h->value.data);
-        h->value.len = d - h->value.data;
+                       d - line->data, line->data);
+        line->len = d - line->data;
     }
+
+    return NGX_OK;
 }
 
 
@@ -412,12 +401,6 @@ ngx_int_t
 ngx_http_consent_delete_cookies(ngx_http_request_t *r, uint64_t refused)
 {
     ngx_http_consent_loc_conf_t  *lcf;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t              *h;
-#else
-    ngx_uint_t                    i;
-    ngx_table_elt_t             **h;
-#endif
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
@@ -425,37 +408,21 @@ ngx_http_consent_delete_cookies(ngx_http_request_t *r, uint64_t refused)
         return NGX_OK;
     }
 
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_consent_delete_line(r, &h->value, lcf->strip_cookies,
-                                         refused)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-#else
-    h = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_consent_delete_line(r, &h[i]->value, lcf->strip_cookies,
-                                         refused)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-#endif
-
-    return NGX_OK;
+    return ngx_http_consent_cookie_lines(r, ngx_http_consent_delete_line,
+                                         &refused);
 }
 
 
 static ngx_int_t
 ngx_http_consent_delete_line(ngx_http_request_t *r, ngx_str_t *line,
-    ngx_array_t *rules, uint64_t refused)
+    void *data)
 {
-    u_char  *p, *last, *name, *end;
+    uint64_t refused = *(uint64_t *) data;
+
+    u_char                       *p, *last, *name, *end;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
     p = line->data;
     last = p + line->len;
@@ -482,8 +449,8 @@ ngx_http_consent_delete_line(ngx_http_request_t *r, ngx_str_t *line,
         }
 
         if (end > name
-            && ngx_http_consent_refused_name(rules, ~refused, name,
-                                             end - name)
+            && ngx_http_consent_refused_name(lcf->strip_cookies, ~refused,
+                                             name, end - name)
             && ngx_http_consent_delete(r, name, end - name) != NGX_OK)
         {
             return NGX_ERROR;
@@ -557,17 +524,10 @@ ngx_http_consent_push_set_cookie(ngx_http_request_t *r, u_char *name,
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_consent_header_out(r, "Set-Cookie", p, 0);
     if (h == NULL) {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
 
     p = ngx_cpymem(p, name, len);
     p = ngx_cpymem(p, "=; Max-Age=0; Path=/",

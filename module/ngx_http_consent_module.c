@@ -33,6 +33,8 @@ static char *ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_consent_enum(ngx_conf_enum_t *e, ngx_str_t *v,
+    ngx_uint_t *value);
 static char *ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -681,11 +683,10 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_main_conf_t *cmcf = conf;
 
-    u_char            *p;
-    time_t             age;
-    ngx_str_t         *value, v;
-    ngx_uint_t         i, j;
-    ngx_conf_enum_t   *e;
+    u_char      *p;
+    time_t       age;
+    ngx_str_t   *value, v;
+    ngx_uint_t   i;
 
     if (cmcf->cookie_name.data != NULL
         || cmcf->cookie_max_age != NGX_CONF_UNSET)
@@ -787,18 +788,11 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "samesite=", 9) == 0) {
             v.data = value[i].data + 9;
             v.len = value[i].len - 9;
-            e = ngx_http_consent_samesite;
 
-            for (j = 0; e[j].name.len; j++) {
-                if (e[j].name.len == v.len
-                    && ngx_strncasecmp(e[j].name.data, v.data, v.len) == 0)
-                {
-                    cmcf->cookie_samesite = e[j].value;
-                    break;
-                }
-            }
-
-            if (e[j].name.len == 0) {
+            if (ngx_http_consent_enum(ngx_http_consent_samesite, &v,
+                                      &cmcf->cookie_samesite)
+                != NGX_OK)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid \"samesite\" value \"%V\" in "
                                    "\"consent_cookie\"; use \"lax\", "
@@ -812,18 +806,11 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "secure=", 7) == 0) {
             v.data = value[i].data + 7;
             v.len = value[i].len - 7;
-            e = ngx_http_consent_secure;
 
-            for (j = 0; e[j].name.len; j++) {
-                if (e[j].name.len == v.len
-                    && ngx_strncasecmp(e[j].name.data, v.data, v.len) == 0)
-                {
-                    cmcf->cookie_secure = e[j].value;
-                    break;
-                }
-            }
-
-            if (e[j].name.len == 0) {
+            if (ngx_http_consent_enum(ngx_http_consent_secure, &v,
+                                      &cmcf->cookie_secure)
+                != NGX_OK)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid \"secure\" value \"%V\" in "
                                    "\"consent_cookie\"; use \"auto\", "
@@ -863,6 +850,22 @@ bad_name:
                        "invalid cookie name in \"%V\" of \"consent_cookie\"; "
                        "use letters, digits, \"_\" or \"-\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_consent_enum(ngx_conf_enum_t *e, ngx_str_t *v, ngx_uint_t *value)
+{
+    for ( /* void */ ; e->name.len; e++) {
+        if (e->name.len == v->len
+            && ngx_strncasecmp(e->name.data, v->data, v->len) == 0)
+        {
+            *value = e->value;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ERROR;
 }
 
 

@@ -183,6 +183,13 @@ ngx_http_consent_ctx_t *ngx_http_consent_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_set_cookie(ngx_http_request_t *r,
     ngx_http_consent_choice_t *choice);
 ngx_int_t ngx_http_consent_is_secure(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_consent_header_in(ngx_http_request_t *r,
+    char *name, size_t len);
+ngx_table_elt_t *ngx_http_consent_header_out(ngx_http_request_t *r,
+    char *key, u_char *value, size_t len);
+ngx_int_t ngx_http_consent_cookie_lines(ngx_http_request_t *r,
+    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_str_t *line, void *data),
+    void *data);
 
 /* ngx_http_consent_endpoint.c */
 char *ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -14,9 +14,8 @@
 /* an id as hex, the form $consent_id, the log and the auditor share */
 #define NGX_HTTP_CONSENT_ID_HEX_LEN  (2 * NGX_HTTP_CONSENT_ID_LEN)
 
-static void ngx_http_consent_scan_header(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *header,
-    ngx_http_consent_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_scan_header(ngx_http_request_t *r,
+    ngx_str_t *header, void *data);
 static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx);
@@ -136,12 +135,6 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_main_conf_t  *cmcf;
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t               *h;
-#else
-    ngx_uint_t                     i;
-    ngx_table_elt_t              **h;
-#endif
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
     if (ctx != NULL) {
@@ -169,18 +162,8 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
     ctx->gpc = ngx_http_consent_gpc(r);
 
     if (cmcf->secrets != NULL) {
-
-#if (nginx_version >= 1023000)
-        for (h = r->headers_in.cookie; h; h = h->next) {
-            ngx_http_consent_scan_header(r, cmcf, &h->value, ctx);
-        }
-#else
-        h = r->headers_in.cookies.elts;
-
-        for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-            ngx_http_consent_scan_header(r, cmcf, &h[i]->value, ctx);
-        }
-#endif
+        (void) ngx_http_consent_cookie_lines(r, ngx_http_consent_scan_header,
+                                             ctx);
     }
 
     if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
@@ -204,16 +187,20 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
  * then invalid.
  */
 
-static void
-ngx_http_consent_scan_header(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *header,
-    ngx_http_consent_ctx_t *ctx)
+static ngx_int_t
+ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
+    void *data)
 {
-    u_char                    *p, *last, *name, *value, *end;
-    ngx_http_consent_ctx_t     try;
-    ngx_http_consent_state_e   state;
+    ngx_http_consent_ctx_t  *ctx = data;
+
+    u_char                        *p, *last, *name, *value, *end;
+    ngx_http_consent_ctx_t         try;
+    ngx_http_consent_state_e       state;
+    ngx_http_consent_main_conf_t  *cmcf;
 
     static ngx_uint_t  rank[] = { 0, 3, 2, 1 };
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     p = header->data;
     last = p + header->len;
@@ -273,6 +260,8 @@ ngx_http_consent_scan_header(ngx_http_request_t *r,
             *ctx = try;
         }
     }
+
+    return NGX_OK;
 }
 
 
@@ -310,6 +299,19 @@ ngx_http_consent_check(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_consent_gpc(ngx_http_request_t *r)
 {
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_consent_header_in(r, "Sec-GPC", sizeof("Sec-GPC") - 1);
+
+    return h != NULL && h->value.len == 1 && h->value.data[0] == '1';
+}
+
+
+/* the first request header of a name that nginx keeps no field for */
+
+ngx_table_elt_t *
+ngx_http_consent_header_in(ngx_http_request_t *r, char *name, size_t len)
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -321,7 +323,7 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -329,15 +331,73 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Sec-GPC") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Sec-GPC",
-                               sizeof("Sec-GPC") - 1) == 0)
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
         {
-            return h[i].value.len == 1 && h[i].value.data[0] == '1';
+            return &h[i];
         }
     }
+}
 
-    return 0;
+
+/* a header added to the answer; the value is not copied */
+
+ngx_table_elt_t *
+ngx_http_consent_header_out(ngx_http_request_t *r, char *key, u_char *value,
+    size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value.len = len;
+    h->value.data = value;
+
+    return h;
+}
+
+
+/*
+ * Calls the handler for every Cookie line of the request: nginx 1.23 keeps
+ * them in a linked list, earlier versions in an array.
+ */
+
+ngx_int_t
+ngx_http_consent_cookie_lines(ngx_http_request_t *r,
+    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_str_t *line, void *data),
+    void *data)
+{
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t   *h;
+
+    for (h = r->headers_in.cookie; h; h = h->next) {
+        if (handler(r, &h->value, data) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+#else
+    ngx_uint_t         i;
+    ngx_table_elt_t  **h;
+
+    h = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (handler(r, &h[i]->value, data) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -430,17 +490,10 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    set_cookie = ngx_list_push(&r->headers_out.headers);
+    set_cookie = ngx_http_consent_header_out(r, "Set-Cookie", p, 0);
     if (set_cookie == NULL) {
         return NGX_ERROR;
     }
-
-    set_cookie->hash = 1;
-#if (nginx_version >= 1023000)
-    set_cookie->next = NULL;
-#endif
-    ngx_str_set(&set_cookie->key, "Set-Cookie");
-    set_cookie->value.data = p;
 
     p = ngx_sprintf(p, "%V=%*s; Max-Age=%T; Path=%V", &cmcf->cookie_name,
                     (size_t) n, value, age, &cmcf->cookie_path);

@@ -698,35 +698,8 @@ ngx_http_consent_texts_hash(ngx_conf_t *cf, ngx_http_consent_texts_t *t)
 static ngx_table_elt_t *
 ngx_http_consent_accept_language(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Accept-Language") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Language",
-                               sizeof("Accept-Language") - 1)
-               == 0)
-        {
-            return &h[i];
-        }
-    }
-
-    return NULL;
+    return ngx_http_consent_header_in(r, "Accept-Language",
+                                      sizeof("Accept-Language") - 1);
 }
 
 
