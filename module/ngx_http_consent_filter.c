@@ -9,27 +9,863 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_html.h"
 
 
-/* stub: the gating and banner filter lands here */
+#define NGX_HTTP_CONSENT_COPY_SIZE    4096
+#define NGX_HTTP_CONSENT_MIN_BUFFER   1024
+
+
+typedef struct {
+    ngx_http_consent_html_gate_t    gate;
+    ngx_http_consent_html_rules_t   rules;
+
+    ngx_http_request_t             *request;
+
+    ngx_chain_t                    *in;
+    ngx_chain_t                    *out;
+    ngx_chain_t                   **last_out;
+    ngx_chain_t                    *busy;
+    ngx_chain_t                    *free;
+    ngx_chain_t                    *free_copy;
+
+    ngx_buf_t                      *copy;      /* the last link's, if copy */
+    ngx_buf_t                      *buf;       /* the input buffer */
+
+    ngx_str_t                       snippet;   /* consent_google_mode */
+} ngx_http_consent_filter_ctx_t;
+
+
+static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx);
+static ngx_int_t ngx_http_consent_is_html(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_add_vary(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
+    ngx_str_t *snippet);
+static int ngx_http_consent_filter_out(void *data,
+    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
+static ngx_int_t ngx_http_consent_filter_link(
+    ngx_http_consent_filter_ctx_t *ctx, ngx_buf_t **bp);
+static ngx_int_t ngx_http_consent_filter_copy(
+    ngx_http_consent_filter_ctx_t *ctx, const u_char *p, size_t len);
+static ngx_int_t ngx_http_consent_filter_output(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx);
+
+
+static ngx_str_t  ngx_http_consent_google_signals[] = {
+    ngx_string("ad_storage"),
+    ngx_string("analytics_storage"),
+    ngx_string("ad_user_data"),
+    ngx_string("ad_personalization"),
+    ngx_string("functionality_storage"),
+    ngx_string("personalization_storage"),
+    ngx_string("security_storage"),
+    ngx_null_string
+};
+
+
+/* marks our copy buffers, whose memory is reused */
+static ngx_uint_t  ngx_http_consent_copy_tag;
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 ngx_int_t
 ngx_http_consent_filter_init(ngx_conf_t *cf)
 {
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_consent_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_consent_body_filter;
+
     return NGX_OK;
 }
 
 
+/* consent_gate_host CATEGORY HOST... */
+
 char *
 ngx_http_consent_gate_host(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    u_char                        *p;
+    ngx_str_t                     *value, host;
+    ngx_uint_t                     i, index, j;
+    ngx_http_consent_rule_t       *rule;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    value = cf->args->elts;
+
+    if (ngx_http_consent_category_arg(cf, cmcf, &value[1], &index)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (lcf->gate_hosts == NULL) {
+        lcf->gate_hosts = ngx_array_create(cf->pool, 8,
+                                           sizeof(ngx_http_consent_rule_t));
+        if (lcf->gate_hosts == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        host = value[i];
+
+        /* "//host" is taken as "host" */
+        if (host.len > 2 && host.data[0] == '/' && host.data[1] == '/') {
+            host.data += 2;
+            host.len -= 2;
+        }
+
+        if (host.len == 0
+            || ngx_strlchr(host.data, host.data + host.len, '/') != NULL
+            || ngx_strlchr(host.data, host.data + host.len, ':') != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" is not a host name; give a name such "
+                               "as \"www.example.com\" or \"*.example.com\" "
+                               "(no scheme, port or path: any port matches)",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 0; j < host.len; j++) {
+            if (host.data[j] == '*' && !(j == 0 && host.len > 2
+                                         && host.data[1] == '.'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\": a wildcard is only allowed as "
+                                   "\"*.\" at the start, as in "
+                                   "\"*.example.com\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        p = ngx_pnalloc(cf->pool, host.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_strlow(p, host.data, host.len);
+
+        rule = ngx_array_push(lcf->gate_hosts);
+        if (rule == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rule->category = index;
+        rule->pattern.data = p;
+        rule->pattern.len = host.len;
+    }
+
     return NGX_CONF_OK;
 }
 
 
+/* consent_google_mode SIGNAL=CATEGORY... */
+
 char *
 ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    u_char                        *eq;
+    ngx_str_t                     *value, name, category;
+    ngx_uint_t                     i, k, index;
+    ngx_http_consent_signal_t     *s;
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    if (lcf->google_mode != NULL) {
+        return "is duplicate";
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    lcf->google_mode = ngx_array_create(cf->pool, cf->args->nelts,
+                                        sizeof(ngx_http_consent_signal_t));
+    if (lcf->google_mode == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" should be SIGNAL=CATEGORY, as in "
+                               "\"analytics_storage=analytics\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name.data = value[i].data;
+        name.len = eq - value[i].data;
+        category.data = eq + 1;
+        category.len = value[i].data + value[i].len - category.data;
+
+        for (k = 0; ngx_http_consent_google_signals[k].len; k++) {
+            if (ngx_http_consent_google_signals[k].len == name.len
+                && ngx_strncmp(ngx_http_consent_google_signals[k].data,
+                               name.data, name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_consent_google_signals[k].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown Google consent signal \"%V\"; use "
+                               "ad_storage, analytics_storage, ad_user_data, "
+                               "ad_personalization, functionality_storage, "
+                               "personalization_storage or security_storage",
+                               &name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_consent_category_arg(cf, cmcf, &category, &index)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(lcf->google_mode);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s->signal = name;
+        s->category = index;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_header_filter(ngx_http_request_t *r)
+{
+    ngx_uint_t                    vary;
+    ngx_http_consent_ctx_t       *cctx;
+    ngx_http_consent_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    if (!lcf->enable || r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    cctx = ngx_http_consent_get_ctx(r);
+    if (cctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* Set-Cookie is ngx_http_consent_headers.c's business */
+
+    vary = 0;
+
+    if (lcf->endpoint
+        || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0
+        || (r->headers_out.content_encoding
+            && r->headers_out.content_encoding->value.len)
+        || ngx_http_consent_is_html(r) != NGX_OK)
+    {
+        goto done;
+    }
+
+    if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
+        /* the page it stands for depends on consent */
+        vary = 1;
+        goto done;
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK) {
+        goto done;
+    }
+
+    if (ngx_http_consent_filter_start(r, lcf, cctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_weak_etag(r);
+
+    vary = 1;
+
+done:
+
+    if (vary && ngx_http_consent_add_vary(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_consent_filter_start(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx)
+{
+    size_t                            cap;
+    u_char                           *hold;
+    uint64_t                          optional;
+    ngx_uint_t                        i, banner, head;
+    ngx_http_consent_rule_t          *rule;
+    ngx_http_consent_category_t      *cat;
+    ngx_http_consent_html_str_t      *names;
+    ngx_http_consent_html_host_t     *hosts;
+    ngx_http_consent_main_conf_t     *cmcf;
+    ngx_http_consent_filter_ctx_t    *ctx;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    /* no banner once chosen, nor when Sec-GPC: 1 refuses every option */
+
+    optional = cmcf->all_mask & ~cmcf->required_mask;
+
+    banner = lcf->banner
+             && cctx->state != NGX_HTTP_CONSENT_STATE_VALID
+             && !(cctx->gpc && optional
+                  && (optional & ~cmcf->gpc_mask) == 0);
+
+    head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
+
+    if (r->header_only) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_filter_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the rules, by index of category */
+
+    cat = cmcf->categories ? cmcf->categories->elts : NULL;
+    ctx->rules.ncategories = cmcf->categories ? cmcf->categories->nelts : 0;
+
+    names = ngx_palloc(r->pool, (ctx->rules.ncategories + 1)
+                                * sizeof(ngx_http_consent_html_str_t));
+    if (names == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->rules.ncategories; i++) {
+        names[cat[i].index].data = cat[i].name.data;
+        names[cat[i].index].len = cat[i].name.len;
+    }
+
+    ctx->rules.categories = names;
+
+    if (lcf->gate_hosts != NULL && lcf->gate_hosts->nelts) {
+        rule = lcf->gate_hosts->elts;
+        ctx->rules.nhosts = lcf->gate_hosts->nelts;
+
+        hosts = ngx_palloc(r->pool, ctx->rules.nhosts
+                                    * sizeof(ngx_http_consent_html_host_t));
+        if (hosts == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < ctx->rules.nhosts; i++) {
+            hosts[i].data = rule[i].pattern.data;
+            hosts[i].len = rule[i].pattern.len;
+            hosts[i].category = rule[i].category;
+        }
+
+        ctx->rules.hosts = hosts;
+    }
+
+    if (head
+        && ngx_http_consent_google_snippet(r, lcf, cctx, &ctx->snippet)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cap = ngx_max(lcf->gate_buffer, NGX_HTTP_CONSENT_MIN_BUFFER);
+
+    hold = ngx_palloc(r->pool, cap);
+    if (hold == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_consent_html_gate_init(&ctx->gate, &ctx->rules, cctx->granted,
+                                    head, banner, hold, cap,
+                                    ngx_http_consent_filter_out, ctx);
+
+    ctx->request = r;
+    ctx->last_out = &ctx->out;
+
+    cctx->filter = ctx;
+
+    r->filter_need_in_memory = 1;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent filter: banner:%ui head:%ui hosts:%uz",
+                   banner, head, ctx->rules.nhosts);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_is_html(ngx_http_request_t *r)
+{
+    ngx_str_t  *t;
+
+    t = &r->headers_out.content_type;
+
+    if (t->len < 9 || ngx_strncasecmp(t->data, (u_char *) "text/html", 9)
+                      != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (t->len > 9 && t->data[9] != ';' && t->data[9] != ' ') {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_add_vary(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != 4
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Vary", 4) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
+            || ngx_strlchr(p, last, '*') != NULL)
+        {
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Cookie");
+
+    return NGX_OK;
+}
+
+
+/*
+ * <script nonce="N">window.dataLayer=window.dataLayer||[];
+ * function gtag(){dataLayer.push(arguments);}
+ * gtag('consent','default',{'ad_storage':'denied',...});</script>
+ */
+
+static ngx_int_t
+ngx_http_consent_google_snippet(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
+    ngx_str_t *snippet)
+{
+    size_t                      len;
+    u_char                     *p;
+    ngx_str_t                   nonce;
+    ngx_uint_t                  i;
+    ngx_http_consent_signal_t  *s;
+
+    static u_char  start[] = "window.dataLayer=window.dataLayer||[];"
+                             "function gtag(){dataLayer.push(arguments);}"
+                             "gtag('consent','default',{";
+
+    ngx_str_null(&nonce);
+
+    if (lcf->csp_nonce != NULL
+        && ngx_http_complex_value(r, lcf->csp_nonce, &nonce) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    s = lcf->google_mode->elts;
+
+    len = sizeof("<script nonce=\"\">") - 1
+          + ngx_escape_html(NULL, nonce.data, nonce.len)
+          + nonce.len + sizeof(start) - 1 + sizeof("});</script>") - 1;
+
+    for (i = 0; i < lcf->google_mode->nelts; i++) {
+        len += s[i].signal.len + sizeof("'':'granted',") - 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    snippet->data = p;
+
+    if (nonce.len) {
+        p = ngx_cpymem(p, "<script nonce=\"", sizeof("<script nonce=\"") - 1);
+        p = (u_char *) ngx_escape_html(p, nonce.data, nonce.len);
+        p = ngx_cpymem(p, "\">", 2);
+
+    } else {
+        p = ngx_cpymem(p, "<script>", sizeof("<script>") - 1);
+    }
+
+    p = ngx_cpymem(p, start, sizeof(start) - 1);
+
+    for (i = 0; i < lcf->google_mode->nelts; i++) {
+        *p++ = '\'';
+        p = ngx_cpymem(p, s[i].signal.data, s[i].signal.len);
+        p = ngx_cpymem(p, "':'", 3);
+
+        if (cctx->granted & ((uint64_t) 1 << s[i].category)) {
+            p = ngx_cpymem(p, "granted'", sizeof("granted'") - 1);
+
+        } else {
+            p = ngx_cpymem(p, "denied'", sizeof("denied'") - 1);
+        }
+
+        if (i + 1 < lcf->google_mode->nelts) {
+            *p++ = ',';
+        }
+    }
+
+    p = ngx_cpymem(p, "});</script>", sizeof("});</script>") - 1);
+
+    snippet->len = p - snippet->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                      *b;
+    ngx_int_t                       rc;
+    ngx_http_consent_ctx_t         *cctx;
+    ngx_http_consent_loc_conf_t    *lcf;
+    ngx_http_consent_filter_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    if (cctx == NULL || cctx->filter == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = cctx->filter;
+
+    if (in == NULL && ctx->in == NULL && ctx->busy == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (in != NULL && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    while (ctx->in != NULL) {
+        ctx->buf = ctx->in->buf;
+        ctx->in = ctx->in->next;
+
+        rc = ngx_http_consent_html_gate(&ctx->gate, ctx->buf->pos,
+                                        ctx->buf->last - ctx->buf->pos,
+                                        ctx->buf->last_buf);
+        if (rc != 0) {
+            return NGX_ERROR;
+        }
+
+        /*
+         * an empty link closes what came of this buffer: once it is sent,
+         * the buffer is given back (its pos moved to its last)
+         */
+
+        if (ngx_http_consent_filter_link(ctx, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b->sync = 1;
+        b->flush = ctx->buf->flush;
+        b->last_buf = ctx->buf->last_buf;
+        b->last_in_chain = ctx->buf->last_in_chain;
+        b->shadow = ctx->buf;
+        b->recycled = ctx->buf->recycled;
+
+        ctx->copy = NULL;
+
+        if (ctx->buf->last_buf) {
+            lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+            if (ctx->gate.overflows) {
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "consent: %ui element(s) longer than "
+                              "consent_gate_buffer (%uz) decided without "
+                              "being read in full (removed unless every "
+                              "category is granted); raise "
+                              "\"consent_gate_buffer\"",
+                              (ngx_uint_t) ctx->gate.overflows,
+                              lcf->gate_buffer);
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "consent filter: removed:%ui live:%ui",
+                           (ngx_uint_t) ctx->gate.removed,
+                           (ngx_uint_t) ctx->gate.made_live);
+        }
+    }
+
+    return ngx_http_consent_filter_output(r, ctx);
+}
+
+
+static int
+ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
+    const unsigned char *p, size_t len)
+{
+    ngx_http_consent_filter_ctx_t *ctx = data;
+
+    ngx_buf_t    *b;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl, *banner;
+
+    switch (kind) {
+
+    case NGX_HTTP_CONSENT_HTML_OUT_INPUT:
+        if (len == 0) {
+            return 0;
+        }
+
+        if (ngx_http_consent_filter_link(ctx, &b) != NGX_OK) {
+            return -1;
+        }
+
+        b->memory = 1;
+        b->pos = (u_char *) p;
+        b->last = (u_char *) p + len;
+
+        ctx->copy = NULL;
+
+        return 0;
+
+    case NGX_HTTP_CONSENT_HTML_OUT_COPY:
+        return (ngx_http_consent_filter_copy(ctx, p, len) == NGX_OK) ? 0 : -1;
+
+    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+        return (ngx_http_consent_filter_copy(ctx, ctx->snippet.data,
+                                             ctx->snippet.len) == NGX_OK)
+               ? 0 : -1;
+
+    default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
+
+        banner = NULL;
+        rc = ngx_http_consent_render_banner(ctx->request, &banner);
+
+        if (rc == NGX_ERROR) {
+            return -1;
+        }
+
+        if (rc != NGX_OK || banner == NULL) {
+            return 0;
+        }
+
+        for (cl = banner; cl; cl = cl->next) {
+            cl->buf->last_buf = 0;
+            cl->buf->last_in_chain = 0;
+            *ctx->last_out = cl;
+            ctx->last_out = &cl->next;
+        }
+
+        *ctx->last_out = NULL;
+        ctx->copy = NULL;
+
+        return 0;
+    }
+}
+
+
+/* a link of our own at the end of the output, its buffer cleared */
+
+static ngx_int_t
+ngx_http_consent_filter_link(ngx_http_consent_filter_ctx_t *ctx,
+    ngx_buf_t **bp)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+    b->tag = (ngx_buf_tag_t) &ngx_http_consent_module;
+
+    *ctx->last_out = cl;
+    ctx->last_out = &cl->next;
+
+    *bp = b;
+
+    return NGX_OK;
+}
+
+
+/* bytes the gate held or made: copied into buffers whose memory is reused */
+
+static ngx_int_t
+ngx_http_consent_filter_copy(ngx_http_consent_filter_ctx_t *ctx,
+    const u_char *p, size_t len)
+{
+    size_t        n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (len) {
+
+        b = ctx->copy;
+
+        if (b == NULL || b->last == b->end) {
+
+            if (ctx->free_copy != NULL) {
+                cl = ctx->free_copy;
+                ctx->free_copy = cl->next;
+                b = cl->buf;
+                b->pos = b->start;
+                b->last = b->start;
+
+            } else {
+                cl = ngx_alloc_chain_link(ctx->request->pool);
+                if (cl == NULL) {
+                    return NGX_ERROR;
+                }
+
+                b = ngx_create_temp_buf(ctx->request->pool,
+                                        NGX_HTTP_CONSENT_COPY_SIZE);
+                if (b == NULL) {
+                    return NGX_ERROR;
+                }
+
+                cl->buf = b;
+            }
+
+            b->tag = (ngx_buf_tag_t) &ngx_http_consent_copy_tag;
+            b->temporary = 1;
+            b->flush = 0;
+            b->sync = 0;
+            b->last_buf = 0;
+            b->last_in_chain = 0;
+            b->shadow = NULL;
+            b->recycled = 0;
+
+            cl->next = NULL;
+            *ctx->last_out = cl;
+            ctx->last_out = &cl->next;
+
+            ctx->copy = b;
+        }
+
+        n = ngx_min(len, (size_t) (b->end - b->last));
+        b->last = ngx_cpymem(b->last, p, n);
+        p += n;
+        len -= n;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_filter_output(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    rc = ngx_http_next_body_filter(r, ctx->out);
+
+    if (ctx->busy == NULL) {
+        ctx->busy = ctx->out;
+
+    } else {
+        for (cl = ctx->busy; cl->next; cl = cl->next) { /* void */ }
+        cl->next = ctx->out;
+    }
+
+    ctx->out = NULL;
+    ctx->last_out = &ctx->out;
+    ctx->copy = NULL;
+
+    while (ctx->busy) {
+
+        cl = ctx->busy;
+        b = cl->buf;
+
+        if (ngx_buf_size(b) != 0) {
+            break;
+        }
+
+        if (b->shadow) {
+            b->shadow->pos = b->shadow->last;
+        }
+
+        ctx->busy = cl->next;
+
+        if (b->tag == (ngx_buf_tag_t) &ngx_http_consent_copy_tag) {
+            cl->next = ctx->free_copy;
+            ctx->free_copy = cl;
+
+        } else if (b->tag == (ngx_buf_tag_t) &ngx_http_consent_module) {
+            cl->next = ctx->free;
+            ctx->free = cl;
+        }
+    }
+
+    return rc;
 }
