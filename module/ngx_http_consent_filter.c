@@ -277,18 +277,20 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
     vary = 0;
 
-    if (lcf->endpoint
-        || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0
-        || (r->headers_out.content_encoding
-            && r->headers_out.content_encoding->value.len)
-        || ngx_http_consent_is_html(r) != NGX_OK)
-    {
+    if (lcf->endpoint || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0) {
         goto done;
     }
 
     if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
-        /* the page it stands for depends on consent */
+        /* the page it stands for may depend on consent (no type here) */
         vary = 1;
+        goto done;
+    }
+
+    if ((r->headers_out.content_encoding
+         && r->headers_out.content_encoding->value.len)
+        || ngx_http_consent_is_html(r) != NGX_OK)
+    {
         goto done;
     }
 
