@@ -26,6 +26,10 @@
 
 static void ngx_http_consent_record_digits(char *out, int n, int width);
 static int ngx_http_consent_record_is_genesis(const unsigned char *hash);
+static const char *ngx_http_consent_record_skip_string(const char *p,
+    const char *end);
+static const char *ngx_http_consent_record_skip_value(const char *p,
+    const char *end);
 static void ngx_http_consent_chain_error(ngx_http_consent_chain_t *chain,
     const char *file, size_t line, ngx_http_consent_chain_error_e error,
     const char *message);
@@ -669,6 +673,233 @@ free:
 done:
 
     json_decref(rec);
+}
+
+
+/*
+ * The fast path of consent-audit verify --fast, for lines as the module
+ * writes them: a scan of the top level for type, seq, prev and a final
+ * sig, no JSON tree. The hash is over the line with its sig member cut
+ * out, which is the canonical form of a line as written. Returns -1 for
+ * anything else, and the caller takes the full path.
+ *
+ * It is sound whatever the input: a line that is not exactly as written
+ * hashes differently from its canonical form and breaks the next link,
+ * and the chain only verifies when it ends at a record whose signature
+ * was checked in full.
+ */
+
+int
+ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
+    size_t size, ngx_http_consent_record_check_t *out)
+{
+    int          seen;
+    size_t       klen, n;
+    uint64_t     seq;
+    const char  *p, *end, *key, *v, *sig;
+
+    memset(out, 0, sizeof(*out));
+
+    end = line + len;
+
+    if (len < 2 || line[0] != '{' || end[-1] != '}') {
+        return -1;
+    }
+
+    p = line + 1;
+    sig = NULL;
+    seen = 0;
+
+    for ( ;; ) {
+        if (p >= end || *p != '"') {
+            return -1;
+        }
+
+        key = p + 1;
+        p = ngx_http_consent_record_skip_string(p, end);
+
+        if (p == NULL || p >= end || *p != ':') {
+            return -1;
+        }
+
+        klen = p - 1 - key;
+        v = ++p;
+
+        p = ngx_http_consent_record_skip_value(p, end);
+        if (p == NULL || p >= end) {
+            return -1;
+        }
+
+        if (sig != NULL) {
+            return -1;                   /* sig must be the last member */
+        }
+
+        if (klen == 4 && memcmp(key, "type", 4) == 0) {
+            if (p - v == 9 && memcmp(v, "\"consent\"", 9) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_CONSENT;
+
+            } else if (p - v == 8 && memcmp(v, "\"policy\"", 8) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_POLICY;
+
+            } else {
+                return -1;
+            }
+
+            seen |= 1;
+
+        } else if (klen == 3 && memcmp(key, "seq", 3) == 0) {
+            if (p - v > 19 || *v < '1' || *v > '9') {
+                return -1;
+            }
+
+            for (seq = 0; v < p; v++) {
+                if (*v < '0' || *v > '9') {
+                    return -1;
+                }
+
+                seq = seq * 10 + (uint64_t) (*v - '0');
+            }
+
+            out->seq = seq;
+            seen |= 2;
+
+        } else if (klen == 4 && memcmp(key, "prev", 4) == 0) {
+            n = NGX_HTTP_CONSENT_RECORD_HEX_LEN;
+
+            if ((size_t) (p - v) != n + 2
+                || ngx_http_consent_record_unhex(v + 1, n, out->prev) != 0)
+            {
+                return -1;
+            }
+
+            seen |= 4;
+
+        } else if (klen == 3 && memcmp(key, "sig", 3) == 0) {
+            sig = key - 2;               /* its ',' */
+
+            if (sig[0] != ',') {
+                return -1;
+            }
+        }
+
+        if (*p == '}') {
+            if (p + 1 != end) {
+                return -1;
+            }
+
+            break;
+        }
+
+        if (*p != ',') {
+            return -1;
+        }
+
+        p++;
+    }
+
+    if (seen != 7 || sig == NULL) {
+        return -1;
+    }
+
+    /* the canonical form: the line up to ",\"sig\"...", then '}' */
+
+    n = sig - line;
+
+    if (n + 2 > size) {
+        return -1;
+    }
+
+    memcpy(scratch, line, n);
+    scratch[n] = '}';
+
+    SHA256((unsigned char *) scratch, n + 1, out->hash);
+
+    out->status = NGX_HTTP_CONSENT_RECORD_OK;
+
+    return 0;
+}
+
+
+static const char *
+ngx_http_consent_record_skip_string(const char *p, const char *end)
+{
+    /* p at the opening '"'; returns just after the closing one */
+
+    for (p++; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+            continue;
+        }
+
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        if ((unsigned char) *p < 0x20) {
+            return NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+static const char *
+ngx_http_consent_record_skip_value(const char *p, const char *end)
+{
+    int  depth;
+
+    depth = 0;
+
+    while (p < end) {
+
+        switch (*p) {
+
+        case '"':
+            p = ngx_http_consent_record_skip_string(p, end);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            break;
+
+        case '{':
+        case '[':
+            if (++depth > 64) {
+                return NULL;
+            }
+
+            p++;
+            break;
+
+        case '}':
+        case ']':
+            if (depth == 0) {
+                return p;
+            }
+
+            depth--;
+            p++;
+            break;
+
+        case ',':
+            if (depth == 0) {
+                return p;
+            }
+
+            p++;
+            break;
+
+        default:
+            if ((unsigned char) *p <= ' ') {
+                return NULL;             /* not compact */
+            }
+
+            p++;
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -171,6 +171,8 @@ size_t ngx_http_consent_record_seal(json_t *record, uint64_t seq,
 void ngx_http_consent_record_check(const char *line, size_t len,
     EVP_PKEY *key, char *scratch, size_t size,
     ngx_http_consent_record_check_t *out);
+int ngx_http_consent_record_scan(const char *line, size_t len,
+    char *scratch, size_t size, ngx_http_consent_record_check_t *out);
 
 /* the chain */
 void ngx_http_consent_chain_init(ngx_http_consent_chain_t *chain,

@@ -63,6 +63,8 @@ static const char  consent_audit_help[] =
 "      as each record holds the hash of the one before, that signature\n"
 "      covers the content of every record before it; what --fast cannot\n"
 "      see is a damaged \"sig\" field of a record whose content is intact.\n"
+"      It reads lines as nginx writes them: check a log re-serialised by\n"
+"      another tool (same records, other bytes) without --fast.\n"
 "      -j N uses N threads (default: the number of CPUs).\n"
 "      Exit status 0 only when the whole log verifies.\n"
 "\n"

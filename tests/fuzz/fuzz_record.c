@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char                       *p, *end;
     unsigned char                     prev[32], hash[32];
     ngx_http_consent_chain_t          chain;
-    ngx_http_consent_record_check_t   r;
+    ngx_http_consent_record_check_t   r, s;
 
     ngx_http_consent_chain_init(&chain, report, NULL);
 
@@ -62,6 +62,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         ngx_http_consent_chain_feed(&chain, "fuzz", line, &r);
+
+        /* the fast scan reads what the parser reads, when both accept */
+
+        if (ngx_http_consent_record_scan(p, (nl ? nl : end) - p, scratch,
+                                         sizeof(scratch), &s)
+            == 0)
+        {
+            ngx_http_consent_record_check(p, (nl ? nl : end) - p, NULL,
+                                          scratch, sizeof(scratch), &r);
+
+            if (r.status == NGX_HTTP_CONSENT_RECORD_OK
+                && (r.seq != s.seq || r.type != s.type
+                    || memcmp(r.prev, s.prev, 32) != 0))
+            {
+                abort();
+            }
+        }
 
         /* a record that parses: sealed again, it checks clean */
 

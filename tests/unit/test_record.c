@@ -191,6 +191,54 @@ verify(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
 }
 
 
+/* what consent-audit verify --fast does: scan all, check the last line */
+
+static void
+verify_fast(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
+{
+    char                             *scratch;
+    size_t                            line;
+    const char                       *p, *end, *nl;
+    ngx_http_consent_chain_t          chain;
+    ngx_http_consent_record_check_t   r;
+
+    memset(e, 0, sizeof(*e));
+    scratch = malloc(LOG_MAX);
+    assert_non_null(scratch);
+
+    ngx_http_consent_chain_init(&chain, report, e);
+
+    p = log;
+    end = log + size;
+    line = 0;
+
+    while (p < end) {
+        line++;
+        nl = memchr(p, '\n', end - p);
+
+        if (nl == NULL || nl + 1 == end
+            || ngx_http_consent_record_scan(p, nl - p, scratch, LOG_MAX, &r)
+               != 0)
+        {
+            ngx_http_consent_record_check(p, (nl ? nl : end) - p, k, scratch,
+                                          LOG_MAX, &r);
+        }
+
+        if (nl == NULL) {
+            r.status = NGX_HTTP_CONSENT_RECORD_TRUNCATED;
+        }
+
+        ngx_http_consent_chain_feed(&chain, "test.log", line, &r);
+        p = nl ? nl + 1 : end;
+    }
+
+    ngx_http_consent_chain_end(&chain);
+    e->records = chain.records;
+
+    free(scratch);
+}
+
+
 static int
 has_error(errors_t *e, size_t line, ngx_http_consent_chain_error_e error)
 {
@@ -778,6 +826,102 @@ test_new_chain(void **state)
 
 
 static void
+test_scan(void **state)
+{
+    char                             *log, *l, scratch[4096], buf[4096];
+    size_t                            size, i, len;
+    errors_t                          e;
+    ngx_http_consent_record_check_t   a, b;
+
+    (void) state;
+
+    log = malloc(LOG_MAX);
+    size = make_log(key, 10, "a", log, LOG_MAX);
+
+    /* as written: the scan reads what the full check reads */
+    for (i = 1; i <= 10; i++) {
+        l = line_at(log, i);
+        len = line_len(l) - 1;
+
+        assert_int_equal(ngx_http_consent_record_scan(l, len, scratch,
+                                                      sizeof(scratch), &a),
+                         0);
+        ngx_http_consent_record_check(l, len, key, scratch, sizeof(scratch),
+                                      &b);
+        assert_int_equal(b.status, NGX_HTTP_CONSENT_RECORD_OK);
+        assert_int_equal(a.status, NGX_HTTP_CONSENT_RECORD_OK);
+        assert_int_equal(a.seq, b.seq);
+        assert_int_equal(a.type, b.type);
+        assert_memory_equal(a.prev, b.prev, 32);
+        assert_memory_equal(a.hash, b.hash, 32);
+    }
+
+    /* anything else takes the full path */
+    {
+        static const char  *bad[] = {
+            "{\"prev\":\"00\",\"seq\":1,\"type\":\"consent\",\"sig\":\"x\"}",
+            "{\"seq\":1,\"type\":\"consent\"}",
+            "{\"seq\": 1}",
+            "[1]",
+            "",
+            "{",
+            "{\"a\":\"\\\"}"
+        };
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            assert_int_equal(ngx_http_consent_record_scan(bad[i],
+                                 strlen(bad[i]), scratch, sizeof(scratch),
+                                 &a), -1);
+        }
+    }
+
+    /* seq 01, sig not last, whitespace, a string that hides a member */
+    l = line_at(log, 3);
+    len = line_len(l) - 1;
+
+    memcpy(buf, l, len);
+    buf[len] = '\0';
+    memcpy(strstr(buf, "\"seq\":3") + 6, "0", 1);
+    assert_int_equal(ngx_http_consent_record_scan(buf, len, scratch,
+                                                  sizeof(scratch), &a), -1);
+
+    snprintf(buf, sizeof(buf), "%.*s,\"z\":1}", (int) len - 1, l);
+    assert_int_equal(ngx_http_consent_record_scan(buf, strlen(buf), scratch,
+                                                  sizeof(scratch), &a), -1);
+
+    snprintf(buf, sizeof(buf), "{ %.*s", (int) len - 1, l + 1);
+    assert_int_equal(ngx_http_consent_record_scan(buf, strlen(buf), scratch,
+                                                  sizeof(scratch), &a), -1);
+
+    /* tampering, --fast style: every case is still named */
+    verify_fast(log, size, key, &e);
+    assert_int_equal(e.n, 0);
+
+    l = line_at(log, 5);
+    l[12] = l[12] == 'a' ? 'b' : 'a';
+    verify_fast(log, size, key, &e);
+    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
+    l[12] = l[12] == 'a' ? 'b' : 'a';
+
+    /* the last line: checked in full */
+    l = line_at(log, 10);
+    l[12] = l[12] == 'a' ? 'b' : 'a';
+    verify_fast(log, size, key, &e);
+    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
+    l[12] = l[12] == 'a' ? 'b' : 'a';
+
+    verify_fast(log, size - 20, key, &e);
+    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_TRUNCATED));
+
+    verify_fast(log, size, other_key, &e);
+    assert_int_equal(e.n, 1);
+    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
+
+    free(log);
+}
+
+
+static void
 test_json_hash(void **state)
 {
     json_t         *a, *b;
@@ -818,6 +962,7 @@ main(void)
         cmocka_unit_test(test_spliced_record),
         cmocka_unit_test(test_truncated_line),
         cmocka_unit_test(test_new_chain),
+        cmocka_unit_test(test_scan),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
