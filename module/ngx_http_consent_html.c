@@ -52,7 +52,12 @@ enum {
     sw_script_dbl_esc_dash_dash,
     sw_script_dbl_esc_lt,
     sw_script_dbl_esc_end,
-    sw_plaintext
+    sw_plaintext,
+    sw_skip_tag,        /* the attribute states, for a tag not recorded */
+    sw_skip_value,
+    sw_skip_dq,
+    sw_skip_sq,
+    sw_skip_uq
 };
 
 
@@ -74,7 +79,7 @@ static void ngx_http_consent_html_attr_value(ngx_http_consent_html_t *s,
 static void ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s,
     uint64_t end);
 static unsigned ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s,
-    uint64_t end);
+    uint64_t end, unsigned *state);
 static unsigned ngx_http_consent_html_match(ngx_http_consent_html_t *s,
     unsigned char ch, ngx_http_consent_html_element_e element);
 static int ngx_http_consent_html_host_char(unsigned char ch);
@@ -183,7 +188,8 @@ ngx_http_consent_html_eof_comment(ngx_http_consent_html_t *s)
 int
 ngx_http_consent_html_in_tag(ngx_http_consent_html_t *s)
 {
-    return s->state >= sw_tag_name && s->state <= sw_self_closing;
+    return (s->state >= sw_tag_name && s->state <= sw_self_closing)
+           || s->state >= sw_skip_tag;
 }
 
 
@@ -191,19 +197,21 @@ const unsigned char *
 ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
     const unsigned char *last)
 {
+    unsigned              state;
     unsigned char         ch;
     const unsigned char  *base, *q;
 
 #define off(pp)  (s->offset + (uint64_t) ((pp) - base))
 
     base = p;
+    state = s->state;
     s->event = NGX_HTTP_CONSENT_HTML_EV_NONE;
 
     while (p < last) {
 
         ch = *p;
 
-        switch (s->state) {
+        switch (state) {
 
         case sw_data:
             q = memchr(p, '<', last - p);
@@ -214,7 +222,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             p = q;
             s->lt = off(p);
-            s->state = sw_tag_open;
+            state = sw_tag_open;
 
             if (s->watch_start | s->watch_end_name) {
                 s->is_pending = 1;
@@ -227,18 +235,18 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             if (ch == '!') {
                 s->is_pending = 0;
                 s->comment_start = s->lt;
-                s->state = sw_markup_decl;
+                state = sw_markup_decl;
                 break;
             }
 
             if (ch == '/') {
-                s->state = sw_end_tag_open;
+                state = sw_end_tag_open;
                 break;
             }
 
             if (ngx_http_consent_html_alpha(ch)) {
                 ngx_http_consent_html_tag_begin(s, s->lt, 0);
-                s->state = sw_tag_name;
+                state = sw_tag_name;
                 continue;
             }
 
@@ -246,29 +254,29 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             if (ch == '?') {
                 s->comment_start = s->lt;
-                s->state = sw_bogus_comment;
+                state = sw_bogus_comment;
                 continue;
             }
 
-            s->state = sw_data;
+            state = sw_data;
             continue;
 
         case sw_end_tag_open:
             if (ngx_http_consent_html_alpha(ch)) {
                 ngx_http_consent_html_tag_begin(s, s->lt, 1);
-                s->state = sw_tag_name;
+                state = sw_tag_name;
                 continue;
             }
 
             s->is_pending = 0;
 
             if (ch == '>') {
-                s->state = sw_data;
+                state = sw_data;
                 break;
             }
 
             s->comment_start = s->lt;
-            s->state = sw_bogus_comment;
+            state = sw_bogus_comment;
             continue;
 
         case sw_tag_name:
@@ -289,20 +297,45 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 }
 
                 if (ch == '>') {
-                    if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                    if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                         p++;
                         goto done;
                     }
                     break;
                 }
 
-                s->state = (ch == '/') ? sw_self_closing : sw_before_attr_name;
+                if (!s->record) {
+                    /* nothing to keep: the fast attribute states */
+                    s->eqv = 0;
+                    state = sw_skip_tag;
+                    break;
+                }
+
+                state = (ch == '/') ? sw_self_closing : sw_before_attr_name;
                 break;
             }
 
             if (s->tag.name_len < NGX_HTTP_CONSENT_HTML_NAME_LEN) {
                 s->tag.name[s->tag.name_len++] =
                                                ngx_http_consent_html_lower(ch);
+
+                /* the rest of a name, in a tight loop */
+                while (p + 1 < last
+                       && s->tag.name_len < NGX_HTTP_CONSENT_HTML_NAME_LEN)
+                {
+                    ch = p[1];
+
+                    if (ngx_http_consent_html_space(ch) || ch == '/'
+                        || ch == '>')
+                    {
+                        break;
+                    }
+
+                    s->tag.name[s->tag.name_len++] =
+                                               ngx_http_consent_html_lower(ch);
+                    p++;
+                }
+
             } else {
                 /* longer than any watched name */
                 s->tag.name_long = 1;
@@ -317,12 +350,12 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             if (ch == '/' || ch == '>') {
-                s->state = sw_after_attr_name;
+                state = sw_after_attr_name;
                 continue;
             }
 
             ngx_http_consent_html_attr_begin(s, off(p));
-            s->state = sw_attr_name;
+            state = sw_attr_name;
 
             if (ch == '=') {
                 /* unexpected-equals-sign-before-attribute-name */
@@ -337,13 +370,13 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
         case sw_attr_name:
             if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
                 ngx_http_consent_html_attr_name_end(s, off(p));
-                s->state = sw_after_attr_name;
+                state = sw_after_attr_name;
                 continue;
             }
 
             if (ch == '=') {
                 ngx_http_consent_html_attr_name_end(s, off(p));
-                s->state = sw_before_attr_value;
+                state = sw_before_attr_value;
                 break;
             }
 
@@ -353,6 +386,21 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 } else {
                     s->attr_long = 1;
                 }
+
+                break;
+            }
+
+            /* not recorded: the rest of the name in a tight loop */
+            while (p + 1 < last) {
+                ch = p[1];
+
+                if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
+                    || ch == '=')
+                {
+                    break;
+                }
+
+                p++;
             }
 
             break;
@@ -363,17 +411,17 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             if (ch == '/') {
-                s->state = sw_self_closing;
+                state = sw_self_closing;
                 break;
             }
 
             if (ch == '=') {
-                s->state = sw_before_attr_value;
+                state = sw_before_attr_value;
                 break;
             }
 
             if (ch == '>') {
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                     p++;
                     goto done;
                 }
@@ -381,7 +429,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             ngx_http_consent_html_attr_begin(s, off(p));
-            s->state = sw_attr_name;
+            state = sw_attr_name;
             continue;
 
         case sw_before_attr_value:
@@ -390,32 +438,32 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             if (ch == '"') {
-                s->state = sw_attr_value_dq;
+                state = sw_attr_value_dq;
                 break;
             }
 
             if (ch == '\'') {
-                s->state = sw_attr_value_sq;
+                state = sw_attr_value_sq;
                 break;
             }
 
             if (ch == '>') {
                 /* missing-attribute-value */
                 ngx_http_consent_html_attr_value_end(s, off(p));
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                     p++;
                     goto done;
                 }
                 break;
             }
 
-            s->state = sw_attr_value_uq;
+            state = sw_attr_value_uq;
             continue;
 
         case sw_attr_value_dq:
         case sw_attr_value_sq:
             if (s->attr < 0 && s->any < 0) {
-                q = memchr(p, (s->state == sw_attr_value_dq) ? '"' : '\'',
+                q = memchr(p, (state == sw_attr_value_dq) ? '"' : '\'',
                            last - p);
                 if (q == NULL) {
                     p = last;
@@ -425,9 +473,9 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 ch = *p;
             }
 
-            if (ch == ((s->state == sw_attr_value_dq) ? '"' : '\'')) {
+            if (ch == ((state == sw_attr_value_dq) ? '"' : '\'')) {
                 ngx_http_consent_html_attr_value_end(s, off(p) + 1);
-                s->state = sw_after_attr_value;
+                state = sw_after_attr_value;
                 break;
             }
 
@@ -437,16 +485,31 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
         case sw_attr_value_uq:
             if (ngx_http_consent_html_space(ch)) {
                 ngx_http_consent_html_attr_value_end(s, off(p));
-                s->state = sw_before_attr_name;
+                state = sw_before_attr_name;
                 break;
             }
 
             if (ch == '>') {
                 ngx_http_consent_html_attr_value_end(s, off(p));
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                     p++;
                     goto done;
                 }
+                break;
+            }
+
+            if (s->attr < 0 && s->any < 0) {
+                /* not recorded: the rest of the value in a tight loop */
+                while (p + 1 < last) {
+                    ch = p[1];
+
+                    if (ngx_http_consent_html_space(ch) || ch == '>') {
+                        break;
+                    }
+
+                    p++;
+                }
+
                 break;
             }
 
@@ -455,64 +518,64 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
         case sw_after_attr_value:
             if (ngx_http_consent_html_space(ch)) {
-                s->state = sw_before_attr_name;
+                state = sw_before_attr_name;
                 break;
             }
 
             if (ch == '/') {
-                s->state = sw_self_closing;
+                state = sw_self_closing;
                 break;
             }
 
             if (ch == '>') {
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                     p++;
                     goto done;
                 }
                 break;
             }
 
-            s->state = sw_before_attr_name;
+            state = sw_before_attr_name;
             continue;
 
         case sw_self_closing:
             if (ch == '>') {
                 s->tag.self_closing = 1;
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1)) {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
                     p++;
                     goto done;
                 }
                 break;
             }
 
-            s->state = sw_before_attr_name;
+            state = sw_before_attr_name;
             continue;
 
         /* markup declaration open: "--", "DOCTYPE" or a bogus comment */
 
         case sw_markup_decl:
             if (ch == '-') {
-                s->state = sw_markup_dash;
+                state = sw_markup_dash;
                 break;
             }
 
             if (ngx_http_consent_html_lower(ch) == 'd') {
                 s->match = 1;
-                s->state = sw_markup_doctype;
+                state = sw_markup_doctype;
                 break;
             }
 
             /* "[CDATA[" outside foreign content is a bogus comment too */
-            s->state = sw_bogus_comment;
+            state = sw_bogus_comment;
             continue;
 
         case sw_markup_dash:
             if (ch == '-') {
-                s->state = sw_comment_start;
+                state = sw_comment_start;
                 break;
             }
 
-            s->state = sw_bogus_comment;
+            state = sw_bogus_comment;
             continue;
 
         case sw_markup_doctype:
@@ -521,19 +584,19 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             {
                 if (++s->match == 7) {
                     /* every doctype state ends at the first '>' */
-                    s->state = sw_bogus_comment;
+                    state = sw_bogus_comment;
                 }
                 break;
             }
 
-            s->state = sw_bogus_comment;
+            state = sw_bogus_comment;
             continue;
 
         /* comments */
 
         case sw_comment_start:
             if (ch == '-') {
-                s->state = sw_comment_start_dash;
+                state = sw_comment_start_dash;
                 break;
             }
 
@@ -541,12 +604,12 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 goto comment_end;
             }
 
-            s->state = sw_comment;
+            state = sw_comment;
             continue;
 
         case sw_comment_start_dash:
             if (ch == '-') {
-                s->state = sw_comment_end;
+                state = sw_comment_end;
                 break;
             }
 
@@ -554,7 +617,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 goto comment_end;
             }
 
-            s->state = sw_comment;
+            state = sw_comment;
             continue;
 
         case sw_comment:
@@ -569,16 +632,16 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             p = q;
-            s->state = sw_comment_end_dash;
+            state = sw_comment_end_dash;
             break;
 
         case sw_comment_end_dash:
             if (ch == '-') {
-                s->state = sw_comment_end;
+                state = sw_comment_end;
                 break;
             }
 
-            s->state = sw_comment;
+            state = sw_comment;
             continue;
 
         case sw_comment_end:
@@ -587,7 +650,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             if (ch == '!') {
-                s->state = sw_comment_end_bang;
+                state = sw_comment_end_bang;
                 break;
             }
 
@@ -595,12 +658,12 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            s->state = sw_comment;
+            state = sw_comment;
             continue;
 
         case sw_comment_end_bang:
             if (ch == '-') {
-                s->state = sw_comment_end_dash;
+                state = sw_comment_end_dash;
                 break;
             }
 
@@ -608,7 +671,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 goto comment_end;
             }
 
-            s->state = sw_comment;
+            state = sw_comment;
             continue;
 
         case sw_bogus_comment:
@@ -632,17 +695,17 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             p = q;
             s->lt = off(p);
-            s->state = sw_raw_lt;
+            state = sw_raw_lt;
             break;
 
         case sw_raw_lt:
             if (ch == '/') {
                 s->return_state = sw_raw;
-                s->state = sw_rt_end_open;
+                state = sw_rt_end_open;
                 break;
             }
 
-            s->state = sw_raw;
+            state = sw_raw;
             continue;
 
         /* an end tag in raw text, script data or escaped script data */
@@ -651,11 +714,11 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             if (ngx_http_consent_html_alpha(ch)) {
                 s->match = 0;
                 s->mismatch = 0;
-                s->state = sw_rt_end_name;
+                state = sw_rt_end_name;
                 continue;
             }
 
-            s->state = s->return_state;
+            state = s->return_state;
             continue;
 
         case sw_rt_end_name:
@@ -673,11 +736,11 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 memcpy(s->tag.name, ngx_http_consent_html_elements[s->raw].name,
                        s->match);
                 s->tag.name_len = s->match;
-                s->state = sw_tag_name;
+                state = sw_tag_name;
                 continue;
             }
 
-            s->state = s->return_state;
+            state = s->return_state;
             continue;
 
         /* script data, with its escaped and double escaped states */
@@ -691,68 +754,68 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             p = q;
             s->lt = off(p);
-            s->state = sw_script_lt;
+            state = sw_script_lt;
             break;
 
         case sw_script_lt:
             if (ch == '/') {
                 s->return_state = sw_script;
-                s->state = sw_rt_end_open;
+                state = sw_rt_end_open;
                 break;
             }
 
             if (ch == '!') {
-                s->state = sw_script_esc_start;
+                state = sw_script_esc_start;
                 break;
             }
 
-            s->state = sw_script;
+            state = sw_script;
             continue;
 
         case sw_script_esc_start:
             if (ch == '-') {
-                s->state = sw_script_esc_start_dash;
+                state = sw_script_esc_start_dash;
                 break;
             }
 
-            s->state = sw_script;
+            state = sw_script;
             continue;
 
         case sw_script_esc_start_dash:
             if (ch == '-') {
-                s->state = sw_script_esc_dash_dash;
+                state = sw_script_esc_dash_dash;
                 break;
             }
 
-            s->state = sw_script;
+            state = sw_script;
             continue;
 
         case sw_script_esc:
             if (ch == '-') {
-                s->state = sw_script_esc_dash;
+                state = sw_script_esc_dash;
                 break;
             }
 
             if (ch == '<') {
                 s->lt = off(p);
-                s->state = sw_script_esc_lt;
+                state = sw_script_esc_lt;
             }
 
             break;
 
         case sw_script_esc_dash:
             if (ch == '-') {
-                s->state = sw_script_esc_dash_dash;
+                state = sw_script_esc_dash_dash;
                 break;
             }
 
             if (ch == '<') {
                 s->lt = off(p);
-                s->state = sw_script_esc_lt;
+                state = sw_script_esc_lt;
                 break;
             }
 
-            s->state = sw_script_esc;
+            state = sw_script_esc;
             break;
 
         case sw_script_esc_dash_dash:
@@ -762,33 +825,33 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             if (ch == '<') {
                 s->lt = off(p);
-                s->state = sw_script_esc_lt;
+                state = sw_script_esc_lt;
                 break;
             }
 
-            s->state = (ch == '>') ? sw_script : sw_script_esc;
+            state = (ch == '>') ? sw_script : sw_script_esc;
             break;
 
         case sw_script_esc_lt:
             if (ch == '/') {
                 s->return_state = sw_script_esc;
-                s->state = sw_rt_end_open;
+                state = sw_rt_end_open;
                 break;
             }
 
             if (ngx_http_consent_html_alpha(ch)) {
                 s->match = 0;
                 s->mismatch = 0;
-                s->state = sw_script_dbl_esc_start;
+                state = sw_script_dbl_esc_start;
                 continue;
             }
 
-            s->state = sw_script_esc;
+            state = sw_script_esc;
             continue;
 
         case sw_script_dbl_esc_start:
             if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
-                s->state = (!s->mismatch && s->match == 6)
+                state = (!s->mismatch && s->match == 6)
                            ? sw_script_dbl_esc : sw_script_esc;
                 break;
             }
@@ -799,25 +862,25 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            s->state = sw_script_esc;
+            state = sw_script_esc;
             continue;
 
         case sw_script_dbl_esc:
             if (ch == '-') {
-                s->state = sw_script_dbl_esc_dash;
+                state = sw_script_dbl_esc_dash;
             } else if (ch == '<') {
-                s->state = sw_script_dbl_esc_lt;
+                state = sw_script_dbl_esc_lt;
             }
 
             break;
 
         case sw_script_dbl_esc_dash:
             if (ch == '-') {
-                s->state = sw_script_dbl_esc_dash_dash;
+                state = sw_script_dbl_esc_dash_dash;
             } else if (ch == '<') {
-                s->state = sw_script_dbl_esc_lt;
+                state = sw_script_dbl_esc_lt;
             } else {
-                s->state = sw_script_dbl_esc;
+                state = sw_script_dbl_esc;
             }
 
             break;
@@ -828,27 +891,27 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             if (ch == '<') {
-                s->state = sw_script_dbl_esc_lt;
+                state = sw_script_dbl_esc_lt;
                 break;
             }
 
-            s->state = (ch == '>') ? sw_script : sw_script_dbl_esc;
+            state = (ch == '>') ? sw_script : sw_script_dbl_esc;
             break;
 
         case sw_script_dbl_esc_lt:
             if (ch == '/') {
                 s->match = 0;
                 s->mismatch = 0;
-                s->state = sw_script_dbl_esc_end;
+                state = sw_script_dbl_esc_end;
                 break;
             }
 
-            s->state = sw_script_dbl_esc;
+            state = sw_script_dbl_esc;
             continue;
 
         case sw_script_dbl_esc_end:
             if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
-                s->state = (!s->mismatch && s->match == 6)
+                state = (!s->mismatch && s->match == 6)
                            ? sw_script_esc : sw_script_dbl_esc;
                 break;
             }
@@ -859,8 +922,91 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            s->state = sw_script_dbl_esc;
+            state = sw_script_dbl_esc;
             continue;
+
+        /*
+         * The attribute states when nothing is kept: before, in and after
+         * an attribute name, and after a quoted value, differ only in
+         * whether "=" starts a value (eqv); "/" is self-closing.
+         */
+
+        case sw_skip_tag:
+            if (ch == '>') {
+                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
+                    p++;
+                    goto done;
+                }
+                break;
+            }
+
+            if (ch == '=') {
+                if (s->eqv) {
+                    state = sw_skip_value;
+                } else {
+                    s->eqv = 1;
+                }
+                break;
+            }
+
+            if (ch == '/') {
+                s->eqv = 0;
+
+            } else if (!ngx_http_consent_html_space(ch)) {
+                s->eqv = 1;
+            }
+
+            break;
+
+        case sw_skip_value:
+            if (ngx_http_consent_html_space(ch)) {
+                break;
+            }
+
+            if (ch == '"') {
+                state = sw_skip_dq;
+                break;
+            }
+
+            if (ch == '\'') {
+                state = sw_skip_sq;
+                break;
+            }
+
+            if (ch == '>') {
+                state = sw_skip_tag;
+                continue;
+            }
+
+            state = sw_skip_uq;
+            break;
+
+        case sw_skip_dq:
+        case sw_skip_sq:
+            q = memchr(p, (state == sw_skip_dq) ? '"' : '\'', last - p);
+            if (q == NULL) {
+                p = last;
+                continue;
+            }
+
+            p = q;
+            s->eqv = 0;
+            state = sw_skip_tag;
+            break;
+
+        case sw_skip_uq:
+            if (ngx_http_consent_html_space(ch)) {
+                s->eqv = 0;
+                state = sw_skip_tag;
+                break;
+            }
+
+            if (ch == '>') {
+                state = sw_skip_tag;
+                continue;
+            }
+
+            break;
 
         case sw_plaintext:
         default:
@@ -874,7 +1020,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
     comment_end:
 
         p++;
-        s->state = sw_data;
+        state = sw_data;
 
         if (s->trace) {
             s->event = NGX_HTTP_CONSENT_HTML_EV_COMMENT;
@@ -884,6 +1030,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
 done:
 
+    s->state = state;
     s->offset += (uint64_t) (p - base);
 
     return p;
@@ -921,7 +1068,11 @@ ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
 
     s->tag.element = NGX_HTTP_CONSENT_HTML_OTHER;
 
-    if (!s->tag.name_long) {
+    /* most tags are none of ours: p, a, li, div, span... */
+
+    if (!s->tag.name_long && s->tag.name_len >= 3 && s->tag.name_len <= 9
+        && memchr("silhbnxtp", s->tag.name[0], 9) != NULL)
+    {
         for (i = 1; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
             n = &ngx_http_consent_html_elements[i];
 
@@ -1088,7 +1239,8 @@ ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s, uint64_t end)
 /* returns 1 when an event is to be reported */
 
 static unsigned
-ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end)
+ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
+    unsigned *state)
 {
     unsigned                         bit;
     ngx_http_consent_html_element_e  e;
@@ -1101,7 +1253,7 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end)
     bit = NGX_HTTP_CONSENT_HTML_BIT(e);
 
     if (s->tag.end_tag) {
-        s->state = sw_data;
+        *state = sw_data;
 
         if (s->trace
             || (e != NGX_HTTP_CONSENT_HTML_OTHER && (s->watch_end & bit)))
@@ -1117,12 +1269,12 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end)
 
     case NGX_HTTP_CONSENT_HTML_SCRIPT:
         s->raw = e;
-        s->state = sw_script;
+        *state = sw_script;
         break;
 
     case NGX_HTTP_CONSENT_HTML_PLAINTEXT:
         s->raw = e;
-        s->state = sw_plaintext;
+        *state = sw_plaintext;
         break;
 
     case NGX_HTTP_CONSENT_HTML_IFRAME:
@@ -1133,12 +1285,12 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end)
     case NGX_HTTP_CONSENT_HTML_TITLE:
     case NGX_HTTP_CONSENT_HTML_TEXTAREA:
         s->raw = e;
-        s->state = sw_raw;
+        *state = sw_raw;
         break;
 
     default:
         /* noscript content is markup: the view without scripting */
-        s->state = sw_data;
+        *state = sw_data;
         break;
     }
 

@@ -139,6 +139,7 @@ typedef struct {
     unsigned                         mismatch:1;
     unsigned                         name_done:1;
     unsigned                         released:1;
+    unsigned                         eqv:1;    /* "=" starts a value */
     unsigned                         record:1;
     unsigned                         attr_long:1;
     uint64_t                         lt;       /* offset of the last '<' */

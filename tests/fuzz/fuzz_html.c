@@ -112,6 +112,59 @@ run(const uint8_t *in, size_t len, size_t chunk, uint64_t granted,
 }
 
 
+/*
+ * A digest of where watched tags start and end, scanning with every tag
+ * parsed in full (trace) or with the fast states for tags not kept.
+ */
+
+static uint64_t
+watched(const uint8_t *in, size_t len, size_t chunk, int trace)
+{
+    size_t                    from, to;
+    uint64_t                  h;
+    unsigned                  bits;
+    const unsigned char      *p, *last;
+    ngx_http_consent_html_t   s;
+
+    bits = NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)
+           | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)
+           | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)
+           | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK);
+
+    ngx_http_consent_html_init(&s);
+    s.trace = trace ? 1 : 0;
+    s.watch_start = bits;
+    s.watch_end = bits;
+
+    h = 1469598103934665603ULL;
+
+    for (from = 0; ; from = to) {
+        to = (from + chunk < len) ? from + chunk : len;
+        p = in + from;
+        last = in + to;
+
+        while (p < last) {
+            p = ngx_http_consent_html_scan(&s, p, last);
+
+            if ((s.event == NGX_HTTP_CONSENT_HTML_EV_START_TAG
+                 || s.event == NGX_HTTP_CONSENT_HTML_EV_END_TAG)
+                && (bits & NGX_HTTP_CONSENT_HTML_BIT(s.tag.element))
+                && s.tag.element != NGX_HTTP_CONSENT_HTML_OTHER)
+            {
+                h = (h ^ (s.tag.start * 31 + s.tag.end * 7 + s.event
+                          + s.tag.element * 1000003)) * 1099511628211ULL;
+            }
+        }
+
+        if (to == len) {
+            break;
+        }
+    }
+
+    return h;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -136,6 +189,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&whole, 0, sizeof(fuzz_buf_t));
     memset(&split, 0, sizeof(fuzz_buf_t));
+
+    if (watched(data, size, size + 1, 1) != watched(data, size, chunk, 0)) {
+        abort();   /* the fast states disagree with the full ones */
+    }
 
     run(data, size, 0, granted, flags, cap, &whole);
     run(data, size, chunk, granted, flags, cap, &split);
