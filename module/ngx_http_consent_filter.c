@@ -616,6 +616,14 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ctx->buf = ctx->in->buf;
         ctx->in = ctx->in->next;
 
+        if (!ngx_buf_in_memory(ctx->buf) && ngx_buf_size(ctx->buf)) {
+            /* filter_need_in_memory was not honoured: do not guess */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "consent filter: a file buffer reached the "
+                          "HTML filter");
+            return NGX_ERROR;
+        }
+
         rc = ngx_http_consent_html_gate(&ctx->gate, ctx->buf->pos,
                                         ctx->buf->last - ctx->buf->pos,
                                         ctx->buf->last_buf);
