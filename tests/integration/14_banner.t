@@ -120,11 +120,28 @@ like($b, qr{<script src="[^"]+" nonce="[0-9a-f]{32}" defer>},
      'the nonce on the script');
 
 # no banner once the reader has chosen, nor where it is off
+$r = $t->get('/');
+my ($etag, $lm) = (header($r, 'etag'), header($r, 'last-modified'));
+like(header($r, 'vary') // '', qr/Cookie/i, 'the banner page varies by Cookie');
+
 $r = $t->post_form('/consent/', 'action=reject_all');
 my $cookie = set_cookie($r);
 ok($cookie, 'a refusal sets the cookie');
 ok(!banner_of($t->get('/', Cookie => "consent=$cookie")->{body}),
    'no banner after a choice');
+
+# the browser reloads with the banner page's validators: a 304 would keep
+# the banner on screen after the choice
+for my $v (['If-None-Match', $etag, 'ETag'],
+           ['If-Modified-Since', $lm, 'Last-Modified'])
+{
+    my ($h, $value, $name) = @$v;
+    my $status = defined $value
+        ? $t->get('/', Cookie => "consent=$cookie", $h => $value)->{status}
+        : 'none sent';
+    isnt($status, 304, "after a choice, the banner page's $name "
+                       . "($h: " . ($value // 'none') . ") gets no 304");
+}
 ok(banner_of($t->get('/', Cookie => "consent=${cookie}x")->{body}),
    'a forged cookie: the banner again');
 ok(!banner_of($t->get('/quiet/')->{body}), 'consent_banner off: none');
