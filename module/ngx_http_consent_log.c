@@ -974,7 +974,7 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
     u_char                         *buf, *line;
     size_t                          size, len, hlen;
     ssize_t                         n;
-    ngx_uint_t                      i, written, failed;
+    ngx_uint_t                      i, written, files, failed, lost;
     ngx_http_consent_log_sh_t      *sh;
     ngx_http_consent_log_target_t  *t;
     u_char                          hash[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
@@ -1009,13 +1009,23 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
         size = len;
     }
 
+    /*
+     * The files are the proof: with a file, the answer is theirs, and a
+     * syslog copy that fails shows as a gap in the collector's copy only;
+     * with syslog alone, the answer is syslog's.
+     */
+
     written = 0;
+    files = 0;
     failed = 0;
+    lost = 0;
     t = lcf->targets.elts;
 
     for (i = 0; i < lcf->targets.nelts; i++) {
 
         if (t[i].file != NULL) {
+            files++;
+
             if (ngx_http_consent_log_write_file(t[i].file, line, len, log)
                 == NGX_OK)
             {
@@ -1039,10 +1049,19 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
             written++;
 
         } else {
-            ngx_log_error(NGX_LOG_CRIT, log, 0,
-                          "consent log: sending a record to syslog failed");
-            failed++;
+            lost++;
         }
+    }
+
+    if (lost && files) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "consent log: record seq %uL not sent to syslog, "
+                      "the file has it", sh->seq + 1);
+
+    } else if (lost) {
+        ngx_log_error(NGX_LOG_CRIT, log, 0,
+                      "consent log: record seq %uL not sent to syslog",
+                      sh->seq + 1);
     }
 
     if (written) {
@@ -1050,7 +1069,7 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
         ngx_memcpy(sh->prev, hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN);
     }
 
-    return failed ? NGX_ERROR : NGX_OK;
+    return (failed || (files == 0 && lost)) ? NGX_ERROR : NGX_OK;
 }
 
 

@@ -123,4 +123,59 @@ $t2->stop;
 $t2->check_log;
 $t->check_log;
 
+# a collector that is not there: with a file, the file is the proof and
+# choices go on; with syslog alone, a send that fails is no proof
+
+my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                   Proto => 'udp') or die "udp: $!";
+my $cport = $closed->sockport;
+close $closed;
+
+for my $with_file (1, 0) {
+    my $file = $with_file
+        ? 'consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;'
+        : '';
+    my $t3 = ConsentTest->new(http => <<"END");
+    consent_secret secret.key;
+    consent_category necessary required;
+    $file
+    consent_log syslog:server=127.0.0.1:$cport sign=%%PREFIX%%/keys/log.pem;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+    mkdir $t3->prefix . '/keys';
+    system("$audit keygen " . $t3->prefix . "/keys >/dev/null") == 0
+        or die "keygen failed";
+    $t3->run;
+
+    my (%status, $cookies_on_503);
+    for (1 .. 6) {
+        my $r = $t3->post_form('/consent/', 'action=reject_all');
+        $status{$r->{status}}++;
+        $cookies_on_503++ if $r->{status} == 503 && set_cookie($r);
+    }
+
+    if ($with_file) {
+        is($status{303}, 6, 'collector down, file kept: every choice is 303');
+        my $p3 = $t3->prefix;
+        my $o = `$audit verify $p3/logs/consent.log --pubkey $p3/keys/log.pub.pem`;
+        is($?, 0, 'and the file is whole') or diag($o);
+        like($t3->read_file('logs/error.log'),
+             qr/\[error\].*not sent to syslog, the file has it/,
+             'the error log says what the collector misses');
+        $t3->stop;
+        $t3->check_log;
+    } else {
+        ok($status{503}, 'collector down, syslog alone: choices fail with 503')
+            or diag(join ' ', %status);
+        ok(!$cookies_on_503, 'and set no cookie');
+        $t3->stop;
+        $t3->check_log(qr/not sent to syslog/);
+    }
+}
+
 done_testing;
