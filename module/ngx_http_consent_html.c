@@ -82,6 +82,8 @@ static unsigned ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s,
     uint64_t end, unsigned *state);
 static unsigned ngx_http_consent_html_match(ngx_http_consent_html_t *s,
     unsigned char ch, ngx_http_consent_html_element_e element);
+static const unsigned char *ngx_http_consent_html_skip_tag(
+    const unsigned char *p, const unsigned char *last);
 static int ngx_http_consent_html_host_char(unsigned char ch);
 
 
@@ -221,6 +223,17 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             }
 
             p = q;
+
+            if (!s->trace) {
+                q = ngx_http_consent_html_skip_tag(p, last);
+
+                if (q != NULL) {
+                    /* a whole tag of no interest: skipped */
+                    p = q;
+                    continue;
+                }
+            }
+
             s->lt = off(p);
             state = sw_tag_open;
 
@@ -1036,6 +1049,119 @@ done:
     return p;
 
 #undef off
+}
+
+
+/*
+ * The fast path for the tags that make most of a page (p, a, div, li...):
+ * at "<", a start or end tag whose name cannot be one the scanner tells
+ * apart, and whose end is in this buffer, is skipped in a tight loop, with
+ * the same attribute states as sw_skip_tag.  Returns the position after its
+ * ">", or NULL to take the slow path.
+ */
+
+static const unsigned char *
+ngx_http_consent_html_skip_tag(const unsigned char *p,
+    const unsigned char *last)
+{
+    unsigned              eqv;
+    unsigned char         ch;
+    const unsigned char  *name, *q;
+
+    p++;
+
+    if (p < last && *p == '/') {
+        p++;
+    }
+
+    if (p == last || !ngx_http_consent_html_alpha(*p)) {
+        return NULL;
+    }
+
+    name = p;
+
+    while (p < last && !ngx_http_consent_html_space(*p) && *p != '/'
+           && *p != '>')
+    {
+        p++;
+    }
+
+    if (p == last) {
+        return NULL;
+    }
+
+    /* a name that may be ours: script, iframe, img, link, head, body... */
+
+    if (p - name >= 3 && p - name <= 9
+        && memchr("silhbnxtp", ngx_http_consent_html_lower(*name), 9) != NULL)
+    {
+        return NULL;
+    }
+
+    eqv = 0;
+
+    while (p < last) {
+        ch = *p++;
+
+        if (ch == '>') {
+            return p;
+        }
+
+        if (ch == '/') {
+            eqv = 0;
+            continue;
+        }
+
+        if (ngx_http_consent_html_space(ch)) {
+            continue;
+        }
+
+        if (ch != '=') {
+            eqv = 1;
+            continue;
+        }
+
+        if (!eqv) {
+            /* "=" starting an attribute name */
+            eqv = 1;
+            continue;
+        }
+
+        /* before the attribute value */
+
+        while (p < last && ngx_http_consent_html_space(*p)) {
+            p++;
+        }
+
+        if (p == last) {
+            return NULL;
+        }
+
+        if (*p == '"' || *p == '\'') {
+            q = memchr(p + 1, *p, last - p - 1);
+            if (q == NULL) {
+                return NULL;
+            }
+
+            p = q + 1;
+            eqv = 0;
+            continue;
+        }
+
+        if (*p == '>') {
+            continue;
+        }
+
+        /* unquoted */
+
+        while (p < last && !ngx_http_consent_html_space(*p) && *p != '>') {
+            p++;
+        }
+
+        eqv = 0;
+    }
+
+    return NULL;
 }
 
 
