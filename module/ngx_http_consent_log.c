@@ -27,7 +27,8 @@
 
 
 #define NGX_HTTP_CONSENT_LOG_ZONE_SIZE    (8 * ngx_pagesize)
-#define NGX_HTTP_CONSENT_LOG_LINE         4096
+/* a consent record and a syslog header fit a small pool allocation */
+#define NGX_HTTP_CONSENT_LOG_LINE         3072
 #define NGX_HTTP_CONSENT_LOG_SYSLOG_HDR   512
 #define NGX_HTTP_CONSENT_LOG_TAIL_MAX     (4 * 1024 * 1024)
 
