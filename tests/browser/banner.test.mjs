@@ -545,3 +545,31 @@ test('consent_csp_nonce: the banner\'s link and script carry the nonce',
         nonced.stop();
     }
 });
+
+test('theming: custom properties make a centred box (docs/theming.md)',
+     async () => {
+    const { context, page } = await newPage();
+    await page.goto(server.base + '/');
+    await banner(page).waitFor({ state: 'visible' });
+    await page.addStyleTag({ content: `.consent {
+        --consent-align: center; --consent-width: 36rem;
+        --consent-margin: 1rem; --consent-box-radius: .75rem;
+        --consent-accent: #005f73; --consent-link: #005f73; }` });
+
+    const box = await page.locator('.consent-box').boundingBox();
+    const vp = page.viewportSize();
+    assert.ok(Math.abs(box.x + box.width / 2 - vp.width / 2) <= 1,
+              'centred horizontally');
+    assert.ok(Math.abs(box.y + box.height / 2 - vp.height / 2) <= 1,
+              'centred vertically');
+    assert.equal(Math.round(box.width), 576, '36rem wide');
+    const bg = await banner(page).getByRole('button', { name: 'Refuse all' })
+                     .evaluate(e => getComputedStyle(e).backgroundColor);
+    assert.equal(bg, 'rgb(0, 95, 115)', 'the accent applies');
+
+    /* the page underneath still takes clicks */
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: screenshotPath('banner-box-theme.png') });
+    await page.getByRole('link', { name: 'Culture' }).click();
+    await context.close();
+});
