@@ -14,6 +14,7 @@
 
 #define NGX_HTTP_CONSENT_COPY_SIZE    4096
 #define NGX_HTTP_CONSENT_MIN_BUFFER   1024
+#define NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN  (sizeof("-cn\"") - 1 + 16)
 
 
 typedef struct {
@@ -43,6 +44,13 @@ static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx);
 static ngx_int_t ngx_http_consent_is_html(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_add_vary(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_state_etag(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *cctx);
+static u_char *ngx_http_consent_etag_suffix(u_char *p,
+    ngx_http_consent_ctx_t *cctx);
+static ngx_int_t ngx_http_consent_revalidate(ngx_http_request_t *r);
+static ngx_int_t ngx_http_consent_revalidated(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *cctx);
 static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
     ngx_str_t *snippet);
@@ -79,6 +87,18 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 ngx_int_t
 ngx_http_consent_filter_init(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_consent_revalidate;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_consent_header_filter;
 
@@ -283,6 +303,10 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
     if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
         /* the page it stands for may depend on consent (no type here) */
+        if (ngx_http_consent_revalidated(r, cctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         vary = 1;
         goto done;
     }
@@ -304,7 +328,19 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
+
+    /*
+     * The page depends on the file and on the reader's choice: the ETag
+     * says both, and Last-Modified, which cannot, goes.  A browser that
+     * revalidates after a choice then never gets a 304 for the page it
+     * had before (nginx compares the file's own ETag).
+     */
+
+    ngx_http_clear_last_modified(r);
+
+    if (ngx_http_consent_state_etag(r, cctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     vary = 1;
 
@@ -496,6 +532,166 @@ ngx_http_consent_add_vary(ngx_http_request_t *r)
 #endif
     ngx_str_set(&h->key, "Vary");
     ngx_str_set(&h->value, "Cookie");
+
+    return NGX_OK;
+}
+
+
+/* W/"file-etag" becomes W/"file-etag-c" STATE GRANTED, a weak ETag */
+
+static ngx_int_t
+ngx_http_consent_state_etag(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *cctx)
+{
+    u_char           *p, *start, *end;
+    ngx_table_elt_t  *etag;
+
+    ngx_http_weak_etag(r);
+
+    etag = r->headers_out.etag;
+
+    if (etag == NULL) {
+        return NGX_OK;
+    }
+
+    start = etag->value.data;
+    end = start + etag->value.len;
+
+    if (etag->value.len < 4 || end[-1] != '"'
+        || ngx_strncmp(start, "W/\"", 3) != 0)
+    {
+        ngx_http_clear_etag(r);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, etag->value.len
+                             + NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->value.data = p;
+
+    p = ngx_cpymem(p, start, end - 1 - start);
+    p = ngx_http_consent_etag_suffix(p, cctx);
+
+    etag->value.len = p - etag->value.data;
+
+    return NGX_OK;
+}
+
+
+/* "-c" STATE GRANTED and the closing quote */
+
+static u_char *
+ngx_http_consent_etag_suffix(u_char *p, ngx_http_consent_ctx_t *cctx)
+{
+    static u_char  states[] = "nvoi";
+
+    return ngx_sprintf(p, "-c%c%xL\"", states[cctx->state & 3],
+                       (uint64_t) cctx->granted);
+}
+
+
+/*
+ * A revalidation with the ETag of a page filtered for the same choice:
+ * If-None-Match gets the file's own ETag added, for nginx to answer 304.
+ * One filtered for another choice does not match, and gets the page anew.
+ */
+
+static ngx_int_t
+ngx_http_consent_revalidate(ngx_http_request_t *r)
+{
+    u_char                       *p, *q, *last, *o;
+    size_t                        n;
+    ngx_str_t                    *v;
+    ngx_uint_t                    found;
+    ngx_http_consent_ctx_t       *cctx;
+    ngx_http_consent_loc_conf_t  *lcf;
+    u_char                        sfx[NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN];
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    if (!lcf->enable || r != r->main || r->headers_in.if_none_match == NULL
+        || lcf->endpoint)
+    {
+        return NGX_DECLINED;
+    }
+
+    cctx = ngx_http_consent_get_ctx(r);
+    if (cctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_http_consent_etag_suffix(sfx, cctx) - sfx;
+
+    v = &r->headers_in.if_none_match->value;
+    last = v->data + v->len;
+    found = 0;
+
+    for (p = v->data; p + n <= last; p++) {
+        if (ngx_strncmp(p, sfx, n) == 0) {
+            found = 1;
+            break;
+        }
+    }
+
+    if (!found) {
+        return NGX_DECLINED;
+    }
+
+    o = ngx_pnalloc(r->pool, 2 * v->len + 2);
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q = ngx_cpymem(o, v->data, v->len);
+    *q++ = ',';
+    *q++ = ' ';
+
+    for (p = v->data; p < last; /* void */) {
+        if (p + n <= last && ngx_strncmp(p, sfx, n) == 0) {
+            *q++ = '"';
+            p += n;
+            continue;
+        }
+
+        *q++ = *p++;
+    }
+
+    v->data = o;
+    v->len = q - o;
+
+    return NGX_DECLINED;
+}
+
+
+/* a 304 for a filtered page: its ETag as the page had it */
+
+static ngx_int_t
+ngx_http_consent_revalidated(ngx_http_request_t *r,
+    ngx_http_consent_ctx_t *cctx)
+{
+    u_char      *p, *last;
+    size_t       n;
+    ngx_str_t   *v;
+    u_char       sfx[NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN];
+
+    if (r->headers_in.if_none_match == NULL) {
+        return NGX_OK;
+    }
+
+    n = ngx_http_consent_etag_suffix(sfx, cctx) - sfx;
+
+    v = &r->headers_in.if_none_match->value;
+    last = v->data + v->len;
+
+    for (p = v->data; p + n <= last; p++) {
+        if (ngx_strncmp(p, sfx, n) == 0) {
+            ngx_http_clear_last_modified(r);
+            return ngx_http_consent_state_etag(r, cctx);
+        }
+    }
 
     return NGX_OK;
 }

@@ -157,6 +157,7 @@ ok(length($body) < length($page{article}) + 20000, 'and no more');
 is(header($r, 'content-length'), undef, 'no Content-Length');
 like(join(',', header($r, 'vary')), qr/Cookie/, 'Vary: Cookie');
 like(header($r, 'etag') // 'W/', qr{^W/}, 'a weak ETag, if any');
+is(header($r, 'last-modified'), undef, 'no Last-Modified');
 
 # the page without the inserted parts is the page without the trackers
 
@@ -262,10 +263,21 @@ is($r->{body}, '', 'HEAD: no body');
 is(header($r, 'content-length'), undef, 'HEAD: no Content-Length');
 like(join(',', header($r, 'vary')), qr/Cookie/, 'HEAD: Vary: Cookie');
 
-my $etag = header($t->get('/clean.html'), 'etag');
+$r = $t->get('/clean.html');
+my $etag = header($r, 'etag');
+like($etag, qr{^W/"[^"]+-cn[0-9a-f]+"$}, 'the ETag says the choice (none yet)');
+is(header($r, 'last-modified'), undef, 'no Last-Modified on a gated page');
 $r = $t->get('/clean.html', 'If-None-Match' => $etag);
-is($r->{status}, 304, '304 on a matching ETag');
+is($r->{status}, 304, '304 on a matching ETag, same choice');
+is(header($r, 'etag'), $etag, '304: the page\'s ETag');
 like(join(',', header($r, 'vary')), qr/Cookie/, '304: Vary: Cookie');
+$r = $t->get('/clean.html', 'If-None-Match' => $etag,
+             Cookie => "consent=$all");
+is($r->{status}, 200, 'after a choice, that ETag gets the page anew');
+isnt(header($r, 'etag'), $etag, 'with another ETag');
+$r = $t->get('/data.js');
+$r = $t->get('/data.js', 'If-None-Match' => header($r, 'etag'));
+is($r->{status}, 304, 'non-HTML: 304 as usual');
 
 $r = $t->get('/missing.html');
 is($r->{status}, 404, 'a missing page: not found');
