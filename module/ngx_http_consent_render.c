@@ -51,6 +51,8 @@ static void ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
 static ngx_uint_t ngx_http_consent_render_cookies(
     ngx_http_consent_render_t *rd, ngx_http_consent_category_t *c,
     ngx_uint_t count);
+static void ngx_http_consent_render_cookie(ngx_http_consent_render_t *rd,
+    ngx_str_t *name, ngx_uint_t n);
 static void ngx_http_consent_render_text(ngx_http_consent_render_t *rd,
     const char *key);
 static void ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
@@ -65,8 +67,6 @@ static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
 
 #define ngx_http_consent_render_lit(rd, s)                                   \
     ngx_http_consent_render_put(rd, (u_char *) s, sizeof(s) - 1)
-#define ngx_http_consent_render_str(rd, s)                                   \
-    ngx_http_consent_render_put(rd, (s)->data, (s)->len)
 
 
 /*
@@ -513,23 +513,36 @@ ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
 
 
 /*
- * "Cookies: <code>_ga</code>, <code>_gid</code>", from consent_strip_cookie;
- * returns how many, and only counts them when "count" is set
+ * "Cookies: <code>consent</code>, <code>_ga</code>": the consent cookie
+ * itself under the first required category, and the patterns of
+ * consent_strip_cookie; returns how many, and only counts them when
+ * "count" is set
  */
 
 static ngx_uint_t
 ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
     ngx_http_consent_category_t *c, ngx_uint_t count)
 {
+    uint64_t                  before;
     ngx_uint_t                i, n;
     ngx_http_consent_rule_t  *rule;
 
+    n = 0;
+    before = ((uint64_t) 1 << c->index) - 1;
+
+    if (c->required && (rd->cmcf->required_mask & before) == 0) {
+        if (!count) {
+            ngx_http_consent_render_cookie(rd, &rd->cmcf->cookie_name, n);
+        }
+
+        n++;
+    }
+
     if (rd->lcf->strip_cookies == NULL) {
-        return 0;
+        return n;
     }
 
     rule = rd->lcf->strip_cookies->elts;
-    n = 0;
 
     for (i = 0; i < rd->lcf->strip_cookies->nelts; i++) {
 
@@ -537,26 +550,34 @@ ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
             continue;
         }
 
-        if (count) {
-            n++;
-            continue;
+        if (!count) {
+            ngx_http_consent_render_cookie(rd, &rule[i].pattern, n);
         }
 
-        if (n++ == 0) {
-            ngx_http_consent_render_text(rd, "cookies");
-            ngx_http_consent_render_lit(rd, " ");
-
-        } else {
-            ngx_http_consent_render_lit(rd, ", ");
-        }
-
-        ngx_http_consent_render_lit(rd, "<code>");
-        ngx_http_consent_render_escaped(rd, rule[i].pattern.data,
-                                        rule[i].pattern.len);
-        ngx_http_consent_render_lit(rd, "</code>");
+        n++;
     }
 
     return n;
+}
+
+
+/* the n-th cookie of a list */
+
+static void
+ngx_http_consent_render_cookie(ngx_http_consent_render_t *rd,
+    ngx_str_t *name, ngx_uint_t n)
+{
+    if (n == 0) {
+        ngx_http_consent_render_text(rd, "cookies");
+        ngx_http_consent_render_lit(rd, " ");
+
+    } else {
+        ngx_http_consent_render_lit(rd, ", ");
+    }
+
+    ngx_http_consent_render_lit(rd, "<code>");
+    ngx_http_consent_render_escaped(rd, name->data, name->len);
+    ngx_http_consent_render_lit(rd, "</code>");
 }
 
 

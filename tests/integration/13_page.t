@@ -82,6 +82,8 @@ like($b, qr{<p id="consent-k1">Cookies: <code>_ga</code>, <code>_ga_\*</code>, <
 like($b, qr{<p id="consent-k2">Cookies: <code>_fbp</code></p>},
      'marketing cookies');
 unlike($b, qr{consent-k3}, 'no cookie list when there is none');
+like($b, qr{<p id="consent-k0">Cookies: <code>consent</code></p>},
+     'the consent cookie itself, under the required category');
 
 for my $a ('save', 'accept_all', 'reject_all') {
     like($b, qr{<button class="consent-btn" type="submit" name="action" value="$a">},
