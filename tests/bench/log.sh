@@ -22,7 +22,7 @@ audit=$build/consent-audit
 
 prefix=$(mktemp -d /tmp/consent-bench-log-XXXXXX)
 cleanup() {
-    for c in on off; do
+    for c in on nosign off; do
         nginx -p "$prefix/$c/" -c "$prefix/$c/nginx.conf" -s stop \
             2>/dev/null || true
     done
@@ -65,10 +65,12 @@ CONF
 }
 
 port_on=$(free_port)
+port_nosign=$(free_port)
 port_off=$(free_port)
 
 start on "$port_on" \
     "consent_log $prefix/on/logs/consent.log sign=$prefix/log.pem"
+start nosign "$port_nosign" "consent_log $prefix/nosign/logs/consent.log"
 start off "$port_off" "consent_log off"
 sleep 0.5
 
@@ -94,14 +96,16 @@ median() {
     printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
-on_all=(); off_all=()
+on_all=(); off_all=(); nosign_all=()
 for i in $(seq "$rounds"); do
     off_all+=("$(rps "$port_off")")
     on_all+=("$(rps "$port_on")")
+    nosign_all+=("$(rps "$port_nosign")")
 done
 
 on=$(median "${on_all[@]}")
 off=$(median "${off_all[@]}")
+nosign=$(median "${nosign_all[@]}")
 ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')
 
 n=$(grep -c '"type":"consent"' "$prefix/on/logs/consent.log")
@@ -109,6 +113,7 @@ n=$(grep -c '"type":"consent"' "$prefix/on/logs/consent.log")
     > "$prefix/verify.out" || { cat "$prefix/verify.out"; exit 1; }
 
 echo "consent POSTs/s, 1 worker, signed log:  $on   (rounds: ${on_all[*]})"
+echo "consent POSTs/s, 1 worker, unsigned log: $nosign   (rounds: ${nosign_all[*]})"
 echo "consent POSTs/s, 1 worker, log off:     $off   (rounds: ${off_all[*]})"
 echo "ratio logged/unlogged:                  $ratio   (target >= 0.5; >= 5000/s)"
 echo "records written in the run:             $n, chain and signatures verified"
@@ -136,5 +141,5 @@ echo "verify, every signature, $(nproc) threads:     $(rate "$full") records/s (
 echo "verify, every signature, 1 thread:      $(rate "$one") records/s"
 echo "verify --fast (chain + last signature): $(rate "$fast") records/s   (target >= 50000)"
 
-speed=$(openssl speed -seconds 1 ed25519 2>/dev/null | awk '/Ed25519/ { print $(NF) }')
-echo "openssl speed ed25519 verify/s, 1 core: $speed"
+openssl speed -seconds 1 ed25519 2>/dev/null \
+    | awk '/Ed25519/ { print "openssl speed ed25519, 1 core:          " $(NF-1) " sign/s, " $NF " verify/s" }'
