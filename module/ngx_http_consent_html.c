@@ -1782,6 +1782,17 @@ ngx_http_consent_html_script_type_js(ngx_http_consent_html_tag_t *tag)
 
 /* the gate */
 
+#define NGX_HTTP_CONSENT_HTML_GATED                                           \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)                   \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK))
+
+#define NGX_HTTP_CONSENT_HTML_RAW_GATED                                       \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME))
+
+
 enum {
     gate_pass = 0,
     gate_hold,      /* an inline script, held until its end */
@@ -1845,21 +1856,17 @@ ngx_http_consent_html_gate_init(ngx_http_consent_html_gate_t *g,
     g->all = (rules->ncategories >= 64) ? ~(uint64_t) 0
              : (((uint64_t) 1 << rules->ncategories) - 1);
 
-    g->scanner.watch_start = NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)
-                             | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)
-                             | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)
-                             | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK);
-    g->scanner.watch_end = NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)
-                           | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME);
+    g->scanner.watch_start = NGX_HTTP_CONSENT_HTML_GATED;
+    g->scanner.watch_end = NGX_HTTP_CONSENT_HTML_RAW_GATED;
 
     if (g->head) {
-        g->scanner.watch_start |=
-                            NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HEAD);
+        g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
+                                                  NGX_HTTP_CONSENT_HTML_HEAD);
     }
 
     if (g->banner) {
-        g->scanner.watch_end_name =
-                            NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_BODY);
+        g->scanner.watch_end_name = NGX_HTTP_CONSENT_HTML_BIT(
+                                                  NGX_HTTP_CONSENT_HTML_BODY);
     }
 }
 

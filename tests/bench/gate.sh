@@ -138,9 +138,9 @@ echo "article ($(stat -c %s "$article") bytes), one worker, ${rounds}x${seconds}
 printf '  plain file:              %10.0f req/s\n' "$off"
 printf '  sub_filter (banner):     %10.0f req/s\n' "$sub"
 printf '  module (gating+banner):  %10.0f req/s\n' "$on"
-printf '  module / sub_filter:     %10.2f   (target >= 1.5)\n' \
-    "$(echo "$on / $sub" | bc -l)"
-printf '  module / plain file:     %10.2f\n' "$(echo "$on / $off" | bc -l)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf '  module / sub_filter:     %10s   (target >= 1.5)\n' "$(ratio "$on" "$sub")"
+printf '  module / plain file:     %10s\n' "$(ratio "$on" "$off")"
 
 # --- 20 MB through the filter, memory -------------------------------------
 
@@ -153,7 +153,7 @@ measure() {    # measure NAME PORT PATH N
     while [ -f "$prefix/nginx.pid" ]; do sleep 0.1; done
     nginx -p "$prefix/" -c "$prefix/nginx.conf"
     sleep 0.3
-    worker=$(pgrep -P "$(cat "$prefix/nginx.pid")" | head -n 1)
+    worker=$(ps -o pid= --ppid "$(cat "$prefix/nginx.pid")" | head -n 1 | tr -d ' ')
     # warm up: the article once, statically and proxied
     curl -s -o /dev/null "http://127.0.0.1:$2/article.html"
     curl -s -o /dev/null "http://127.0.0.1:$port_on/up/article.html"
