@@ -33,6 +33,9 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port header set_cookie forge_cookie);
 
+# every nginx started and not yet stopped
+our @RUNNING;
+
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $BUILD = $ENV{CONSENT_BUILD} || do {
     my $d = __FILE__;
@@ -187,8 +190,17 @@ sub run {
     }
 
     $self->{running} = 1;
+    $self->{pid} = $self->pid;
+    push @RUNNING, $self;
     $self->wait_port($self->{port});
     return $self;
+}
+
+# File::Temp removes the prefix (and the pid file) in its own END block,
+# which runs after this one: stop every nginx still running here first
+END {
+    local $?;
+    $_->stop for grep { $_->{running} } @RUNNING;
 }
 
 sub wait_port {
@@ -228,8 +240,8 @@ sub reload {
 sub stop {
     my ($self) = @_;
     return unless $self->{running};
-    my $pid = $self->pid;
-    $self->signal('quit');
+    my $pid = $self->pid // $self->{pid};
+    kill 'QUIT', $pid if $pid;
     for (1 .. 200) {
         last unless $pid && kill(0, $pid);
         sleep 0.05;
