@@ -1685,27 +1685,43 @@ ngx_http_consent_html_text_has_host(const unsigned char *text, size_t len,
 {
     int                   wild;
     size_t                i;
-    unsigned char         c0;
-    const unsigned char  *p, *last;
+    unsigned char         lo, up;
+    const unsigned char  *p, *last, *at_lo, *at_up;
 
     wild = (plen > 2 && pattern[0] == '*' && pattern[1] == '.');
 
     if (wild) {
-        pattern++;
-        plen--;
+        /* "googletagmanager.com" after a "." after a host character */
+        pattern += 2;
+        plen -= 2;
     }
 
     if (plen == 0 || len < plen) {
         return 0;
     }
 
-    c0 = pattern[0];
+    lo = pattern[0];
+    up = (lo >= 'a' && lo <= 'z') ? (unsigned char) (lo - 0x20) : lo;
     last = text + len - plen;
 
-    for (p = text; p <= last; p++) {
+    /* the candidates: the first character, in either case, by memchr */
 
-        if (ngx_http_consent_html_lower(*p) != c0) {
-            continue;
+    at_lo = memchr(text, lo, last - text + 1);
+    at_up = (up != lo) ? memchr(text, up, last - text + 1) : NULL;
+
+    for ( ;; ) {
+
+        if (at_lo == NULL && at_up == NULL) {
+            return 0;
+        }
+
+        if (at_up == NULL || (at_lo != NULL && at_lo < at_up)) {
+            p = at_lo;
+            at_lo = (p < last) ? memchr(p + 1, lo, last - p) : NULL;
+
+        } else {
+            p = at_up;
+            at_up = (p < last) ? memchr(p + 1, up, last - p) : NULL;
         }
 
         for (i = 1; i < plen; i++) {
@@ -1726,7 +1742,9 @@ ngx_http_consent_html_text_has_host(const unsigned char *text, size_t len,
         }
 
         if (wild) {
-            if (p > text && ngx_http_consent_html_host_char(p[-1])) {
+            if (p - text >= 2 && p[-1] == '.'
+                && ngx_http_consent_html_host_char(p[-2]))
+            {
                 return 1;
             }
 
@@ -1739,8 +1757,6 @@ ngx_http_consent_html_text_has_host(const unsigned char *text, size_t len,
 
         return 1;
     }
-
-    return 0;
 }
 
 

@@ -319,6 +319,23 @@ test_inline(void **state)
     expect("<script>u='https://xconnect.facebook.net.example/'</script>",
            NECESSARY, 0,
            "<script>u='https://xconnect.facebook.net.example/'</script>");
+    /* any case; at the very start and end of the text; wildcards */
+    expect("<script>WWW.Clarity.MS</script>x", NECESSARY, 0, "x");
+    expect("<script>www.clarity.ms</script>x", ANALYTICS, 0,
+           "<script>www.clarity.ms</script>x");
+    expect("<script>u='//x.GoogleTagManager.com/gtm.js'</script>x",
+           NECESSARY, 0, "x");
+    expect("<script>u='googletagmanager.com'</script>x", NECESSARY, 0,
+           "<script>u='googletagmanager.com'</script>x");
+    expect("<script>u='.googletagmanager.com'</script>x", NECESSARY, 0,
+           "<script>u='.googletagmanager.com'</script>x");
+    expect("<script>u='www.googletagmanager.community'</script>x",
+           NECESSARY, 0,
+           "<script>u='www.googletagmanager.community'</script>x");
+    expect("<script>u='www.clarity.msx'+'ww.clarity.ms'</script>x",
+           NECESSARY, 0,
+           "<script>u='www.clarity.msx'+'ww.clarity.ms'</script>x");
+
     /* script data escapes: the element ends where the standard says */
     expect("<script><!--<script>'</script>www.clarity.ms</script>z",
            NECESSARY, 0, "z");
