@@ -76,6 +76,8 @@ static void ngx_http_consent_html_attr_name_end(ngx_http_consent_html_t *s,
     uint64_t end);
 static void ngx_http_consent_html_attr_value(ngx_http_consent_html_t *s,
     unsigned char ch);
+static void ngx_http_consent_html_attr_append(ngx_http_consent_html_t *s,
+    const unsigned char *p, size_t len);
 static void ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s,
     uint64_t end);
 static unsigned ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s,
@@ -475,24 +477,22 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
         case sw_attr_value_dq:
         case sw_attr_value_sq:
-            if (s->attr < 0 && s->any < 0) {
-                q = memchr(p, (state == sw_attr_value_dq) ? '"' : '\'',
-                           last - p);
-                if (q == NULL) {
-                    p = last;
-                    continue;
-                }
-                p = q;
-                ch = *p;
+            q = memchr(p, (state == sw_attr_value_dq) ? '"' : '\'',
+                       last - p);
+
+            if (s->attr >= 0 || s->any >= 0) {
+                ngx_http_consent_html_attr_append(s, p,
+                                                  (q ? q : last) - p);
             }
 
-            if (ch == ((state == sw_attr_value_dq) ? '"' : '\'')) {
-                ngx_http_consent_html_attr_value_end(s, off(p) + 1);
-                state = sw_after_attr_value;
-                break;
+            if (q == NULL) {
+                p = last;
+                continue;
             }
 
-            ngx_http_consent_html_attr_value(s, ch);
+            p = q;
+            ngx_http_consent_html_attr_value_end(s, off(p) + 1);
+            state = sw_after_attr_value;
             break;
 
         case sw_attr_value_uq:
@@ -1342,6 +1342,46 @@ ngx_http_consent_html_attr_value(ngx_http_consent_html_t *s, unsigned char ch)
         } else {
             any->truncated = 1;
         }
+    }
+}
+
+
+/* a run of a quoted value, at once */
+
+static void
+ngx_http_consent_html_attr_append(ngx_http_consent_html_t *s,
+    const unsigned char *p, size_t len)
+{
+    size_t                             n;
+    ngx_http_consent_html_attr_t      *a;
+    ngx_http_consent_html_any_attr_t  *any;
+
+    if (s->attr >= 0) {
+        a = &s->tag.attrs[s->attr];
+        n = NGX_HTTP_CONSENT_HTML_VALUE_LEN - a->len;
+
+        if (len > n) {
+            a->truncated = 1;
+        } else {
+            n = len;
+        }
+
+        memcpy(a->value + a->len, p, n);
+        a->len += n;
+    }
+
+    if (s->any >= 0) {
+        any = &s->tag.any[s->any];
+        n = NGX_HTTP_CONSENT_HTML_ANY_VALUE - any->value_len;
+
+        if (len > n) {
+            any->truncated = 1;
+        } else {
+            n = len;
+        }
+
+        memcpy(any->value + any->value_len, p, n);
+        any->value_len += n;
     }
 }
 
