@@ -44,6 +44,7 @@ static void ngx_http_consent_render_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
     ngx_str_t *ret);
+static void ngx_http_consent_render_lang(ngx_http_consent_render_t *rd);
 static void ngx_http_consent_render_asset(ngx_http_consent_render_t *rd,
     char *name);
 static void ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
@@ -100,10 +101,9 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     ngx_http_consent_render_lit(&rd,
         "<div class=\"consent consent-banner\" id=\"consent-banner\""
         " role=\"region\" aria-labelledby=\"consent-title\""
-        " tabindex=\"-1\" lang=\"");
-    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
-                                    rd.texts->lang.len);
-    ngx_http_consent_render_lit(&rd, "\"><link rel=\"stylesheet\" href=\"");
+        " tabindex=\"-1\"");
+    ngx_http_consent_render_lang(&rd);
+    ngx_http_consent_render_lit(&rd, "><link rel=\"stylesheet\" href=\"");
     ngx_http_consent_render_asset(&rd, "consent.css");
 
     ngx_http_consent_render_lit(&rd,
@@ -217,11 +217,10 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
         return NGX_ERROR;
     }
 
-    ngx_http_consent_render_lit(&rd, "<!DOCTYPE html>\n<html lang=\"");
-    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
-                                    rd.texts->lang.len);
+    ngx_http_consent_render_lit(&rd, "<!DOCTYPE html>\n<html");
+    ngx_http_consent_render_lang(&rd);
     ngx_http_consent_render_lit(&rd,
-        "\">\n<head>\n<meta charset=\"utf-8\">\n"
+        ">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width,"
         " initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n"
         "<title>");
@@ -411,6 +410,44 @@ ngx_http_consent_render_arg_return(ngx_http_request_t *r, ngx_str_t *ret)
     }
 
     return NGX_OK;
+}
+
+
+/* lang="xx", and dir="rtl" for a language written right to left */
+
+static void
+ngx_http_consent_render_lang(ngx_http_consent_render_t *rd)
+{
+    size_t      len;
+    u_char     *lang, *dash;
+    ngx_str_t  *rtl;
+
+    static ngx_str_t  rtl_languages[] = {
+        ngx_string("ar"), ngx_string("ckb"), ngx_string("dv"),
+        ngx_string("fa"), ngx_string("he"), ngx_string("iw"),
+        ngx_string("ps"), ngx_string("sd"), ngx_string("ug"),
+        ngx_string("ur"), ngx_string("yi"), ngx_null_string
+    };
+
+    lang = rd->texts->lang.data;
+    len = rd->texts->lang.len;
+
+    ngx_http_consent_render_lit(rd, " lang=\"");
+    ngx_http_consent_render_escaped(rd, lang, len);
+    ngx_http_consent_render_lit(rd, "\"");
+
+    dash = ngx_strlchr(lang, lang + len, '-');
+
+    if (dash != NULL) {
+        len = dash - lang;
+    }
+
+    for (rtl = rtl_languages; rtl->len; rtl++) {
+        if (rtl->len == len && ngx_strncasecmp(rtl->data, lang, len) == 0) {
+            ngx_http_consent_render_lit(rd, " dir=\"rtl\"");
+            break;
+        }
+    }
 }
 
 

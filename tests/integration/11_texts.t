@@ -174,6 +174,7 @@ END
 
 $t->write_file('conf/texts/de.json', $de);
 $t->write_file('conf/texts/fr.json', $fr2);
+$t->write_file('conf/texts/ar.json', $en);
 $t->run;
 
 sub lang_of {
@@ -202,6 +203,12 @@ like($r->{body}, qr{>Accepter tout</button>},
      'an operator file overrides the built-in language');
 $r = $t->get('/consent/', 'Accept-Language' => 'en');
 like($r->{body}, qr{>Accept all</button>}, 'built-in English is still there');
+
+# a language written right to left gets dir="rtl"
+like($t->get('/consent/', 'Accept-Language' => 'ar-EG')->{body},
+     qr{^<!DOCTYPE html>\n<html lang="ar" dir="rtl">}, 'Arabic: dir="rtl"');
+like($t->get('/consent/', 'Accept-Language' => 'de')->{body},
+     qr{^<!DOCTYPE html>\n<html lang="de">}, 'German: no dir');
 
 $t->stop;
 $t->check_log;
