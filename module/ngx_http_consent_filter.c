@@ -302,12 +302,21 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
     }
 
     if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
-        /* the page it stands for may depend on consent (no type here) */
-        if (ngx_http_consent_revalidated(r, cctx) != NGX_OK) {
+        /* a 304 for a gated page: its ETag and Vary as the page had them */
+
+        switch (ngx_http_consent_revalidated(r, cctx)) {
+
+        case NGX_ERROR:
             return NGX_ERROR;
+
+        case NGX_OK:
+            vary = 1;
+            break;
+
+        default: /* NGX_DECLINED: not a gated page */
+            break;
         }
 
-        vary = 1;
         goto done;
     }
 
@@ -666,7 +675,10 @@ ngx_http_consent_revalidate(ngx_http_request_t *r)
 }
 
 
-/* a 304 for a filtered page: its ETag as the page had it */
+/*
+ * A 304 for a gated page (revalidated with its ETag): the ETag as the
+ * page had it.  NGX_DECLINED for any other 304.
+ */
 
 static ngx_int_t
 ngx_http_consent_revalidated(ngx_http_request_t *r,
@@ -678,7 +690,7 @@ ngx_http_consent_revalidated(ngx_http_request_t *r,
     u_char       sfx[NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN];
 
     if (r->headers_in.if_none_match == NULL) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     n = ngx_http_consent_etag_suffix(sfx, cctx) - sfx;
@@ -693,7 +705,7 @@ ngx_http_consent_revalidated(ngx_http_request_t *r,
         }
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 

@@ -278,6 +278,7 @@ isnt(header($r, 'etag'), $etag, 'with another ETag');
 $r = $t->get('/data.js');
 $r = $t->get('/data.js', 'If-None-Match' => header($r, 'etag'));
 is($r->{status}, 304, 'non-HTML: 304 as usual');
+is(header($r, 'vary'), undef, 'non-HTML 304: no Vary');
 
 $r = $t->get('/missing.html');
 is($r->{status}, 404, 'a missing page: not found');
