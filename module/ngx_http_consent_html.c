@@ -61,6 +61,34 @@ enum {
 };
 
 
+/* the gate's modes, and its decisions on an element */
+
+#define NGX_HTTP_CONSENT_HTML_GATED                                           \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)                   \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK))
+
+#define NGX_HTTP_CONSENT_HTML_RAW_GATED                                       \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME))
+
+
+enum {
+    gate_pass = 0,
+    gate_hold,      /* an inline script, held until its end */
+    gate_drop       /* a removed element's content */
+};
+
+
+enum {
+    gate_keep = 0,
+    gate_remove,
+    gate_live,
+    gate_inline
+};
+
+
 typedef struct {
     const char                      *name;
     size_t                           len;
@@ -87,6 +115,25 @@ static unsigned ngx_http_consent_html_match(ngx_http_consent_html_t *s,
 static const unsigned char *ngx_http_consent_html_skip_tag(
     const unsigned char *p, const unsigned char *last);
 static int ngx_http_consent_html_host_char(unsigned char ch);
+
+
+static int ngx_http_consent_html_emit(ngx_http_consent_html_gate_t *g,
+    uint64_t to);
+static void ngx_http_consent_html_skip(ngx_http_consent_html_gate_t *g,
+    uint64_t to);
+static int ngx_http_consent_html_keep(ngx_http_consent_html_gate_t *g,
+    const unsigned char *from, const unsigned char *last);
+static int ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g);
+static unsigned ngx_http_consent_html_decide(ngx_http_consent_html_gate_t *g,
+    ngx_http_consent_html_tag_t *tag);
+static int ngx_http_consent_html_names_allow(ngx_http_consent_html_gate_t *g,
+    ngx_http_consent_html_attr_t *a);
+static int ngx_http_consent_html_make_live(ngx_http_consent_html_gate_t *g,
+    ngx_http_consent_html_tag_t *tag);
+static unsigned ngx_http_consent_html_text_decide(
+    ngx_http_consent_html_gate_t *g, const unsigned char *text, size_t len);
+static int ngx_http_consent_html_overflow(ngx_http_consent_html_gate_t *g,
+    const unsigned char *last);
 
 
 static const ngx_http_consent_html_name_t  ngx_http_consent_html_elements[] = {
@@ -1837,51 +1884,6 @@ ngx_http_consent_html_script_type_js(ngx_http_consent_html_tag_t *tag)
 
 
 /* the gate */
-
-#define NGX_HTTP_CONSENT_HTML_GATED                                           \
-    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)                   \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK))
-
-#define NGX_HTTP_CONSENT_HTML_RAW_GATED                                       \
-    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME))
-
-
-enum {
-    gate_pass = 0,
-    gate_hold,      /* an inline script, held until its end */
-    gate_drop       /* a removed element's content */
-};
-
-
-enum {
-    gate_keep = 0,
-    gate_remove,
-    gate_live,
-    gate_inline
-};
-
-
-static int ngx_http_consent_html_emit(ngx_http_consent_html_gate_t *g,
-    uint64_t to);
-static void ngx_http_consent_html_skip(ngx_http_consent_html_gate_t *g,
-    uint64_t to);
-static int ngx_http_consent_html_keep(ngx_http_consent_html_gate_t *g,
-    const unsigned char *from, const unsigned char *last);
-static int ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g);
-static unsigned ngx_http_consent_html_decide(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag);
-static int ngx_http_consent_html_names_allow(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_attr_t *a);
-static int ngx_http_consent_html_make_live(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag);
-static unsigned ngx_http_consent_html_text_decide(
-    ngx_http_consent_html_gate_t *g, const unsigned char *text, size_t len);
-static int ngx_http_consent_html_overflow(ngx_http_consent_html_gate_t *g,
-    const unsigned char *last);
-
 
 void
 ngx_http_consent_html_gate_init(ngx_http_consent_html_gate_t *g,
