@@ -30,8 +30,10 @@ after(async () => {
 });
 
 async function newPage(opts = {}) {
+    /* no slide-in, so that positions are measured at rest */
     const context = await browser.newContext({
         viewport: { width: 1280, height: 800 },
+        reducedMotion: 'reduce',
         ...opts,
     });
     const page = await context.newPage();
