@@ -45,6 +45,7 @@ for (const colorScheme of ['light', 'dark']) {
         test(`axe: the banner, ${colorScheme}, ${lang}`, async () => {
             const context = await browser.newContext({
                 viewport: { width: 1280, height: 800 }, colorScheme,
+                reducedMotion: 'reduce',
                 extraHTTPHeaders: { 'Accept-Language': lang },
             });
             const page = await context.newPage();
@@ -71,6 +72,7 @@ for (const colorScheme of ['light', 'dark']) {
              async () => {
             const context = await browser.newContext({
                 viewport: { width: 1280, height: 900 }, colorScheme,
+                reducedMotion: 'reduce',
                 extraHTTPHeaders: { 'Accept-Language': lang },
             });
             const page = await context.newPage();
@@ -115,7 +117,8 @@ test('prefers-reduced-motion: no animation', async () => {
 
 test('contrast: every text of the banner is at least 4.5:1', async () => {
     for (const colorScheme of ['light', 'dark']) {
-        const context = await browser.newContext({ colorScheme });
+        const context = await browser.newContext({
+            colorScheme, reducedMotion: 'reduce' });
         const page = await context.newPage();
         await page.goto(server.base + '/');
         await page.locator('#consent-customise').click();
