@@ -2339,6 +2339,19 @@ ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g)
         return g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_HEAD, NULL, 0);
     }
 
+    if (g->head && tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT) {
+        /* no <head> tag (it may be left out): before the first script */
+        g->head = 0;
+        g->scanner.watch_start &=
+                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HEAD);
+
+        if (ngx_http_consent_html_emit(g, tag->start) != 0
+            || g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_HEAD, NULL, 0) != 0)
+        {
+            return -1;
+        }
+    }
+
     switch (ngx_http_consent_html_decide(g, tag)) {
 
     case gate_remove:

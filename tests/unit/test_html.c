@@ -428,6 +428,12 @@ test_insertions(void **state)
     /* <head> in a comment is not the head; <header> neither */
     expect("<!--<head>--><header></header><head lang=x>", 0, 1,
            "<!--<head>--><header></header><head lang=x><!--HEAD-->");
+    /* no <head> tag: the snippet goes before the first script */
+    expect("<title>t</title><script src=/a.js></script><head>", 0, 1,
+           "<title>t</title><!--HEAD--><script src=/a.js></script><head>");
+    expect("<p><script data-consent=analytics>x</script><script>y</script>",
+           0, 1, "<p><!--HEAD--><script>y</script>");
+
     /* the banner is not put into a removed element */
     expect("<script data-consent=analytics></body></script></body>", 0, 2,
            "<!--BANNER--></body>");
