@@ -43,7 +43,6 @@ static ngx_int_t ngx_http_consent_body_filter(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx);
 static ngx_int_t ngx_http_consent_is_html(ngx_http_request_t *r);
-static ngx_int_t ngx_http_consent_add_vary(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_state_etag(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *cctx);
 static u_char *ngx_http_consent_etag_suffix(u_char *p,
@@ -355,7 +354,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
 
 done:
 
-    if (vary && ngx_http_consent_add_vary(r) != NGX_OK) {
+    if (vary && ngx_http_consent_vary_cookie(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -486,61 +485,6 @@ ngx_http_consent_is_html(ngx_http_request_t *r)
     if (t->len > 9 && t->data[9] != ';' && t->data[9] != ' ') {
         return NGX_DECLINED;
     }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_consent_add_vary(ngx_http_request_t *r)
-{
-    u_char           *p, *last;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != 4
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Vary", 4) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
-
-        if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
-            || ngx_strlchr(p, last, '*') != NULL)
-        {
-            return NGX_OK;
-        }
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Vary");
-    ngx_str_set(&h->value, "Cookie");
 
     return NGX_OK;
 }

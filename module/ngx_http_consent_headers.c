@@ -156,13 +156,14 @@ ngx_int_t
 ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
 {
     u_char                       *p, *last;
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, vary;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    vary = 0;
 
     /* the endpoint's own answers carry the deletions: they stay */
 
@@ -214,6 +215,13 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
             last--;
         }
 
+        /* granted or not, the answer now depends on the reader's cookie */
+
+        if (ngx_http_consent_refused_name(lcf->strip_cookies, 0, p, last - p))
+        {
+            vary = 1;
+        }
+
         if (ngx_http_consent_refused_name(lcf->strip_cookies, ctx->granted,
                                           p, last - p))
         {
@@ -222,6 +230,10 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
 
             h[i].hash = 0;
         }
+    }
+
+    if (vary) {
+        return ngx_http_consent_vary_cookie(r);
     }
 
     return NGX_OK;

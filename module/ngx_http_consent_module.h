@@ -187,6 +187,7 @@ ngx_table_elt_t *ngx_http_consent_header_in(ngx_http_request_t *r,
     char *name, size_t len);
 ngx_table_elt_t *ngx_http_consent_header_out(ngx_http_request_t *r,
     char *key, u_char *value, size_t len);
+ngx_int_t ngx_http_consent_vary_cookie(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_cookie_lines(ngx_http_request_t *r,
     ngx_int_t (*handler)(ngx_http_request_t *r, ngx_str_t *line, void *data),
     void *data);

@@ -367,6 +367,57 @@ ngx_http_consent_header_out(ngx_http_request_t *r, char *key, u_char *value,
 
 
 /*
+ * An answer whose bytes depend on the reader's consent must not be given by
+ * a shared cache to another reader: it varies on Cookie, once.
+ */
+
+ngx_int_t
+ngx_http_consent_vary_cookie(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != 4
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Vary", 4) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
+            || ngx_strlchr(p, last, '*') != NULL)
+        {
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_http_consent_header_out(r, "Vary", (u_char *) "Cookie",
+                                    sizeof("Cookie") - 1);
+
+    return h != NULL ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * Calls the handler for every Cookie line of the request: nginx 1.23 keeps
  * them in a linked list, earlier versions in an array.
  */

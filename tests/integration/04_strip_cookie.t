@@ -99,6 +99,10 @@ is(names($r), '_fbp _ga _ga_ABC _gallery _gid my_ads session',
 like($r->{body}, qr/^upstream saw \[\Q$jar\E; consent=/,
      'all granted: the Cookie header is untouched');
 
+is(join(',', header($r, 'vary')), 'Cookie',
+   'an answer whose Set-Cookie depends on consent varies on Cookie, once');
+
+
 # several Cookie headers
 
 $r = $t->get('/', Cookie => '_ga=1; a=b', Cookie => '_fbp=2', Cookie => 'c=d');
@@ -111,6 +115,7 @@ $r = $t->get('/off/', Cookie => $jar);
 is(names($r), '_fbp _ga _ga_ABC _gallery _gid my_ads session',
    'consent off: Set-Cookie untouched');
 is($r->{body}, "upstream saw [$jar]\n", 'consent off: Cookie untouched');
+ok(!defined header($r, 'vary'), 'consent off: no Vary');
 
 # a refusal deletes what the browser holds, for the host and its parents
 
