@@ -265,7 +265,7 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
         return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
     }
 
-    memset(cookie, 0, sizeof(ngx_http_consent_cookie_t));
+    /* every field is set below: the 2 KB of name slots are not cleared */
 
     /* field[i] is the start of field i, field[8] is one past the end */
 

@@ -95,6 +95,9 @@ typedef struct {
     /* what a cookie must be: names, keys, revision, built once */
     ngx_http_consent_policy_t   policy;
 
+    /* valid cookies this worker saw lately (ngx_http_consent_request.c) */
+    void                       *cache;
+
     /* URL prefix of the first consent_endpoint: where the banner posts */
     ngx_str_t                   endpoint;
 

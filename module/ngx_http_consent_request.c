@@ -8,17 +8,45 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/crypto.h>
+
 #include "ngx_http_consent_module.h"
 
 
 /* an id as hex, the form $consent_id, the log and the auditor share */
 #define NGX_HTTP_CONSENT_ID_HEX_LEN  (2 * NGX_HTTP_CONSENT_ID_LEN)
 
+/* slots of the cache of valid cookies, and the longest value it keeps */
+#define NGX_HTTP_CONSENT_CACHE_SLOTS  32
+#define NGX_HTTP_CONSENT_CACHE_VALUE  320
+
+
+/*
+ * A reader sends the same cookie with every request: the verdict of a valid
+ * one is kept, per worker, so that the next request is a constant-time
+ * comparison instead of a parse and an HMAC. Only values that verified are
+ * kept, under the configuration that verified them; expiry is checked on
+ * every hit.
+ */
+
+typedef struct {
+    size_t                          len;
+    u_char                          value[NGX_HTTP_CONSENT_CACHE_VALUE];
+    u_char                          id[NGX_HTTP_CONSENT_ID_LEN];
+    time_t                          iat;
+    ngx_uint_t                      revision;
+    uint64_t                        granted;
+    uint64_t                        refused;
+    ngx_uint_t                      reissue;
+} ngx_http_consent_cache_t;
+
 static ngx_int_t ngx_http_consent_scan_header(ngx_http_request_t *r,
     ngx_str_t *header, void *data);
 static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx);
+static ngx_http_consent_cache_t *ngx_http_consent_cache_slot(
+    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_state_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -123,6 +151,16 @@ ngx_http_consent_add_category_variable(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_consent_request_init(ngx_conf_t *cf)
 {
+    ngx_http_consent_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    cmcf->cache = ngx_pcalloc(cf->pool, NGX_HTTP_CONSENT_CACHE_SLOTS
+                                        * sizeof(ngx_http_consent_cache_t));
+    if (cmcf->cache == NULL) {
+        return NGX_ERROR;
+    }
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_consent_reissue_filter;
 
@@ -250,14 +288,21 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
             end--;
         }
 
-        ngx_memzero(&try, sizeof(ngx_http_consent_ctx_t));
+        try.reissue = 0;
 
         state = ngx_http_consent_check(r, cmcf, value, end - value, &try);
 
         if (rank[state] > rank[ctx->state]) {
-            try.state = state;
-            try.gpc = ctx->gpc;
-            *ctx = try;
+            ctx->state = state;
+
+            if (state != NGX_HTTP_CONSENT_STATE_INVALID) {
+                ngx_memcpy(ctx->id, try.id, NGX_HTTP_CONSENT_ID_LEN);
+                ctx->iat = try.iat;
+                ctx->revision = try.revision;
+                ctx->granted = try.granted;
+                ctx->refused = try.refused;
+                ctx->reissue = try.reissue;
+            }
         }
     }
 
@@ -270,10 +315,28 @@ ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx)
 {
-    ngx_http_consent_verdict_t  v;
+    time_t                       now;
+    ngx_http_consent_cache_t    *c;
+    ngx_http_consent_verdict_t   v;
 
-    (void) ngx_http_consent_cookie_check(value, len, &cmcf->policy,
-                                         ngx_time(), &v);
+    now = ngx_time();
+    c = ngx_http_consent_cache_slot(cmcf, value, len);
+
+    if (c != NULL && c->len == len
+        && CRYPTO_memcmp(c->value, value, len) == 0
+        && now - c->iat <= cmcf->cookie_max_age)
+    {
+        ngx_memcpy(ctx->id, c->id, NGX_HTTP_CONSENT_ID_LEN);
+        ctx->iat = c->iat;
+        ctx->revision = c->revision;
+        ctx->granted = c->granted;
+        ctx->refused = c->refused;
+        ctx->reissue = c->reissue;
+
+        return NGX_HTTP_CONSENT_STATE_VALID;
+    }
+
+    (void) ngx_http_consent_cookie_check(value, len, &cmcf->policy, now, &v);
 
     if (v.state == NGX_HTTP_CONSENT_CHECK_INVALID) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -292,7 +355,37 @@ ngx_http_consent_check(ngx_http_request_t *r,
     ctx->granted = v.granted;
     ctx->refused = v.refused;
 
+    if (c != NULL && v.state == NGX_HTTP_CONSENT_CHECK_VALID) {
+        c->len = len;
+        ngx_memcpy(c->value, value, len);
+        ngx_memcpy(c->id, ctx->id, NGX_HTTP_CONSENT_ID_LEN);
+        c->iat = ctx->iat;
+        c->revision = ctx->revision;
+        c->granted = ctx->granted;
+        c->refused = ctx->refused;
+        c->reissue = ctx->reissue;
+    }
+
     return (ngx_http_consent_state_e) v.state;
+}
+
+
+/* the slot a value would have: its last characters are MAC, hence random */
+
+static ngx_http_consent_cache_t *
+ngx_http_consent_cache_slot(ngx_http_consent_main_conf_t *cmcf, u_char *value,
+    size_t len)
+{
+    ngx_uint_t  n;
+
+    if (cmcf->cache == NULL || len < 2 || len > NGX_HTTP_CONSENT_CACHE_VALUE) {
+        return NULL;
+    }
+
+    n = (ngx_uint_t) value[len - 1] * 31 + value[len - 2];
+
+    return (ngx_http_consent_cache_t *) cmcf->cache
+           + n % NGX_HTTP_CONSENT_CACHE_SLOTS;
 }
 
 

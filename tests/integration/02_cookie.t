@@ -164,6 +164,22 @@ is(header($r, 'x-state'), 'invalid', 'binary junk: invalid');
 $r = $t->get('/', Cookie => 'x=' . ('y' x 20000));
 is($r->{status}, 400, 'a header larger than nginx takes: 400, no crash');
 
+# the worker keeps verdicts of valid cookies: a repeat is the same, and a
+# value that differs in one byte from a kept one is still checked
+
+my $kept = cookie(id => $id);
+for (1 .. 3) {
+    $r = $t->get('/', Cookie => "consent=$kept");
+}
+is(state_of($r), 'valid necessary,analytics 1 1 0', 'a repeated cookie');
+is(header($r, 'x-id'), unpack('H*', $id), 'keeps its id');
+(my $near = $kept) =~ s/^(.*)(.)$/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
+$r = $t->get('/', Cookie => "consent=$near");
+is(header($r, 'x-state'), 'invalid', 'one byte off a kept cookie: invalid');
+(my $grown = $kept) =~ s/necessary~analytics/necessary~analytics~marketing/;
+$r = $t->get('/', Cookie => "consent=$grown");
+is(header($r, 'x-state'), 'invalid', 'grants added to a kept cookie: invalid');
+
 # outdated
 
 $r = $t->get('/', Cookie => 'consent=' . cookie(revision => 2));
