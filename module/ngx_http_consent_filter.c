@@ -287,17 +287,27 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    cctx = ngx_http_consent_get_ctx(r);
-    if (cctx == NULL) {
-        return NGX_ERROR;
-    }
-
     /* Set-Cookie is ngx_http_consent_headers.c's business */
 
     vary = 0;
+    cctx = NULL;
 
     if (lcf->endpoint || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0) {
         goto done;
+    }
+
+    /* the cookie is read only for an answer that depends on it */
+
+    if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED
+        || (r->headers_out.status == NGX_HTTP_OK
+            && !(r->headers_out.content_encoding
+                 && r->headers_out.content_encoding->value.len)
+            && ngx_http_consent_is_html(r) == NGX_OK))
+    {
+        cctx = ngx_http_consent_get_ctx(r);
+        if (cctx == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
@@ -319,14 +329,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         goto done;
     }
 
-    if ((r->headers_out.content_encoding
-         && r->headers_out.content_encoding->value.len)
-        || ngx_http_consent_is_html(r) != NGX_OK)
-    {
-        goto done;
-    }
-
-    if (r->headers_out.status != NGX_HTTP_OK) {
+    if (cctx == NULL) {
         goto done;
     }
 

@@ -664,9 +664,10 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_consent_reissue_filter(ngx_http_request_t *r)
 {
-    ngx_http_consent_ctx_t       *ctx;
-    ngx_http_consent_choice_t     choice;
-    ngx_http_consent_loc_conf_t  *clcf;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_choice_t      choice;
+    ngx_http_consent_loc_conf_t   *clcf;
+    ngx_http_consent_main_conf_t  *cmcf;
 
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
@@ -676,8 +677,11 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
 
     if (ctx == NULL) {
         clcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+        cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-        if (!clcf->enable) {
+        /* with one key, nothing is ever signed again */
+
+        if (!clcf->enable || cmcf->policy.nkeys < 2) {
             return ngx_http_next_header_filter(r);
         }
 
