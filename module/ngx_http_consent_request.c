@@ -48,6 +48,8 @@ static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
 static ngx_http_consent_cache_t *ngx_http_consent_cache_slot(
     ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
+static void ngx_http_consent_var(ngx_http_variable_value_t *v, u_char *data,
+    size_t len);
 static ngx_int_t ngx_http_consent_state_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_id_variable(ngx_http_request_t *r,
@@ -723,11 +725,8 @@ ngx_http_consent_state_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_http_consent_states[ctx->state].len;
-    v->data = ngx_http_consent_states[ctx->state].data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    ngx_http_consent_var(v, ngx_http_consent_states[ctx->state].data,
+                         ngx_http_consent_states[ctx->state].len);
 
     return NGX_OK;
 }
@@ -745,13 +744,8 @@ ngx_http_consent_id_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
     if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
-        v->len = 0;
-        v->data = (u_char *) "";
+        ngx_http_consent_var(v, (u_char *) "", 0);
         return NGX_OK;
     }
 
@@ -760,8 +754,8 @@ ngx_http_consent_id_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_hex_dump(p, ctx->id, NGX_HTTP_CONSENT_ID_LEN) - p;
-    v->data = p;
+    ngx_http_consent_var(v, p,
+                         ngx_hex_dump(p, ctx->id, NGX_HTTP_CONSENT_ID_LEN) - p);
 
     return NGX_OK;
 }
@@ -771,7 +765,7 @@ static ngx_int_t
 ngx_http_consent_categories_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                        *p;
+    u_char                        *p, *start;
     size_t                         len;
     ngx_uint_t                     i;
     ngx_http_consent_ctx_t        *ctx;
@@ -797,11 +791,11 @@ ngx_http_consent_categories_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->data = p;
+    start = p;
 
     for (i = 0; i < cmcf->categories->nelts; i++) {
         if (ctx->granted & ((uint64_t) 1 << i)) {
-            if (p != v->data) {
+            if (p != start) {
                 *p++ = ',';
             }
 
@@ -809,10 +803,7 @@ ngx_http_consent_categories_variable(ngx_http_request_t *r,
         }
     }
 
-    v->len = p - v->data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    ngx_http_consent_var(v, start, p - start);
 
     return NGX_OK;
 }
@@ -829,11 +820,7 @@ ngx_http_consent_gpc_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = 1;
-    v->data = (u_char *) (ctx->gpc ? "1" : "0");
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    ngx_http_consent_var(v, (u_char *) (ctx->gpc ? "1" : "0"), 1);
 
     return NGX_OK;
 }
@@ -850,12 +837,19 @@ ngx_http_consent_category_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = 1;
-    v->data = (u_char *) ((ctx->granted & ((uint64_t) 1 << data)) ? "1"
-                                                                   : "0");
+    ngx_http_consent_var(v, (u_char *) ((ctx->granted & ((uint64_t) 1 << data))
+                                        ? "1" : "0"), 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_consent_var(ngx_http_variable_value_t *v, u_char *data, size_t len)
+{
+    v->len = len;
+    v->data = data;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
-
-    return NGX_OK;
 }
