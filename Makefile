@@ -9,6 +9,11 @@ NGINX        ?= /usr/sbin/nginx
 FUZZ_SECONDS ?= 20
 PORT         ?= 8080
 
+# extra flags for the module, e.g. a sanitizer build:
+#     make BUILD=/tmp/asan NGX_CC_OPT=-fsanitize=address NGX_LD_OPT=-fsanitize=address
+NGX_CC_OPT   ?=
+NGX_LD_OPT   ?=
+
 SHELL := /bin/bash
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -80,12 +85,15 @@ $(BUILD)/nginx/objs/Makefile: $(BUILD)/files.list
 	cp -r $(NGINX_SRC) $(BUILD)/nginx
 	. $(BUILD)/nginx/conf_flags && cd $(BUILD)/nginx && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt="-g -O2 -fPIC $(CC_WARN) -Wno-unused-parameter" \
+	        --with-cc-opt="-g -O2 -fPIC $(CC_WARN) -Wno-unused-parameter $(NGX_CC_OPT)" \
+	        --with-ld-opt="$(NGX_LD_OPT)" \
 	        --add-dynamic-module=$(CURDIR) > configure.log
 
 $(SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_consent_module.so $@
+	@# a new inode: an nginx running with the old module keeps its mapping
+	cp $(BUILD)/nginx/objs/ngx_http_consent_module.so $@.new
+	mv -f $@.new $@
 
 # --- ui: the banner's CSS, JS and texts, built into the module -----------
 # (module/ngx_http_consent_ui_data.c is committed, so that --add-module
