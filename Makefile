@@ -44,7 +44,8 @@ FUZZERS     = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 SO    = $(BUILD)/ngx_http_consent_module.so
 AUDIT = $(BUILD)/consent-audit
 
-.PHONY: all deps module tools unit fuzz integration browser test bench \
+.PHONY: all deps module tools unit fuzz integration integration-asan browser \
+        test bench \
         run stop keys clean
 
 all: module tools
@@ -167,6 +168,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
 integration: module tools
 	CONSENT_BUILD=$(abspath $(BUILD)) prove -r tests/integration
 
+# the same tests against the module built with AddressSanitizer
+integration-asan:
+	$(MAKE) BUILD=$(BUILD)/asan NGX_CC_OPT="-fsanitize=address -fno-omit-frame-pointer" \
+	    NGX_LD_OPT=-fsanitize=address module tools
+	CONSENT_BUILD=$(abspath $(BUILD))/asan \
+	    TEST_NGINX_BINARY=$(CURDIR)/tests/integration/nginx-asan \
+	    prove -r tests/integration
+
 browser: module
 	@if ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
 	    cd tests/browser && CONSENT_BUILD=$(abspath $(BUILD)) \
@@ -177,11 +186,11 @@ browser: module
 test: deps
 	$(MAKE) all
 	@failed=""; \
-	for stage in unit fuzz integration browser; do \
+	for stage in unit fuzz integration integration-asan browser; do \
 	    $(MAKE) $$stage || failed="$$failed $$stage"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "failed stages:$$failed"; exit 1; fi; \
-	echo "all stages passed: unit fuzz integration browser"
+	echo "all stages passed: unit fuzz integration integration-asan browser"
 
 bench: deps all
 	@for b in tests/bench/*.sh; do \
