@@ -1126,6 +1126,8 @@ static void
 ngx_http_consent_log_follow(ngx_open_file_t *file, ngx_log_t *log)
 {
     ngx_fd_t         fd;
+    ngx_err_t        err;
+    ngx_uint_t       level;
     ngx_file_info_t  fi, pfi;
 
     if (ngx_file_info(file->name.data, &pfi) == NGX_FILE_ERROR
@@ -1139,8 +1141,19 @@ ngx_http_consent_log_follow(ngx_open_file_t *file, ngx_log_t *log)
                        NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_open_file_n " \"%V\" failed", &file->name);
+
+        /*
+         * The master creates the new file as root and only then gives it
+         * to the workers' user: in between, a worker cannot open it and
+         * goes on writing into the renamed file until its own reopen.
+         */
+
+        err = ngx_errno;
+        level = (err == NGX_EACCES) ? NGX_LOG_WARN : NGX_LOG_ALERT;
+
+        ngx_log_error(level, log, err, ngx_open_file_n " \"%V\" failed, "
+                      "the record goes to the file being rotated",
+                      &file->name);
         return;
     }
 
