@@ -176,17 +176,25 @@ sub run {
                           $self->config_text($self->{http}, $self->{main}));
 
         my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
-        last if $? == 0;
+        my $status = $?;
+        last if $status == 0;
 
         my $log = $self->read_file('logs/error.log') // '';
-        if ($try < 3 && $log =~ /Address already in use/) {
+        my $how = sprintf('exit %d, signal %d', $status >> 8, $status & 127);
+
+        # a port taken meanwhile, or (rarely, not yet understood) an nginx
+        # that ends without a word: try again, and say so
+        if ($try < 3
+            && ($log =~ /Address already in use/ || ($out eq '' && $log eq '')))
+        {
+            diag("nginx did not start ($how), trying again");
             $self->{port} = free_port();
             $self->{port2} = free_port($self->{port});
             unlink "$self->{prefix}/logs/error.log";
             next;
         }
 
-        BAIL_OUT("nginx failed to start:\n$out\n$log");
+        BAIL_OUT("nginx failed to start ($how):\n$out\n$log");
     }
 
     $self->{running} = 1;
