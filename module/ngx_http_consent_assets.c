@@ -75,43 +75,26 @@ ngx_http_consent_send_asset(ngx_http_request_t *r, ngx_str_t *name)
     r->headers_out.content_type_len = a->type_len;
     r->headers_out.last_modified_time = -1;
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_consent_header_out(r, "ETag", (u_char *) f->etag,
+                                    ngx_strlen(f->etag));
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "ETag");
-    h->value.data = (u_char *) f->etag;
-    h->value.len = ngx_strlen(f->etag);
     r->headers_out.etag = h;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_consent_header_out(r, "Cache-Control", (u_char *)
+                                    "public, max-age=31536000, immutable",
+                                    sizeof("public, max-age=31536000, "
+                                           "immutable") - 1)
+        == NULL
+        || ngx_http_consent_header_out(r, "X-Content-Type-Options",
+                                       (u_char *) "nosniff",
+                                       sizeof("nosniff") - 1)
+           == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "public, max-age=31536000, immutable");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
 
     if (ngx_http_consent_asset_not_modified(r, f)) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
