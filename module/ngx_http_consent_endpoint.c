@@ -49,7 +49,7 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_consent_loc_conf_t *lcf = conf;
 
     ngx_http_core_loc_conf_t      *clcf;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     if (lcf->endpoint != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -73,10 +73,10 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->endpoint = 1;
     clcf->handler = ngx_http_consent_endpoint_handler;
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    if (cmcf->endpoint.len == 0) {
-        cmcf->endpoint = clcf->name;
+    if (mcf->endpoint.len == 0) {
+        mcf->endpoint = clcf->name;
     }
 
     return NGX_CONF_OK;
@@ -220,7 +220,7 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
     ngx_uint_t                     i;
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_category_t   *c;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     static const char  *states[] = { "none", "valid", "outdated", "invalid" };
 
@@ -229,8 +229,8 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    c = cmcf->categories->elts;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    c = mcf->categories->elts;
 
     root = json_object();
     cats = json_object();
@@ -243,14 +243,14 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
 
     json_object_set_new(root, "categories", cats);
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         json_object_setn_new(cats, (const char *) c[i].name.data,
                              c[i].name.len,
                              json_boolean(ctx->granted & ((uint64_t) 1 << i)));
     }
 
     json_object_set_new(root, "state", json_string(states[ctx->state]));
-    json_object_set_new(root, "revision", json_integer(cmcf->revision));
+    json_object_set_new(root, "revision", json_integer(mcf->revision));
     json_object_set_new(root, "gpc", json_boolean(ctx->gpc));
 
     if (ctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
@@ -548,9 +548,9 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_choice_t     *choice;
     ngx_http_consent_texts_t      *texts;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     ctx = ngx_http_consent_get_ctx(r);
     if (ctx == NULL) {
@@ -566,25 +566,25 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
     case NGX_HTTP_CONSENT_FORM_ACCEPT_ALL:
         choice->action = NGX_HTTP_CONSENT_ACCEPT_ALL;
-        choice->granted = cmcf->all_mask;
+        choice->granted = mcf->all_mask;
         break;
 
     case NGX_HTTP_CONSENT_FORM_REJECT_ALL:
         choice->action = NGX_HTTP_CONSENT_REJECT_ALL;
-        choice->granted = cmcf->required_mask;
+        choice->granted = mcf->required_mask;
         break;
 
     case NGX_HTTP_CONSENT_FORM_WITHDRAW:
         choice->action = NGX_HTTP_CONSENT_WITHDRAW;
-        choice->granted = cmcf->required_mask;
+        choice->granted = mcf->required_mask;
         break;
 
     default: /* NGX_HTTP_CONSENT_FORM_SAVE */
         choice->action = NGX_HTTP_CONSENT_SAVE;
-        choice->granted = cmcf->required_mask;
+        choice->granted = mcf->required_mask;
 
         for (i = 0; i < form->ncategories; i++) {
-            n = ngx_http_consent_category_find(cmcf,
+            n = ngx_http_consent_category_find(mcf,
                                        (u_char *) form->categories[i].data,
                                        form->categories[i].len);
             if (n == NGX_ERROR) {
@@ -596,7 +596,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
         }
     }
 
-    choice->denied = cmcf->all_mask & ~choice->granted;
+    choice->denied = mcf->all_mask & ~choice->granted;
 
     switch (form->source) {
 
@@ -635,7 +635,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
         choice->lang = texts->lang;
 
     } else {
-        choice->lang = cmcf->language;
+        choice->lang = mcf->language;
     }
 
     /* no consent without proof: the record first, then the cookie */

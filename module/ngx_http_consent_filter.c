@@ -119,13 +119,13 @@ ngx_http_consent_gate_host(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                     *value, host;
     ngx_uint_t                     i, index, j;
     ngx_http_consent_rule_t       *rule;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
     value = cf->args->elts;
 
-    if (ngx_http_consent_category_arg(cf, cmcf, &value[1], &index)
+    if (ngx_http_consent_category_arg(cf, mcf, &value[1], &index)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -204,13 +204,13 @@ ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                     *value, name, category;
     ngx_uint_t                     i, k, index;
     ngx_http_consent_signal_t     *s;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     if (lcf->google_mode != NULL) {
         return "is duplicate";
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
     lcf->google_mode = ngx_array_create(cf->pool, cf->args->nelts,
                                         sizeof(ngx_http_consent_signal_t));
@@ -255,7 +255,7 @@ ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_http_consent_category_arg(cf, cmcf, &category, &index)
+        if (ngx_http_consent_category_arg(cf, mcf, &category, &index)
             != NGX_CONF_OK)
         {
             return NGX_CONF_ERROR;
@@ -377,19 +377,19 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_category_t      *cat;
     ngx_http_consent_html_str_t      *names;
     ngx_http_consent_html_host_t     *hosts;
-    ngx_http_consent_main_conf_t     *cmcf;
+    ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     /* no banner once chosen, nor when Sec-GPC: 1 refuses every option */
 
-    optional = cmcf->all_mask & ~cmcf->required_mask;
+    optional = mcf->all_mask & ~mcf->required_mask;
 
     banner = lcf->banner
              && cctx->state != NGX_HTTP_CONSENT_STATE_VALID
              && !(cctx->gpc && optional
-                  && (optional & ~cmcf->gpc_mask) == 0);
+                  && (optional & ~mcf->gpc_mask) == 0);
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
@@ -404,8 +404,8 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 
     /* the rules, by index of category */
 
-    cat = cmcf->categories ? cmcf->categories->elts : NULL;
-    ctx->rules.ncategories = cmcf->categories ? cmcf->categories->nelts : 0;
+    cat = mcf->categories ? mcf->categories->elts : NULL;
+    ctx->rules.ncategories = mcf->categories ? mcf->categories->nelts : 0;
 
     names = ngx_palloc(r->pool, (ctx->rules.ncategories + 1)
                                 * sizeof(ngx_http_consent_html_str_t));

@@ -74,18 +74,18 @@ ngx_http_consent_strip_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                     i, category;
     ngx_http_consent_rule_t       *rule;
     ngx_http_consent_category_t   *c;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     value = cf->args->elts;
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    if (ngx_http_consent_category_arg(cf, cmcf, &value[1], &category)
+    if (ngx_http_consent_category_arg(cf, mcf, &value[1], &category)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    c = cmcf->categories->elts;
+    c = mcf->categories->elts;
 
     if (c[category].required) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

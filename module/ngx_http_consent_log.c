@@ -76,15 +76,15 @@ static EVP_PKEY *ngx_http_consent_log_load_key(ngx_conf_t *cf,
     ngx_str_t *file);
 static void ngx_http_consent_log_cleanup(void *data);
 static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_log_conf_t *lcf);
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
 static ngx_int_t ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_consent_log_recover(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
 static json_t *ngx_http_consent_log_record(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_log_conf_t *lcf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
     ngx_http_consent_choice_t *choice);
-static json_t *ngx_http_consent_log_names(ngx_http_consent_main_conf_t *cmcf,
+static json_t *ngx_http_consent_log_names(ngx_http_consent_main_conf_t *mcf,
     uint64_t mask);
 static json_t *ngx_http_consent_log_ip(ngx_http_request_t *r,
     ngx_http_consent_log_conf_t *lcf);
@@ -122,7 +122,7 @@ static char  *ngx_http_consent_log_sources[] = {
 char *
 ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     char                           *rv;
     ngx_str_t                      *value, name;
@@ -132,7 +132,7 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_consent_log_target_t  *t;
 
     value = cf->args->elts;
-    lcf = cmcf->log;
+    lcf = mcf->log;
 
     if (lcf == NULL) {
         lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_log_conf_t));
@@ -167,7 +167,7 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         cln->handler = ngx_http_consent_log_cleanup;
         cln->data = lcf;
 
-        cmcf->log = lcf;
+        mcf->log = lcf;
     }
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
@@ -377,10 +377,10 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
 {
     ngx_http_consent_secret_t     *secret;
     ngx_http_consent_log_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
-    lcf = cmcf->log;
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    lcf = mcf->log;
 
     if (lcf == NULL || lcf->off) {
         return NGX_OK;
@@ -391,7 +391,7 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
     }
 
     if (lcf->ip == NGX_HTTP_CONSENT_RECORD_IP_HASH) {
-        if (cmcf->secrets == NULL || cmcf->secrets->nelts == 0) {
+        if (mcf->secrets == NULL || mcf->secrets->nelts == 0) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"consent_log ... ip=hash\" keys the hash with "
                           "the first \"consent_secret\", and none is set; "
@@ -399,7 +399,7 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        secret = cmcf->secrets->elts;
+        secret = mcf->secrets->elts;
         lcf->ip_key = secret[0].ip_key;
     }
 
@@ -410,7 +410,7 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
                       "them from forged ones");
     }
 
-    if (ngx_http_consent_log_policy(cf, cmcf, lcf) != NGX_OK) {
+    if (ngx_http_consent_log_policy(cf, mcf, lcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -436,7 +436,7 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
 
 static ngx_int_t
 ngx_http_consent_log_policy(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_log_conf_t *lcf)
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
     u_char                        *p;
     json_t                        *policy, *cats, *texts, *hashes, *v;
@@ -456,15 +456,15 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
 
     json_object_set_new(policy, "type", json_string("policy"));
     json_object_set_new(policy, "revision",
-                        json_integer((json_int_t) cmcf->revision));
+                        json_integer((json_int_t) mcf->revision));
     json_object_set(policy, "categories", cats);
     json_object_set(policy, "texts", texts);
     json_object_set(policy, "text_hash", hashes);
 
-    if (cmcf->categories) {
-        c = cmcf->categories->elts;
+    if (mcf->categories) {
+        c = mcf->categories->elts;
 
-        for (i = 0; i < cmcf->categories->nelts; i++) {
+        for (i = 0; i < mcf->categories->nelts; i++) {
             v = json_pack("{s:s%, s:b, s:b}",
                           "name", (char *) c[i].name.data, c[i].name.len,
                           "required", (int) c[i].required,
@@ -476,10 +476,10 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         }
     }
 
-    if (cmcf->texts) {
-        t = cmcf->texts->elts;
+    if (mcf->texts) {
+        t = mcf->texts->elts;
 
-        for (i = 0; i < cmcf->texts->nelts; i++) {
+        for (i = 0; i < mcf->texts->nelts; i++) {
             p = ngx_pnalloc(cf->pool, t[i].lang.len + 1);
             if (p == NULL) {
                 goto failed;
@@ -717,17 +717,17 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
     ngx_time_t                    *tp;
     ngx_http_consent_log_sh_t     *sh;
     ngx_http_consent_log_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
     char                           ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    lcf = cmcf->log;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    lcf = mcf->log;
 
     if (lcf == NULL || lcf->off || lcf->sh == NULL) {
         return NGX_OK;
     }
 
-    rec = ngx_http_consent_log_record(r, cmcf, lcf, choice);
+    rec = ngx_http_consent_log_record(r, mcf, lcf, choice);
     if (rec == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "consent log: cannot build the record");
@@ -793,7 +793,7 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
 
 static json_t *
 ngx_http_consent_log_record(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, ngx_http_consent_log_conf_t *lcf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
     ngx_http_consent_choice_t *choice)
 {
     json_t                    *rec, *hash;
@@ -818,10 +818,10 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
 
     hash = json_null();
 
-    if (cmcf->texts) {
-        t = cmcf->texts->elts;
+    if (mcf->texts) {
+        t = mcf->texts->elts;
 
-        for (i = 0; i < cmcf->texts->nelts; i++) {
+        for (i = 0; i < mcf->texts->nelts; i++) {
             if (t[i].lang.len == choice->lang.len
                 && ngx_strncmp(t[i].lang.data, choice->lang.data,
                                choice->lang.len) == 0)
@@ -842,11 +842,11 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
                     "ts", ts,
                     "id", id,
                     "action", ngx_http_consent_log_actions[choice->action],
-                    "granted", ngx_http_consent_log_names(cmcf,
+                    "granted", ngx_http_consent_log_names(mcf,
                                                           choice->granted),
-                    "denied", ngx_http_consent_log_names(cmcf,
+                    "denied", ngx_http_consent_log_names(mcf,
                                                          choice->denied),
-                    "revision", (json_int_t) cmcf->revision,
+                    "revision", (json_int_t) mcf->revision,
                     "text_hash", hash,
                     "lang", ngx_http_consent_log_string(&choice->lang),
                     "source", ngx_http_consent_log_sources[choice->source],
@@ -862,20 +862,20 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
 
 
 static json_t *
-ngx_http_consent_log_names(ngx_http_consent_main_conf_t *cmcf, uint64_t mask)
+ngx_http_consent_log_names(ngx_http_consent_main_conf_t *mcf, uint64_t mask)
 {
     json_t                       *a;
     ngx_uint_t                    i;
     ngx_http_consent_category_t  *c;
 
     a = json_array();
-    if (a == NULL || cmcf->categories == NULL) {
+    if (a == NULL || mcf->categories == NULL) {
         return a;
     }
 
-    c = cmcf->categories->elts;
+    c = mcf->categories->elts;
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         if (mask & ((uint64_t) 1 << c[i].index)) {
             json_array_append_new(a, ngx_http_consent_log_string(&c[i].name));
         }

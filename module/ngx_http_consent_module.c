@@ -246,49 +246,49 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 static void *
 ngx_http_consent_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_main_conf_t));
-    if (cmcf == NULL) {
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_main_conf_t));
+    if (mcf == NULL) {
         return NULL;
     }
 
     /*
      * set by ngx_pcalloc():
      *
-     *     cmcf->secrets = NULL;
-     *     cmcf->cookie_name = { 0, NULL };
-     *     cmcf->cookie_domain = { 0, NULL };
-     *     cmcf->cookie_path = { 0, NULL };
-     *     cmcf->all_mask = 0;
-     *     cmcf->required_mask = 0;
-     *     cmcf->gpc_mask = 0;
-     *     cmcf->endpoint = { 0, NULL };
-     *     cmcf->texts_dir = { 0, NULL };
-     *     cmcf->language = { 0, NULL };
-     *     cmcf->texts = NULL;
-     *     cmcf->log = NULL;
+     *     mcf->secrets = NULL;
+     *     mcf->cookie_name = { 0, NULL };
+     *     mcf->cookie_domain = { 0, NULL };
+     *     mcf->cookie_path = { 0, NULL };
+     *     mcf->all_mask = 0;
+     *     mcf->required_mask = 0;
+     *     mcf->gpc_mask = 0;
+     *     mcf->endpoint = { 0, NULL };
+     *     mcf->texts_dir = { 0, NULL };
+     *     mcf->language = { 0, NULL };
+     *     mcf->texts = NULL;
+     *     mcf->log = NULL;
      */
 
-    cmcf->categories = ngx_array_create(cf->pool, 4,
+    mcf->categories = ngx_array_create(cf->pool, 4,
                                         sizeof(ngx_http_consent_category_t));
-    if (cmcf->categories == NULL) {
+    if (mcf->categories == NULL) {
         return NULL;
     }
 
-    cmcf->revision = NGX_CONF_UNSET;
-    cmcf->cookie_max_age = NGX_CONF_UNSET;
-    cmcf->cookie_samesite = NGX_CONF_UNSET_UINT;
-    cmcf->cookie_secure = NGX_CONF_UNSET_UINT;
+    mcf->revision = NGX_CONF_UNSET;
+    mcf->cookie_max_age = NGX_CONF_UNSET;
+    mcf->cookie_samesite = NGX_CONF_UNSET_UINT;
+    mcf->cookie_secure = NGX_CONF_UNSET_UINT;
 
-    return cmcf;
+    return mcf;
 }
 
 
 static char *
 ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     ngx_uint_t                    i;
     ngx_http_consent_key_t       *keys;
@@ -297,71 +297,71 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_consent_secret_t    *secret;
     ngx_http_consent_category_t  *c;
 
-    ngx_conf_init_value(cmcf->revision, 1);
-    ngx_conf_init_value(cmcf->cookie_max_age, 180 * 86400);
-    ngx_conf_init_uint_value(cmcf->cookie_samesite,
+    ngx_conf_init_value(mcf->revision, 1);
+    ngx_conf_init_value(mcf->cookie_max_age, 180 * 86400);
+    ngx_conf_init_uint_value(mcf->cookie_samesite,
                              NGX_HTTP_CONSENT_SAMESITE_LAX);
-    ngx_conf_init_uint_value(cmcf->cookie_secure,
+    ngx_conf_init_uint_value(mcf->cookie_secure,
                              NGX_HTTP_CONSENT_SECURE_AUTO);
 
-    if (cmcf->cookie_name.data == NULL) {
-        ngx_str_set(&cmcf->cookie_name, "consent");
+    if (mcf->cookie_name.data == NULL) {
+        ngx_str_set(&mcf->cookie_name, "consent");
     }
 
-    if (cmcf->cookie_path.data == NULL) {
-        ngx_str_set(&cmcf->cookie_path, "/");
+    if (mcf->cookie_path.data == NULL) {
+        ngx_str_set(&mcf->cookie_path, "/");
     }
 
-    if (cmcf->language.data == NULL) {
-        ngx_str_set(&cmcf->language, "en");
+    if (mcf->language.data == NULL) {
+        ngx_str_set(&mcf->language, "en");
     }
 
-    c = cmcf->categories->elts;
+    c = mcf->categories->elts;
 
-    names = ngx_palloc(cf->pool, (cmcf->categories->nelts + 1)
+    names = ngx_palloc(cf->pool, (mcf->categories->nelts + 1)
                                  * sizeof(ngx_http_consent_slice_t));
     if (names == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         names[i].data = c[i].name.data;
         names[i].len = c[i].name.len;
 
-        cmcf->all_mask |= (uint64_t) 1 << i;
+        mcf->all_mask |= (uint64_t) 1 << i;
 
         if (c[i].required) {
-            cmcf->required_mask |= (uint64_t) 1 << i;
+            mcf->required_mask |= (uint64_t) 1 << i;
         }
 
         if (c[i].gpc) {
-            cmcf->gpc_mask |= (uint64_t) 1 << i;
+            mcf->gpc_mask |= (uint64_t) 1 << i;
         }
     }
 
-    policy = &cmcf->policy;
+    policy = &mcf->policy;
 
     policy->names = names;
-    policy->nnames = cmcf->categories->nelts;
-    policy->required = cmcf->required_mask;
-    policy->revision = cmcf->revision;
-    policy->max_age = cmcf->cookie_max_age;
+    policy->nnames = mcf->categories->nelts;
+    policy->required = mcf->required_mask;
+    policy->revision = mcf->revision;
+    policy->max_age = mcf->cookie_max_age;
 
-    if (cmcf->secrets != NULL) {
-        secret = cmcf->secrets->elts;
+    if (mcf->secrets != NULL) {
+        secret = mcf->secrets->elts;
 
-        keys = ngx_palloc(cf->pool, cmcf->secrets->nelts
+        keys = ngx_palloc(cf->pool, mcf->secrets->nelts
                                     * sizeof(ngx_http_consent_key_t));
         if (keys == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        for (i = 0; i < cmcf->secrets->nelts; i++) {
+        for (i = 0; i < mcf->secrets->nelts; i++) {
             keys[i] = secret[i].key;
         }
 
         policy->keys = keys;
-        policy->nkeys = cmcf->secrets->nelts;
+        policy->nkeys = mcf->secrets->nelts;
     }
 
     return NGX_CONF_OK;
@@ -403,7 +403,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_consent_loc_conf_t *prev = parent;
     ngx_http_consent_loc_conf_t *conf = child;
 
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->banner, prev->banner, 1);
@@ -432,9 +432,9 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    if (cmcf->secrets == NULL) {
+    if (mcf->secrets == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"consent\" is on but no \"consent_secret\" is "
                            "set; add \"consent_secret /path/to/key;\" to the "
@@ -443,7 +443,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->categories->nelts == 0) {
+    if (mcf->categories->nelts == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"consent\" is on but no category is declared; "
                            "add e.g. \"consent_category analytics;\" to the "
@@ -458,7 +458,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     ngx_str_t                  *value;
     ngx_uint_t                  i;
@@ -466,15 +466,15 @@ ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (cmcf->secrets == NULL) {
-        cmcf->secrets = ngx_array_create(cf->pool, 2,
+    if (mcf->secrets == NULL) {
+        mcf->secrets = ngx_array_create(cf->pool, 2,
                                          sizeof(ngx_http_consent_secret_t));
-        if (cmcf->secrets == NULL) {
+        if (mcf->secrets == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
-    secret = ngx_array_push(cmcf->secrets);
+    secret = ngx_array_push(mcf->secrets);
     if (secret == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -489,9 +489,9 @@ ngx_http_consent_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    s = cmcf->secrets->elts;
+    s = mcf->secrets->elts;
 
-    for (i = 0; i < cmcf->secrets->nelts - 1; i++) {
+    for (i = 0; i < mcf->secrets->nelts - 1; i++) {
         if (ngx_memcmp(s[i].key.kid, secret->key.kid,
                        NGX_HTTP_CONSENT_KID_LEN)
             == 0)
@@ -654,19 +654,19 @@ ngx_http_consent_free_secret(void *data)
 static char *
 ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     ngx_str_t  *value;
 
-    if (cmcf->revision != NGX_CONF_UNSET) {
+    if (mcf->revision != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    cmcf->revision = ngx_atoi(value[1].data, value[1].len);
+    mcf->revision = ngx_atoi(value[1].data, value[1].len);
 
-    if (cmcf->revision == NGX_ERROR || value[1].len > 9) {
+    if (mcf->revision == NGX_ERROR || value[1].len > 9) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid \"consent_revision\" \"%V\"; use a whole "
                            "number from 0 to 999999999, and raise it to ask "
@@ -681,15 +681,15 @@ ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     u_char      *p;
     time_t       age;
     ngx_str_t   *value, v;
     ngx_uint_t   i;
 
-    if (cmcf->cookie_name.data != NULL
-        || cmcf->cookie_max_age != NGX_CONF_UNSET)
+    if (mcf->cookie_name.data != NULL
+        || mcf->cookie_max_age != NGX_CONF_UNSET)
     {
         return "is duplicate";
     }
@@ -714,7 +714,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto bad_name;
             }
 
-            cmcf->cookie_name = v;
+            mcf->cookie_name = v;
             continue;
         }
 
@@ -742,16 +742,16 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
-            cmcf->cookie_max_age = age;
+            mcf->cookie_max_age = age;
             continue;
         }
 
         if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
-            cmcf->cookie_domain.data = value[i].data + 7;
-            cmcf->cookie_domain.len = value[i].len - 7;
+            mcf->cookie_domain.data = value[i].data + 7;
+            mcf->cookie_domain.len = value[i].len - 7;
 
-            for (p = cmcf->cookie_domain.data;
-                 p < cmcf->cookie_domain.data + cmcf->cookie_domain.len;
+            for (p = mcf->cookie_domain.data;
+                 p < mcf->cookie_domain.data + mcf->cookie_domain.len;
                  p++)
             {
                 if (!(isalnum(*p) || *p == '.' || *p == '-')) {
@@ -759,7 +759,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                        "invalid \"domain\" \"%V\" in "
                                        "\"consent_cookie\"; use a host name "
                                        "such as \"example.com\"",
-                                       &cmcf->cookie_domain);
+                                       &mcf->cookie_domain);
                     return NGX_CONF_ERROR;
                 }
             }
@@ -781,7 +781,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
-            cmcf->cookie_path = v;
+            mcf->cookie_path = v;
             continue;
         }
 
@@ -790,7 +790,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             v.len = value[i].len - 9;
 
             if (ngx_http_consent_enum(ngx_http_consent_samesite, &v,
-                                      &cmcf->cookie_samesite)
+                                      &mcf->cookie_samesite)
                 != NGX_OK)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -808,7 +808,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             v.len = value[i].len - 7;
 
             if (ngx_http_consent_enum(ngx_http_consent_secure, &v,
-                                      &cmcf->cookie_secure)
+                                      &mcf->cookie_secure)
                 != NGX_OK)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -828,8 +828,8 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->cookie_samesite == NGX_HTTP_CONSENT_SAMESITE_NONE
-        && cmcf->cookie_secure == NGX_HTTP_CONSENT_SECURE_OFF)
+    if (mcf->cookie_samesite == NGX_HTTP_CONSENT_SAMESITE_NONE
+        && mcf->cookie_secure == NGX_HTTP_CONSENT_SECURE_OFF)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"samesite=none\" needs a secure cookie, which "
@@ -838,8 +838,8 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->cookie_max_age == NGX_CONF_UNSET) {
-        cmcf->cookie_max_age = 180 * 86400;
+    if (mcf->cookie_max_age == NGX_CONF_UNSET) {
+        mcf->cookie_max_age = 180 * 86400;
     }
 
     return NGX_CONF_OK;
@@ -872,7 +872,7 @@ ngx_http_consent_enum(ngx_conf_enum_t *e, ngx_str_t *v, ngx_uint_t *value)
 static char *
 ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     ngx_str_t                    *value;
     ngx_uint_t                    i;
@@ -902,7 +902,7 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (ngx_http_consent_category_find(cmcf, value[1].data, value[1].len)
+    if (ngx_http_consent_category_find(mcf, value[1].data, value[1].len)
         != NGX_ERROR)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -911,14 +911,14 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
+    if (mcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "too many categories: at most %d can be declared",
                            NGX_HTTP_CONSENT_MAX_CATEGORIES);
         return NGX_CONF_ERROR;
     }
 
-    c = ngx_array_push(cmcf->categories);
+    c = ngx_array_push(mcf->categories);
     if (c == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -926,7 +926,7 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(c, sizeof(ngx_http_consent_category_t));
 
     c->name = value[1];
-    c->index = cmcf->categories->nelts - 1;
+    c->index = mcf->categories->nelts - 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -964,15 +964,15 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 ngx_int_t
-ngx_http_consent_category_find(ngx_http_consent_main_conf_t *cmcf,
+ngx_http_consent_category_find(ngx_http_consent_main_conf_t *mcf,
     u_char *name, size_t len)
 {
     ngx_uint_t                    i;
     ngx_http_consent_category_t  *c;
 
-    c = cmcf->categories->elts;
+    c = mcf->categories->elts;
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         if (c[i].name.len == len && ngx_strncmp(c[i].name.data, name, len) == 0)
         {
             return i;
@@ -985,11 +985,11 @@ ngx_http_consent_category_find(ngx_http_consent_main_conf_t *cmcf,
 
 char *
 ngx_http_consent_category_arg(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *name, ngx_uint_t *index)
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *name, ngx_uint_t *index)
 {
     ngx_int_t  n;
 
-    n = ngx_http_consent_category_find(cmcf, name->data, name->len);
+    n = ngx_http_consent_category_find(mcf, name->data, name->len);
 
     if (n == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

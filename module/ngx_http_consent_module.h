@@ -172,10 +172,10 @@ typedef struct {
 
 
 /* ngx_http_consent_module.c */
-ngx_int_t ngx_http_consent_category_find(ngx_http_consent_main_conf_t *cmcf,
+ngx_int_t ngx_http_consent_category_find(ngx_http_consent_main_conf_t *mcf,
     u_char *name, size_t len);
 char *ngx_http_consent_category_arg(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *name, ngx_uint_t *index);
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *name, ngx_uint_t *index);
 
 /* ngx_http_consent_request.c */
 ngx_int_t ngx_http_consent_request_init(ngx_conf_t *cf);

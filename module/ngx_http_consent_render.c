@@ -31,7 +31,7 @@ typedef struct {
     ngx_chain_t                      **last;
     ngx_buf_t                         *buf;
     ngx_http_consent_texts_t          *texts;
-    ngx_http_consent_main_conf_t      *cmcf;
+    ngx_http_consent_main_conf_t      *mcf;
     ngx_http_consent_loc_conf_t       *lcf;
     ngx_str_t                          nonce;
     ngx_int_t                          rc;
@@ -91,7 +91,7 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
         return NGX_ERROR;
     }
 
-    if (rd.cmcf->endpoint.len == 0 || rd.texts == NULL) {
+    if (rd.mcf->endpoint.len == 0 || rd.texts == NULL) {
         /* nowhere to send a choice: no banner */
         return NGX_DECLINED;
     }
@@ -108,8 +108,8 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 
     ngx_http_consent_render_lit(&rd,
         "><form class=\"consent-box\" method=\"post\" action=\"");
-    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
-                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
+                                    rd.mcf->endpoint.len);
     ngx_http_consent_render_lit(&rd,
         "\"><div class=\"consent-inner\"><div class=\"consent-head\">"
         "<h2 id=\"consent-title\">");
@@ -138,9 +138,9 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
         "<div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
         " aria-labelledby=\"consent-title\" hidden>");
 
-    c = rd.cmcf->categories->elts;
+    c = rd.mcf->categories->elts;
 
-    for (i = 0; i < rd.cmcf->categories->nelts; i++) {
+    for (i = 0; i < rd.mcf->categories->nelts; i++) {
         ngx_http_consent_render_category(&rd, &c[i], c[i].required, 0);
     }
 
@@ -155,8 +155,8 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     ngx_http_consent_render_text(&rd, "reject_all");
     ngx_http_consent_render_lit(&rd,
         "</button><a class=\"consent-btn\" id=\"consent-customise\" href=\"");
-    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
-                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
+                                    rd.mcf->endpoint.len);
     ngx_http_consent_render_lit(&rd, "?return=");
 
     n = ngx_escape_uri(NULL, ret.data, ret.len, NGX_ESCAPE_URI_COMPONENT);
@@ -247,8 +247,8 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
 
     ngx_http_consent_render_lit(&rd,
         "</p>\n<form method=\"post\" action=\"");
-    ngx_http_consent_render_escaped(&rd, rd.cmcf->endpoint.data,
-                                    rd.cmcf->endpoint.len);
+    ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
+                                    rd.mcf->endpoint.len);
     ngx_http_consent_render_lit(&rd,
         "\">\n<input type=\"hidden\" name=\"source\" value=\"page\">\n");
 
@@ -261,9 +261,9 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
 
     ngx_http_consent_render_lit(&rd, "<div class=\"consent-cats\">\n");
 
-    c = rd.cmcf->categories->elts;
+    c = rd.mcf->categories->elts;
 
-    for (i = 0; i < rd.cmcf->categories->nelts; i++) {
+    for (i = 0; i < rd.mcf->categories->nelts; i++) {
         ngx_http_consent_render_category(&rd, &c[i],
                                          c[i].required
                                          || (valid
@@ -338,7 +338,7 @@ ngx_http_consent_render_init(ngx_http_request_t *r,
     rd->r = r;
     rd->last = &rd->out;
     rd->rc = NGX_OK;
-    rd->cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    rd->mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     rd->lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
     rd->texts = ngx_http_consent_texts_pick(r);
 
@@ -460,8 +460,8 @@ ngx_http_consent_render_asset(ngx_http_consent_render_t *rd, char *name)
     const char                        *e;
     const ngx_http_consent_ui_file_t  *f;
 
-    ngx_http_consent_render_escaped(rd, rd->cmcf->endpoint.data,
-                                    rd->cmcf->endpoint.len);
+    ngx_http_consent_render_escaped(rd, rd->mcf->endpoint.data,
+                                    rd->mcf->endpoint.len);
     ngx_http_consent_render_put(rd, (u_char *) name, ngx_strlen(name));
 
     f = ngx_http_consent_ui_find((u_char *) name, ngx_strlen(name));
@@ -567,9 +567,9 @@ ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
     n = 0;
     before = ((uint64_t) 1 << c->index) - 1;
 
-    if (c->required && (rd->cmcf->required_mask & before) == 0) {
+    if (c->required && (rd->mcf->required_mask & before) == 0) {
         if (!count) {
-            ngx_http_consent_render_cookie(rd, &rd->cmcf->cookie_name, n);
+            ngx_http_consent_render_cookie(rd, &rd->mcf->cookie_name, n);
         }
 
         n++;

@@ -43,10 +43,10 @@ typedef struct {
 static ngx_int_t ngx_http_consent_scan_header(ngx_http_request_t *r,
     ngx_str_t *header, void *data);
 static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
+    ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx);
 static ngx_http_consent_cache_t *ngx_http_consent_cache_slot(
-    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len);
+    ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
 static void ngx_http_consent_var(ngx_http_variable_value_t *v, u_char *data,
     size_t len);
@@ -153,13 +153,13 @@ ngx_http_consent_add_category_variable(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_consent_request_init(ngx_conf_t *cf)
 {
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    cmcf->cache = ngx_pcalloc(cf->pool, NGX_HTTP_CONSENT_CACHE_SLOTS
+    mcf->cache = ngx_pcalloc(cf->pool, NGX_HTTP_CONSENT_CACHE_SLOTS
                                         * sizeof(ngx_http_consent_cache_t));
-    if (cmcf->cache == NULL) {
+    if (mcf->cache == NULL) {
         return NGX_ERROR;
     }
 
@@ -174,7 +174,7 @@ ngx_http_consent_ctx_t *
 ngx_http_consent_get_ctx(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t        *ctx;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
     if (ctx != NULL) {
@@ -188,7 +188,7 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     /*
      * set by ngx_pcalloc():
@@ -201,14 +201,14 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
 
     ctx->gpc = ngx_http_consent_gpc(r);
 
-    if (cmcf->secrets != NULL) {
+    if (mcf->secrets != NULL) {
         (void) ngx_http_consent_cookie_lines(r, ngx_http_consent_scan_header,
                                              ctx);
     }
 
     if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
-        ctx->granted = cmcf->required_mask;
-        ctx->refused = ctx->gpc ? cmcf->gpc_mask : 0;
+        ctx->granted = mcf->required_mask;
+        ctx->refused = ctx->gpc ? mcf->gpc_mask : 0;
         ctx->reissue = 0;
     }
 
@@ -236,11 +236,11 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
     u_char                        *p, *last, *name, *value, *end;
     ngx_http_consent_ctx_t         try;
     ngx_http_consent_state_e       state;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     static ngx_uint_t  rank[] = { 0, 3, 2, 1 };
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
     p = header->data;
     last = p + header->len;
@@ -273,8 +273,8 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
             p++;
         }
 
-        if ((size_t) (end - name) != cmcf->cookie_name.len
-            || ngx_strncmp(name, cmcf->cookie_name.data, end - name) != 0)
+        if ((size_t) (end - name) != mcf->cookie_name.len
+            || ngx_strncmp(name, mcf->cookie_name.data, end - name) != 0)
         {
             continue;
         }
@@ -292,7 +292,7 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
 
         try.reissue = 0;
 
-        state = ngx_http_consent_check(r, cmcf, value, end - value, &try);
+        state = ngx_http_consent_check(r, mcf, value, end - value, &try);
 
         if (rank[state] > rank[ctx->state]) {
             ctx->state = state;
@@ -314,7 +314,7 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
 
 static ngx_http_consent_state_e
 ngx_http_consent_check(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *cmcf, u_char *value, size_t len,
+    ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx)
 {
     time_t                       now;
@@ -322,11 +322,11 @@ ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_verdict_t   v;
 
     now = ngx_time();
-    c = ngx_http_consent_cache_slot(cmcf, value, len);
+    c = ngx_http_consent_cache_slot(mcf, value, len);
 
     if (c != NULL && c->len == len
         && CRYPTO_memcmp(c->value, value, len) == 0
-        && now - c->iat <= cmcf->cookie_max_age)
+        && now - c->iat <= mcf->cookie_max_age)
     {
         ngx_memcpy(ctx->id, c->id, NGX_HTTP_CONSENT_ID_LEN);
         ctx->iat = c->iat;
@@ -338,7 +338,7 @@ ngx_http_consent_check(ngx_http_request_t *r,
         return NGX_HTTP_CONSENT_STATE_VALID;
     }
 
-    (void) ngx_http_consent_cookie_check(value, len, &cmcf->policy, now, &v);
+    (void) ngx_http_consent_cookie_check(value, len, &mcf->policy, now, &v);
 
     if (v.state == NGX_HTTP_CONSENT_CHECK_INVALID) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -375,18 +375,18 @@ ngx_http_consent_check(ngx_http_request_t *r,
 /* the slot a value would have: its last characters are MAC, hence random */
 
 static ngx_http_consent_cache_t *
-ngx_http_consent_cache_slot(ngx_http_consent_main_conf_t *cmcf, u_char *value,
+ngx_http_consent_cache_slot(ngx_http_consent_main_conf_t *mcf, u_char *value,
     size_t len)
 {
     ngx_uint_t  n;
 
-    if (cmcf->cache == NULL || len < 2 || len > NGX_HTTP_CONSENT_CACHE_VALUE) {
+    if (mcf->cache == NULL || len < 2 || len > NGX_HTTP_CONSENT_CACHE_VALUE) {
         return NULL;
     }
 
     n = (ngx_uint_t) value[len - 1] * 31 + value[len - 2];
 
-    return (ngx_http_consent_cache_t *) cmcf->cache
+    return (ngx_http_consent_cache_t *) mcf->cache
            + n % NGX_HTTP_CONSENT_CACHE_SLOTS;
 }
 
@@ -550,11 +550,11 @@ ngx_http_consent_cookie_lines(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_consent_is_secure(ngx_http_request_t *r)
 {
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    switch (cmcf->cookie_secure) {
+    switch (mcf->cookie_secure) {
 
     case NGX_HTTP_CONSENT_SECURE_ON:
         return 1;
@@ -585,21 +585,21 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     ngx_http_consent_cookie_t      cookie;
     const ngx_http_consent_key_t  *key;
     ngx_http_consent_category_t   *c;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
     u_char                         value[NGX_HTTP_CONSENT_COOKIE_MAX];
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    key = &cmcf->policy.keys[0];
-    c = cmcf->categories->elts;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    key = &mcf->policy.keys[0];
+    c = mcf->categories->elts;
 
     ngx_memzero(&cookie, sizeof(ngx_http_consent_cookie_t));
 
     ngx_memcpy(cookie.id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
     cookie.iat = choice->sec;
-    cookie.revision = cmcf->revision;
+    cookie.revision = mcf->revision;
     ngx_memcpy(cookie.kid, key->kid, NGX_HTTP_CONSENT_KID_LEN);
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         if (choice->granted & ((uint64_t) 1 << i)) {
             cookie.granted[cookie.ngranted].data = c[i].name.data;
             cookie.granted[cookie.ngranted++].len = c[i].name.len;
@@ -619,16 +619,16 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    age = choice->sec + cmcf->cookie_max_age - ngx_time();
+    age = choice->sec + mcf->cookie_max_age - ngx_time();
 
     if (age < 0) {
         age = 0;
     }
 
-    len = cmcf->cookie_name.len + 1 + n
+    len = mcf->cookie_name.len + 1 + n
           + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
-          + sizeof("; Path=") - 1 + cmcf->cookie_path.len
-          + sizeof("; Domain=") - 1 + cmcf->cookie_domain.len
+          + sizeof("; Path=") - 1 + mcf->cookie_path.len
+          + sizeof("; Domain=") - 1 + mcf->cookie_domain.len
           + sizeof("; HttpOnly; SameSite=Strict; Secure") - 1;
 
     p = ngx_pnalloc(r->pool, len);
@@ -641,15 +641,15 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(p, "%V=%*s; Max-Age=%T; Path=%V", &cmcf->cookie_name,
-                    (size_t) n, value, age, &cmcf->cookie_path);
+    p = ngx_sprintf(p, "%V=%*s; Max-Age=%T; Path=%V", &mcf->cookie_name,
+                    (size_t) n, value, age, &mcf->cookie_path);
 
-    if (cmcf->cookie_domain.len) {
-        p = ngx_sprintf(p, "; Domain=%V", &cmcf->cookie_domain);
+    if (mcf->cookie_domain.len) {
+        p = ngx_sprintf(p, "; Domain=%V", &mcf->cookie_domain);
     }
 
     p = ngx_sprintf(p, "; HttpOnly; SameSite=%V",
-                    &ngx_http_consent_samesite_values[cmcf->cookie_samesite]);
+                    &ngx_http_consent_samesite_values[mcf->cookie_samesite]);
 
     if (ngx_http_consent_is_secure(r)) {
         p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
@@ -668,8 +668,8 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_choice_t      choice;
-    ngx_http_consent_loc_conf_t   *clcf;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_loc_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
@@ -678,12 +678,12 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
 
     if (ctx == NULL) {
-        clcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-        cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+        mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
         /* with one key, nothing is ever signed again */
 
-        if (!clcf->enable || cmcf->policy.nkeys < 2) {
+        if (!lcf->enable || mcf->policy.nkeys < 2) {
             return ngx_http_next_header_filter(r);
         }
 
@@ -770,19 +770,19 @@ ngx_http_consent_categories_variable(ngx_http_request_t *r,
     ngx_uint_t                     i;
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_category_t   *c;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
     ctx = ngx_http_consent_get_ctx(r);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
-    c = cmcf->categories->elts;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    c = mcf->categories->elts;
 
     len = 0;
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         len += c[i].name.len + 1;
     }
 
@@ -793,7 +793,7 @@ ngx_http_consent_categories_variable(ngx_http_request_t *r,
 
     start = p;
 
-    for (i = 0; i < cmcf->categories->nelts; i++) {
+    for (i = 0; i < mcf->categories->nelts; i++) {
         if (ctx->granted & ((uint64_t) 1 << i)) {
             if (p != start) {
                 *p++ = ',';

@@ -24,16 +24,16 @@
 
 
 static ngx_int_t ngx_http_consent_texts_load(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, ngx_str_t *file);
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, ngx_str_t *file);
 static ngx_int_t ngx_http_consent_texts_read(ngx_conf_t *cf, ngx_str_t *file,
     ngx_str_t *content);
 static ngx_uint_t ngx_http_consent_texts_utf8(u_char *p, size_t len);
 static const char *ngx_http_consent_texts_check(json_t *json,
     const char **key);
 static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, json_t *json);
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, json_t *json);
 static ngx_http_consent_texts_t *ngx_http_consent_texts_find(
-    ngx_http_consent_main_conf_t *cmcf, u_char *lang, size_t len);
+    ngx_http_consent_main_conf_t *mcf, u_char *lang, size_t len);
 static ngx_int_t ngx_http_consent_texts_hash(ngx_conf_t *cf,
     ngx_http_consent_texts_t *t);
 static ngx_table_elt_t *ngx_http_consent_accept_language(
@@ -67,7 +67,7 @@ static const char  *ngx_http_consent_texts_keys[] = {
 char *
 ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_consent_main_conf_t *cmcf = conf;
+    ngx_http_consent_main_conf_t *mcf = conf;
 
     size_t       len;
     u_char      *name;
@@ -76,23 +76,23 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_err_t    err;
     ngx_uint_t   n;
 
-    if (cmcf->texts_dir.data != NULL) {
+    if (mcf->texts_dir.data != NULL) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    cmcf->texts_dir = value[1];
+    mcf->texts_dir = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &cmcf->texts_dir, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &mcf->texts_dir, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_open_dir(&cmcf->texts_dir, &dir) == NGX_ERROR) {
+    if (ngx_open_dir(&mcf->texts_dir, &dir) == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            ngx_open_dir_n " \"%V\" failed: make it a "
                            "directory nginx can read, with one file per "
                            "language such as en.json",
-                           &cmcf->texts_dir);
+                           &mcf->texts_dir);
         return NGX_CONF_ERROR;
     }
 
@@ -110,7 +110,7 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                                ngx_read_dir_n " \"%V\" failed",
-                               &cmcf->texts_dir);
+                               &mcf->texts_dir);
             goto failed;
         }
 
@@ -123,13 +123,13 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        file.len = cmcf->texts_dir.len + 1 + len;
+        file.len = mcf->texts_dir.len + 1 + len;
         file.data = ngx_pnalloc(cf->pool, file.len + 1);
         if (file.data == NULL) {
             goto failed;
         }
 
-        ngx_sprintf(file.data, "%V/%s%Z", &cmcf->texts_dir, name);
+        ngx_sprintf(file.data, "%V/%s%Z", &mcf->texts_dir, name);
 
         lang.len = len - 5;
         lang.data = ngx_pnalloc(cf->pool, lang.len);
@@ -147,7 +147,7 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             goto failed;
         }
 
-        if (ngx_http_consent_texts_find(cmcf, lang.data, lang.len) != NULL) {
+        if (ngx_http_consent_texts_find(mcf, lang.data, lang.len) != NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "texts file \"%V\": language \"%V\" is "
                                "already loaded: keep one file per language",
@@ -155,7 +155,7 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             goto failed;
         }
 
-        if (ngx_http_consent_texts_load(cf, cmcf, &lang, &file) != NGX_OK) {
+        if (ngx_http_consent_texts_load(cf, mcf, &lang, &file) != NGX_OK) {
             goto failed;
         }
 
@@ -168,7 +168,7 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "no texts in \"%V\": add one file per language, "
                            "such as en.json, with the keys of ui/texts/en.json",
-                           &cmcf->texts_dir);
+                           &mcf->texts_dir);
         return NGX_CONF_ERROR;
     }
 
@@ -191,15 +191,15 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
     const char                        *err, *key;
     json_error_t                       jerr;
     ngx_http_consent_texts_t          *t;
-    ngx_http_consent_main_conf_t      *cmcf;
+    ngx_http_consent_main_conf_t      *mcf;
     const ngx_http_consent_ui_file_t  *f;
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    if (cmcf->texts == NULL) {
-        cmcf->texts = ngx_array_create(cf->pool, 4,
+    if (mcf->texts == NULL) {
+        mcf->texts = ngx_array_create(cf->pool, 4,
                                        sizeof(ngx_http_consent_texts_t));
-        if (cmcf->texts == NULL) {
+        if (mcf->texts == NULL) {
             return NGX_ERROR;
         }
     }
@@ -215,7 +215,7 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
         lang.data = (u_char *) f->name + 6;
         lang.len = ngx_strlen(lang.data) - 5;
 
-        if (ngx_http_consent_texts_find(cmcf, lang.data, lang.len) != NULL) {
+        if (ngx_http_consent_texts_find(mcf, lang.data, lang.len) != NULL) {
             continue;
         }
 
@@ -236,28 +236,28 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        if (ngx_http_consent_texts_add(cf, cmcf, &lang, json) != NGX_OK) {
+        if (ngx_http_consent_texts_add(cf, mcf, &lang, json) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    t = cmcf->texts->elts;
+    t = mcf->texts->elts;
 
-    for (i = 0; i < cmcf->texts->nelts; i++) {
+    for (i = 0; i < mcf->texts->nelts; i++) {
         if (ngx_http_consent_texts_hash(cf, &t[i]) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_http_consent_texts_find(cmcf, cmcf->language.data,
-                                    cmcf->language.len)
+    if (ngx_http_consent_texts_find(mcf, mcf->language.data,
+                                    mcf->language.len)
         == NULL)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"consent_language %V\": there are no texts in "
                       "that language: use \"en\" or \"fr\", or add "
                       "%V.json to the \"consent_texts\" directory",
-                      &cmcf->language, &cmcf->language);
+                      &mcf->language, &mcf->language);
         return NGX_ERROR;
     }
 
@@ -274,32 +274,32 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_lang_t       *avail;
     ngx_http_consent_texts_t      *t;
-    ngx_http_consent_main_conf_t  *cmcf;
+    ngx_http_consent_main_conf_t  *mcf;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    if (cmcf->texts == NULL || cmcf->texts->nelts == 0) {
+    if (mcf->texts == NULL || mcf->texts->nelts == 0) {
         return NULL;
     }
 
     ctx = ngx_http_consent_get_ctx(r);
 
     if (ctx != NULL && ctx->lang.len) {
-        t = ngx_http_consent_texts_find(cmcf, ctx->lang.data, ctx->lang.len);
+        t = ngx_http_consent_texts_find(mcf, ctx->lang.data, ctx->lang.len);
         if (t != NULL) {
             return t;
         }
     }
 
-    t = cmcf->texts->elts;
-    n = cmcf->texts->nelts;
+    t = mcf->texts->elts;
+    n = mcf->texts->nelts;
 
     fallback = 0;
 
     for (i = 0; i < (int) n; i++) {
-        if (t[i].lang.len == cmcf->language.len
-            && ngx_strncasecmp(t[i].lang.data, cmcf->language.data,
-                               cmcf->language.len)
+        if (t[i].lang.len == mcf->language.len
+            && ngx_strncasecmp(t[i].lang.data, mcf->language.data,
+                               mcf->language.len)
                == 0)
         {
             fallback = i;
@@ -338,7 +338,7 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_consent_texts_load(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, ngx_str_t *file)
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, ngx_str_t *file)
 {
     json_t        *json;
     ngx_str_t      content;
@@ -382,7 +382,7 @@ ngx_http_consent_texts_load(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    return ngx_http_consent_texts_add(cf, cmcf, lang, json);
+    return ngx_http_consent_texts_add(cf, mcf, lang, json);
 }
 
 
@@ -609,7 +609,7 @@ ngx_http_consent_texts_check(json_t *json, const char **key)
 
 static ngx_int_t
 ngx_http_consent_texts_add(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *cmcf, ngx_str_t *lang, json_t *json)
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, json_t *json)
 {
     ngx_pool_cleanup_t        *cln;
     ngx_http_consent_texts_t  *t;
@@ -623,15 +623,15 @@ ngx_http_consent_texts_add(ngx_conf_t *cf,
     cln->handler = ngx_http_consent_texts_cleanup;
     cln->data = json;
 
-    if (cmcf->texts == NULL) {
-        cmcf->texts = ngx_array_create(cf->pool, 4,
+    if (mcf->texts == NULL) {
+        mcf->texts = ngx_array_create(cf->pool, 4,
                                        sizeof(ngx_http_consent_texts_t));
-        if (cmcf->texts == NULL) {
+        if (mcf->texts == NULL) {
             return NGX_ERROR;
         }
     }
 
-    t = ngx_array_push(cmcf->texts);
+    t = ngx_array_push(mcf->texts);
     if (t == NULL) {
         return NGX_ERROR;
     }
@@ -646,19 +646,19 @@ ngx_http_consent_texts_add(ngx_conf_t *cf,
 
 
 static ngx_http_consent_texts_t *
-ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *cmcf, u_char *lang,
+ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *mcf, u_char *lang,
     size_t len)
 {
     ngx_uint_t                 i;
     ngx_http_consent_texts_t  *t;
 
-    if (cmcf->texts == NULL) {
+    if (mcf->texts == NULL) {
         return NULL;
     }
 
-    t = cmcf->texts->elts;
+    t = mcf->texts->elts;
 
-    for (i = 0; i < cmcf->texts->nelts; i++) {
+    for (i = 0; i < mcf->texts->nelts; i++) {
         if (t[i].lang.len == len
             && ngx_strncasecmp(t[i].lang.data, lang, len) == 0)
         {
