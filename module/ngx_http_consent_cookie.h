@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ngx_http_consent_slice.h"
+
 
 #define NGX_HTTP_CONSENT_VERSION         '1'
 #define NGX_HTTP_CONSENT_ID_LEN          16
@@ -61,12 +63,6 @@
 #define NGX_HTTP_CONSENT_COOKIE_MALFORMED  -1
 #define NGX_HTTP_CONSENT_COOKIE_BAD_MAC    -2
 #define NGX_HTTP_CONSENT_COOKIE_TOO_SMALL  -3
-
-
-typedef struct {
-    const unsigned char           *data;
-    size_t                         len;
-} ngx_http_consent_slice_t;
 
 
 /*

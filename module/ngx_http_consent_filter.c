@@ -375,7 +375,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_uint_t                        i, banner, head;
     ngx_http_consent_rule_t          *rule;
     ngx_http_consent_category_t      *cat;
-    ngx_http_consent_html_str_t      *names;
+    ngx_http_consent_slice_t      *names;
     ngx_http_consent_html_host_t     *hosts;
     ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
@@ -408,7 +408,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ctx->rules.ncategories = mcf->categories ? mcf->categories->nelts : 0;
 
     names = ngx_palloc(r->pool, (ctx->rules.ncategories + 1)
-                                * sizeof(ngx_http_consent_html_str_t));
+                                * sizeof(ngx_http_consent_slice_t));
     if (names == NULL) {
         return NGX_ERROR;
     }

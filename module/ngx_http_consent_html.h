@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ngx_http_consent_slice.h"
+
 
 #define NGX_HTTP_CONSENT_HTML_NAME_LEN    16
 #define NGX_HTTP_CONSENT_HTML_ANAME_LEN   32
@@ -178,15 +180,9 @@ typedef struct {
 
 
 typedef struct {
-    const unsigned char             *data;
-    size_t                           len;
-} ngx_http_consent_html_str_t;
-
-
-typedef struct {
     const ngx_http_consent_html_host_t  *hosts;
     size_t                               nhosts;
-    const ngx_http_consent_html_str_t   *categories;  /* by index */
+    const ngx_http_consent_slice_t   *categories;  /* by index */
     size_t                               ncategories;
 } ngx_http_consent_html_rules_t;
 

@@ -19,7 +19,7 @@ static size_t ngx_http_consent_lang_parse(const unsigned char *p,
 static const unsigned char *ngx_http_consent_lang_qvalue(
     const unsigned char *p, const unsigned char *end, int *q);
 static int ngx_http_consent_lang_match(ngx_http_consent_lang_range_t *range,
-    const ngx_http_consent_lang_t *tag);
+    const ngx_http_consent_slice_t *tag);
 static int ngx_http_consent_lang_lower(int c);
 
 
@@ -31,7 +31,7 @@ static int ngx_http_consent_lang_lower(int c);
 
 int
 ngx_http_consent_lang_pick(const unsigned char *header, size_t len,
-    const ngx_http_consent_lang_t *avail, size_t n, int fallback)
+    const ngx_http_consent_slice_t *avail, size_t n, int fallback)
 {
     int                            best, best_q, best_pos, best_spec, q,
                                    pos, spec, q_spec, pos_spec, zero_spec;
@@ -316,7 +316,7 @@ ngx_http_consent_lang_qvalue(const unsigned char *p, const unsigned char *end,
 
 static int
 ngx_http_consent_lang_match(ngx_http_consent_lang_range_t *range,
-    const ngx_http_consent_lang_t *tag)
+    const ngx_http_consent_slice_t *tag)
 {
     size_t  i, m;
 

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "ngx_http_consent_slice.h"
+
 
 /* ranges of an Accept-Language header that are looked at; the rest is not */
 #define NGX_HTTP_CONSENT_LANG_MAX_RANGES  32
@@ -19,12 +21,6 @@
 
 /* the longest language tag kept, as "zh-Hant-TW" */
 #define NGX_HTTP_CONSENT_LANG_MAX_TAG     35
-
-
-typedef struct {
-    size_t                  len;
-    const unsigned char    *data;
-} ngx_http_consent_lang_t;
 
 
 /*
@@ -43,7 +39,7 @@ typedef struct {
  * work is bounded by the constants above; nothing is allocated.
  */
 int ngx_http_consent_lang_pick(const unsigned char *header, size_t len,
-    const ngx_http_consent_lang_t *avail, size_t n, int fallback);
+    const ngx_http_consent_slice_t *avail, size_t n, int fallback);
 
 /* returns 1 if s is a well-formed language tag of at most MAX_TAG bytes */
 int ngx_http_consent_lang_valid(const unsigned char *s, size_t len);

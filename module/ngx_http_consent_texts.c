@@ -272,7 +272,7 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     ngx_uint_t                     n;
     ngx_table_elt_t               *h;
     ngx_http_consent_ctx_t        *ctx;
-    ngx_http_consent_lang_t       *avail;
+    ngx_http_consent_slice_t       *avail;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_main_conf_t  *mcf;
 
@@ -311,7 +311,7 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     h = ngx_http_consent_accept_language(r);
 
     if (h != NULL) {
-        avail = ngx_palloc(r->pool, n * sizeof(ngx_http_consent_lang_t));
+        avail = ngx_palloc(r->pool, n * sizeof(ngx_http_consent_slice_t));
         if (avail == NULL) {
             return NULL;
         }

@@ -13,10 +13,10 @@
 #include "ngx_http_consent_lang.h"
 
 
-#define L(s)  { sizeof(s) - 1, (const unsigned char *) s }
+#define L(s)  { (const unsigned char *) s, sizeof(s) - 1 }
 
 
-static const ngx_http_consent_lang_t  avail[] = {
+static const ngx_http_consent_slice_t  avail[] = {
     L("en"), L("fr"), L("fr-CA"), L("de"), L("pt-br"), L("zh-Hant-TW")
 };
 

@@ -55,7 +55,7 @@ typedef struct {
 } buf_t;
 
 
-static const ngx_http_consent_html_str_t  categories[] = {
+static const ngx_http_consent_slice_t  categories[] = {
     { (const unsigned char *) "necessary", 9 },
     { (const unsigned char *) "analytics", 9 },
     { (const unsigned char *) "marketing", 9 }

@@ -17,17 +17,17 @@
 #include "ngx_http_consent_lang.h"
 
 
-#define L(s)  { sizeof(s) - 1, (const unsigned char *) s }
+#define L(s)  { (const unsigned char *) s, sizeof(s) - 1 }
 
 
-static const ngx_http_consent_lang_t  en_fr[] = { L("en"), L("fr") };
-static const ngx_http_consent_lang_t  many[] = {
+static const ngx_http_consent_slice_t  en_fr[] = { L("en"), L("fr") };
+static const ngx_http_consent_slice_t  many[] = {
     L("en"), L("fr"), L("de"), L("fr-ca"), L("pt-BR"), L("zh-Hant")
 };
 
 
 static int
-pick(const char *h, const ngx_http_consent_lang_t *avail, size_t n,
+pick(const char *h, const ngx_http_consent_slice_t *avail, size_t n,
     int fallback)
 {
     return ngx_http_consent_lang_pick((const unsigned char *) h, strlen(h),
