@@ -21,12 +21,10 @@
 static ngx_int_t ngx_http_consent_endpoint_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_send_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_send_state(ngx_http_request_t *r);
-static ngx_int_t ngx_http_consent_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, json_t *json);
 static ngx_int_t ngx_http_consent_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
-static ngx_int_t ngx_http_consent_send_line(ngx_http_request_t *r,
-    ngx_uint_t status, char *type, const char *text);
+static ngx_int_t ngx_http_consent_send_buf(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_buf_t *b);
 static ngx_int_t ngx_http_consent_same_origin(ngx_http_request_t *r);
 static void ngx_http_consent_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_read_body(ngx_http_request_t *r,
@@ -211,12 +209,19 @@ ngx_http_consent_send_page(ngx_http_request_t *r)
 }
 
 
+/*
+ * The reader's state as one line of JSON, printed into the pool:
+ *
+ *     {"categories":{"necessary":true,"analytics":false},"state":"valid",
+ *      "revision":1,"gpc":false,"id":"<32 hex digits>"}
+ */
+
 static ngx_int_t
 ngx_http_consent_send_state(ngx_http_request_t *r)
 {
-    u_char                         hex[2 * NGX_HTTP_CONSENT_ID_LEN];
-    json_t                        *root, *cats;
-    ngx_int_t                      rc;
+    u_char                        *p;
+    size_t                         len;
+    ngx_buf_t                     *b;
     ngx_uint_t                     i;
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_category_t   *c;
@@ -232,61 +237,54 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     c = mcf->categories->elts;
 
-    root = json_object();
-    cats = json_object();
-
-    if (root == NULL || cats == NULL) {
-        json_decref(root);
-        json_decref(cats);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json_object_set_new(root, "categories", cats);
+    len = sizeof("{\"categories\":{},\"state\":\"outdated\",\"revision\":"
+                 ",\"gpc\":false,\"id\":\"\"}" CRLF)
+          + NGX_INT_T_LEN + 2 * NGX_HTTP_CONSENT_ID_LEN;
 
     for (i = 0; i < mcf->categories->nelts; i++) {
-        json_object_setn_new(cats, (const char *) c[i].name.data,
-                             c[i].name.len,
-                             json_boolean(ctx->granted & ((uint64_t) 1 << i)));
+        len += sizeof("\"\":false,") - 1 + c[i].name.len
+               + ngx_escape_json(NULL, c[i].name.data, c[i].name.len);
     }
 
-    json_object_set_new(root, "state", json_string(states[ctx->state]));
-    json_object_set_new(root, "revision", json_integer(mcf->revision));
-    json_object_set_new(root, "gpc", json_boolean(ctx->gpc));
-
-    if (ctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
-        ngx_hex_dump(hex, ctx->id, NGX_HTTP_CONSENT_ID_LEN);
-        json_object_set_new(root, "id",
-                            json_stringn((const char *) hex, sizeof(hex)));
-
-    } else {
-        json_object_set_new(root, "id", json_null());
-    }
-
-    rc = ngx_http_consent_send_json(r, NGX_HTTP_OK, root);
-
-    json_decref(root);
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_consent_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    json_t *json)
-{
-    char       *s;
-    ngx_int_t   rc;
-
-    s = json_dumps(json, JSON_COMPACT);
-    if (s == NULL) {
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_consent_send_line(r, status, "application/json", s);
+    p = ngx_cpymem(b->last, "{\"categories\":{",
+                   sizeof("{\"categories\":{") - 1);
 
-    free(s);
+    for (i = 0; i < mcf->categories->nelts; i++) {
+        if (i != 0) {
+            *p++ = ',';
+        }
 
-    return rc;
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, c[i].name.data, c[i].name.len);
+        p = ngx_sprintf(p, "\":%s",
+                        (ctx->granted & ((uint64_t) 1 << i)) ? "true"
+                                                             : "false");
+    }
+
+    p = ngx_sprintf(p, "},\"state\":\"%s\",\"revision\":%i,\"gpc\":%s,"
+                    "\"id\":", states[ctx->state], mcf->revision,
+                    ctx->gpc ? "true" : "false");
+
+    if (ctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
+        *p++ = '"';
+        p = ngx_hex_dump(p, ctx->id, NGX_HTTP_CONSENT_ID_LEN);
+        *p++ = '"';
+
+    } else {
+        p = ngx_cpymem(p, "null", sizeof("null") - 1);
+    }
+
+    *p++ = '}';
+    *p++ = LF;
+
+    b->last = p;
+
+    return ngx_http_consent_send_buf(r, NGX_HTTP_OK, "application/json", b);
 }
 
 
@@ -296,6 +294,9 @@ static ngx_int_t
 ngx_http_consent_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason)
 {
+    size_t      len;
+    ngx_buf_t  *b;
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "consent request refused: %s", reason);
 
@@ -303,35 +304,34 @@ ngx_http_consent_send_error(ngx_http_request_t *r, ngx_uint_t status,
         r->keepalive = 0;
     }
 
-    return ngx_http_consent_send_line(r, status, "text/plain", reason);
-}
-
-
-/* one line of text, copied: the caller may free it */
-
-static ngx_int_t
-ngx_http_consent_send_line(ngx_http_request_t *r, ngx_uint_t status,
-    char *type, const char *text)
-{
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    len = ngx_strlen(text);
+    len = ngx_strlen(reason);
 
     b = ngx_create_temp_buf(r->pool, len + 1);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, text, len);
+    b->last = ngx_cpymem(b->last, reason, len);
     *b->last++ = LF;
+
+    return ngx_http_consent_send_buf(r, status, "text/plain", b);
+}
+
+
+/* a short answer, whole in one buffer, never cached */
+
+static ngx_int_t
+ngx_http_consent_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = len + 1;
+    r->headers_out.content_length_n = b->last - b->pos;
     r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type.data = (u_char *) type;
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -562,25 +562,16 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    choice->action = form->action;
+    choice->source = form->source;
+
     switch (form->action) {
 
-    case NGX_HTTP_CONSENT_FORM_ACCEPT_ALL:
-        choice->action = NGX_HTTP_CONSENT_ACCEPT_ALL;
+    case NGX_HTTP_CONSENT_ACCEPT_ALL:
         choice->granted = mcf->all_mask;
         break;
 
-    case NGX_HTTP_CONSENT_FORM_REJECT_ALL:
-        choice->action = NGX_HTTP_CONSENT_REJECT_ALL;
-        choice->granted = mcf->required_mask;
-        break;
-
-    case NGX_HTTP_CONSENT_FORM_WITHDRAW:
-        choice->action = NGX_HTTP_CONSENT_WITHDRAW;
-        choice->granted = mcf->required_mask;
-        break;
-
-    default: /* NGX_HTTP_CONSENT_FORM_SAVE */
-        choice->action = NGX_HTTP_CONSENT_SAVE;
+    case NGX_HTTP_CONSENT_SAVE:
         choice->granted = mcf->required_mask;
 
         for (i = 0; i < form->ncategories; i++) {
@@ -594,23 +585,14 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
             choice->granted |= (uint64_t) 1 << n;
         }
+
+        break;
+
+    default: /* reject_all, withdraw: what is required only */
+        choice->granted = mcf->required_mask;
     }
 
     choice->denied = mcf->all_mask & ~choice->granted;
-
-    switch (form->source) {
-
-    case NGX_HTTP_CONSENT_FORM_SOURCE_BANNER:
-        choice->source = NGX_HTTP_CONSENT_SOURCE_BANNER;
-        break;
-
-    case NGX_HTTP_CONSENT_FORM_SOURCE_PAGE:
-        choice->source = NGX_HTTP_CONSENT_SOURCE_PAGE;
-        break;
-
-    default:
-        choice->source = NGX_HTTP_CONSENT_SOURCE_API;
-    }
 
     /* a reader who changes their mind keeps the id of their consent */
 

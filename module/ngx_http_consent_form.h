@@ -20,23 +20,39 @@
 #include "ngx_http_consent_cookie.h"
 
 
-#define NGX_HTTP_CONSENT_FORM_NONE        0
-#define NGX_HTTP_CONSENT_FORM_ACCEPT_ALL  1
-#define NGX_HTTP_CONSENT_FORM_REJECT_ALL  2
-#define NGX_HTTP_CONSENT_FORM_SAVE        3
-#define NGX_HTTP_CONSENT_FORM_WITHDRAW    4
+/*
+ * What a reader chose, and where they chose it: the one definition, used by
+ * the parsers, the endpoint and the log (whose names index these values).
+ * The *_NONE values exist only while a body is read: a parsed form never
+ * holds them.
+ */
 
-#define NGX_HTTP_CONSENT_FORM_SOURCE_NONE    0
-#define NGX_HTTP_CONSENT_FORM_SOURCE_BANNER  1
-#define NGX_HTTP_CONSENT_FORM_SOURCE_PAGE    2
-#define NGX_HTTP_CONSENT_FORM_SOURCE_API     3
+typedef enum {
+    NGX_HTTP_CONSENT_ACCEPT_ALL = 0,
+    NGX_HTTP_CONSENT_REJECT_ALL,
+    NGX_HTTP_CONSENT_SAVE,
+    NGX_HTTP_CONSENT_WITHDRAW,
+    NGX_HTTP_CONSENT_ACTION_NONE
+} ngx_http_consent_action_e;
+
+
+typedef enum {
+    NGX_HTTP_CONSENT_SOURCE_BANNER = 0,
+    NGX_HTTP_CONSENT_SOURCE_PAGE,
+    NGX_HTTP_CONSENT_SOURCE_API,
+    NGX_HTTP_CONSENT_SOURCE_NONE
+} ngx_http_consent_source_e;
+
+
+/* JSON nesting a consent body may use in members it ignores */
+#define NGX_HTTP_CONSENT_JSON_DEPTH       32
 
 #define NGX_HTTP_CONSENT_RETURN_MAX       2048
 
 
 typedef struct {
-    int                         action;
-    int                         source;
+    ngx_http_consent_action_e   action;
+    ngx_http_consent_source_e   source;
 
     ngx_http_consent_slice_t    categories[NGX_HTTP_CONSENT_MAX_CATEGORIES];
     size_t                      ncategories;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ngx_http_consent_cookie.h"
+#include "ngx_http_consent_form.h"
 
 
 #define NGX_HTTP_CONSENT_SAMESITE_LAX     0
@@ -35,21 +36,6 @@ typedef enum {
     NGX_HTTP_CONSENT_STATE_OUTDATED,
     NGX_HTTP_CONSENT_STATE_INVALID
 } ngx_http_consent_state_e;
-
-
-typedef enum {
-    NGX_HTTP_CONSENT_ACCEPT_ALL = 0,
-    NGX_HTTP_CONSENT_REJECT_ALL,
-    NGX_HTTP_CONSENT_SAVE,
-    NGX_HTTP_CONSENT_WITHDRAW
-} ngx_http_consent_action_e;
-
-
-typedef enum {
-    NGX_HTTP_CONSENT_SOURCE_BANNER = 0,
-    NGX_HTTP_CONSENT_SOURCE_PAGE,
-    NGX_HTTP_CONSENT_SOURCE_API
-} ngx_http_consent_source_e;
 
 
 typedef struct {
