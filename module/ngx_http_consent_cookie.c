@@ -466,6 +466,33 @@ ngx_http_consent_valid_name(const unsigned char *name, size_t len)
 }
 
 
+/*
+ * A cookie name as RFC 6265 allows it (an HTTP token): what the
+ * configuration may name, for the consent cookie and for the patterns of
+ * consent_strip_cookie, where "*" (a token character) matches any run.
+ */
+
+int
+ngx_http_consent_cookie_name_valid(const unsigned char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (name[i] <= ' ' || name[i] >= 127
+            || strchr("()<>@,;:\\\"/[]?={}", name[i]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 size_t
 ngx_http_consent_base64url_encode(unsigned char *dst, const unsigned char *src,
     size_t len)

@@ -141,6 +141,8 @@ long ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
 void ngx_http_consent_cookie_kid(unsigned char *kid, const unsigned char *key,
     size_t key_len);
 int ngx_http_consent_valid_name(const unsigned char *name, size_t len);
+int ngx_http_consent_cookie_name_valid(const unsigned char *name,
+    size_t len);
 
 size_t ngx_http_consent_base64url_encode(unsigned char *dst,
     const unsigned char *src, size_t len);

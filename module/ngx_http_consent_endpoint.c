@@ -50,7 +50,8 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_consent_main_conf_t  *mcf;
 
     if (lcf->endpoint != NGX_CONF_UNSET) {
-        return "is duplicate";
+        return "is duplicate: one \"consent_endpoint\" per location is "
+               "enough";
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);

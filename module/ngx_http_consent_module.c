@@ -260,6 +260,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      *     mcf->cookie_name = { 0, NULL };
      *     mcf->cookie_domain = { 0, NULL };
      *     mcf->cookie_path = { 0, NULL };
+     *     mcf->cookie_set = 0;
      *     mcf->all_mask = 0;
      *     mcf->required_mask = 0;
      *     mcf->gpc_mask = 0;
@@ -616,7 +617,8 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
 
     if (ngx_http_consent_hmac_init(&secret->key.hmac, p, len) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "HMAC-SHA256 is not available in OpenSSL");
+                           "HMAC-SHA256 is not available in OpenSSL; build "
+                           "nginx with an OpenSSL that provides SHA-256");
         goto done;
     }
 
@@ -659,7 +661,7 @@ ngx_http_consent_revision(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t  *value;
 
     if (mcf->revision != NGX_CONF_UNSET) {
-        return "is duplicate";
+        return "is duplicate: keep one \"consent_revision\" line";
     }
 
     value = cf->args->elts;
@@ -688,11 +690,12 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t   *value, v;
     ngx_uint_t   i;
 
-    if (mcf->cookie_name.data != NULL
-        || mcf->cookie_max_age != NGX_CONF_UNSET)
-    {
-        return "is duplicate";
+    if (mcf->cookie_set) {
+        return "is duplicate: give all its parameters in one "
+               "\"consent_cookie\" line";
     }
+
+    mcf->cookie_set = 1;
 
     value = cf->args->elts;
 
@@ -702,16 +705,12 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             v.data = value[i].data + 5;
             v.len = value[i].len - 5;
 
-            for (p = v.data; p < v.data + v.len; p++) {
-                if (*p <= ' ' || *p >= 127 || ngx_strchr("()<>@,;:\\\"/[]?={}",
-                                                         *p) != NULL)
-                {
-                    goto bad_name;
-                }
-            }
-
-            if (v.len == 0) {
-                goto bad_name;
+            if (!ngx_http_consent_cookie_name_valid(v.data, v.len)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid cookie name in \"%V\" of "
+                                   "\"consent_cookie\"; use letters, "
+                                   "digits, \"_\" or \"-\"", &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             mcf->cookie_name = v;
@@ -838,18 +837,7 @@ ngx_http_consent_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (mcf->cookie_max_age == NGX_CONF_UNSET) {
-        mcf->cookie_max_age = 180 * 86400;
-    }
-
     return NGX_CONF_OK;
-
-bad_name:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid cookie name in \"%V\" of \"consent_cookie\"; "
-                       "use letters, digits, \"_\" or \"-\"", &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 
@@ -913,7 +901,8 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (mcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "too many categories: at most %d can be declared",
+                           "too many categories: at most %d can be "
+                           "declared; merge some of them into one",
                            NGX_HTTP_CONSENT_MAX_CATEGORIES);
         return NGX_CONF_ERROR;
     }

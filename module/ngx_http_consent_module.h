@@ -73,6 +73,7 @@ typedef struct {
     time_t                      cookie_max_age;
     ngx_uint_t                  cookie_samesite;
     ngx_uint_t                  cookie_secure;
+    unsigned                    cookie_set:1; /* consent_cookie was given */
 
     uint64_t                    all_mask;
     uint64_t                    required_mask;

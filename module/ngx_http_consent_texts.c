@@ -77,7 +77,8 @@ ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t   n;
 
     if (mcf->texts_dir.data != NULL) {
-        return "is duplicate";
+        return "is duplicate: keep one \"consent_texts\" directory, "
+               "with one file per language";
     }
 
     value = cf->args->elts;

@@ -99,8 +99,18 @@ fails_with($base . "consent_cookie colour=blue;\n" . $server,
            qr/invalid parameter "colour=blue".*known ones are name=/,
            'unknown cookie parameter');
 fails_with($base . "consent_cookie name=a;\nconsent_cookie name=b;\n"
-           . $server, qr/"consent_cookie" directive is duplicate/,
+           . $server, qr/"consent_cookie" directive is duplicate: give all its parameters in one "consent_cookie" line/,
            'consent_cookie twice');
+fails_with($base . "consent_cookie samesite=strict;\nconsent_cookie secure=on;\n"
+           . $server, qr/"consent_cookie" directive is duplicate/,
+           'consent_cookie twice, without name= or max_age=');
+fails_with($base . "consent_cookie \"name=a;b\";\n" . $server,
+           qr/invalid cookie name in "name=a;b"/, 'cookie name with ";"');
+fails_with($base . "consent_cookie name=;\n" . $server,
+           qr/invalid cookie name in "name="/, 'empty cookie name');
+fails_with($base . "consent_revision 2;\nconsent_revision 3;\n" . $server,
+           qr/"consent_revision" directive is duplicate: keep one/,
+           'revision twice');
 fails_with($base . "consent_revision -1;\n" . $server,
            qr/invalid "consent_revision" "-1"; use a whole number/, 'negative revision');
 fails_with($base . "consent_revision two;\n" . $server,
@@ -126,7 +136,8 @@ fails_with($base . <<'END',
         location /consent/ { consent_endpoint; consent_endpoint; }
     }
 END
-           qr/"consent_endpoint" directive is duplicate/, 'endpoint twice');
+           qr/"consent_endpoint" directive is duplicate: one "consent_endpoint" per location/,
+           'endpoint twice');
 fails_with($base . <<'END',
     server {
         listen 127.0.0.1:%%PORT%%;

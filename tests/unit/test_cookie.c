@@ -394,6 +394,33 @@ test_valid_name(void **state)
 /* the precomputed HMAC agrees with OpenSSL's HMAC() for any key length */
 
 static void
+test_cookie_name_valid(void **state)
+{
+    size_t       i;
+    const char  *good[] = { "consent", "_ga_*", "a-b.c", "X!#$%&'*+^`|~" };
+    const char  *bad[] = { "", "a b", "a;b", "a=b", "a,b", "a\"b", "a\\b",
+                           "a/b", "a\tb", "caf\xc3\xa9", "a\x7f" };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_true(ngx_http_consent_cookie_name_valid(
+                        (const unsigned char *) good[i], strlen(good[i])));
+    }
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(ngx_http_consent_cookie_name_valid(
+                         (const unsigned char *) bad[i], strlen(bad[i])));
+    }
+
+    /* a NUL in the middle is not the end of the name */
+
+    assert_false(ngx_http_consent_cookie_name_valid(
+                     (const unsigned char *) "a\0b", 3));
+}
+
+
+static void
 test_hmac_reference(void **state)
 {
     long                       n;
@@ -593,6 +620,7 @@ main(void)
         cmocka_unit_test(test_small_buffer),
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_valid_name),
+        cmocka_unit_test(test_cookie_name_valid),
         cmocka_unit_test(test_hmac_reference),
         cmocka_unit_test(test_check),
     };
