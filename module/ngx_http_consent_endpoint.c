@@ -69,6 +69,14 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (clcf->handler != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_endpoint\" needs a location of its "
+                           "own; this one already has a handler, e.g. "
+                           "\"consent_status\" or \"proxy_pass\"");
+        return NGX_CONF_ERROR;
+    }
+
     lcf->endpoint = 1;
     clcf->handler = ngx_http_consent_endpoint_handler;
 
@@ -639,6 +647,8 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_consent_status_count(mcf, choice);
 
     ctx->choice = choice;
     ctx->state = NGX_HTTP_CONSENT_STATE_VALID;

@@ -157,6 +157,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_consent_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_gate_host"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
       ngx_http_consent_gate_host,
@@ -269,6 +276,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      *     mcf->language = { 0, NULL };
      *     mcf->texts = NULL;
      *     mcf->log = NULL;
+     *     mcf->status = NULL;
      */
 
     mcf->categories = ngx_array_create(cf->pool, 4,

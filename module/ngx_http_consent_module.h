@@ -38,6 +38,10 @@ typedef enum {
 } ngx_http_consent_state_e;
 
 
+/* consent_status (ngx_http_consent_status.c) */
+typedef struct ngx_http_consent_status_s  ngx_http_consent_status_t;
+
+
 typedef struct {
     ngx_str_t                   name;
     ngx_uint_t                  index;       /* bit in the masks below */
@@ -95,6 +99,9 @@ typedef struct {
 
     /* consent log (ngx_http_consent_log.c), its own type */
     void                       *log;
+
+    /* counters in shared memory, when a consent_status is configured */
+    ngx_http_consent_status_t  *status;
 } ngx_http_consent_main_conf_t;
 
 
@@ -215,6 +222,11 @@ ngx_int_t ngx_http_consent_render_page(ngx_http_request_t *r,
 /* ngx_http_consent_assets.c: consent.js and consent.css */
 ngx_int_t ngx_http_consent_send_asset(ngx_http_request_t *r,
     ngx_str_t *name);
+
+/* ngx_http_consent_status.c: counters for the operator */
+char *ngx_http_consent_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_consent_status_count(ngx_http_consent_main_conf_t *mcf,
+    ngx_http_consent_choice_t *choice);
 
 /* ngx_http_consent_log.c: the consent log */
 char *ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
