@@ -1,0 +1,235 @@
+// The demo that `make run` serves, as a new user tries it, in Debian's
+// Chromium: config.nginx and demo/ as they are, filled in the way the
+// Makefile fills them, in a temporary prefix with keys of its own. After
+// "Accept all" the page says that its scripts loaded; after "Refuse all" it
+// says they did not, and they were not fetched. In English and in French.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync,
+         existsSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, launch, ROOT, BUILD, NGINX } from './lib/server.mjs';
+
+let demo, browser;
+
+const texts = {
+    en: JSON.parse(readFileSync(join(ROOT, 'ui/texts/en.json'), 'utf8')),
+    fr: JSON.parse(readFileSync(join(ROOT, 'ui/texts/fr.json'), 'utf8')),
+};
+
+// what each page says, read from the page files themselves
+const pages = {
+    en: { path: '/', locale: 'en-GB', file: 'demo/index.html' },
+    fr: { path: '/fr/', locale: 'fr-FR', file: 'demo/fr/index.html' },
+};
+
+for (const p of Object.values(pages)) {
+    const html = readFileSync(join(ROOT, p.file), 'utf8');
+    const said = (id) => {
+        const m = html.match(new RegExp(`id="${id}"[^>]*data-loaded="([^"]+)"`
+                                        + `\\s*>([^<]+)<`));
+        assert.ok(m, `${p.file} has #${id} with data-loaded`);
+        return { loaded: m[1], missing: m[2].trim() };
+    };
+    p.analytics = said('analytics-status');
+    p.ads = said('ads-status');
+}
+
+async function startDemo() {
+    const so = join(BUILD, 'ngx_http_consent_module.so');
+    if (!existsSync(so)) {
+        throw new Error(`module not built: ${so} (run make)`);
+    }
+
+    const prefix = mkdtempSync(join(tmpdir(), 'consent-demo-'));
+    chmodSync(prefix, 0o755);
+    for (const d of ['logs', 'tmp']) {
+        mkdirSync(join(prefix, d));
+    }
+
+    writeFileSync(join(prefix, 'secret.key'), randomBytes(32),
+                  { mode: 0o600 });
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519',
+                             '-out', join(prefix, 'log.pem')],
+                 { stdio: 'pipe' });
+    chmodSync(join(prefix, 'log.pem'), 0o600);
+
+    const port = await freePort();
+    const conf = readFileSync(join(ROOT, 'config.nginx'), 'utf8')
+        .replaceAll('@MODULE@', so)
+        .replaceAll('@ROOT@', ROOT)
+        .replaceAll('@PORT@', String(port));
+    const confPath = join(prefix, 'nginx.conf');
+    writeFileSync(confPath, conf);
+
+    execFileSync(NGINX, ['-p', prefix + '/', '-c', confPath],
+                 { stdio: 'pipe' });
+
+    const base = `http://127.0.0.1:${port}`;
+
+    for (let i = 0; i < 100; i++) {
+        try {
+            await fetch(base + '/consent/state');
+            break;
+        } catch {
+            await new Promise(r => setTimeout(r, 50));
+        }
+    }
+
+    return {
+        base,
+        errorLog() {
+            return readFileSync(join(prefix, 'logs/error.log'), 'utf8');
+        },
+        stop() {
+            try {
+                execFileSync(NGINX, ['-p', prefix + '/', '-c', confPath,
+                                     '-s', 'quit'], { stdio: 'pipe' });
+            } catch {
+                /* already gone */
+            }
+            const pidFile = join(prefix, 'nginx.pid');
+            for (let i = 0; i < 100 && existsSync(pidFile); i++) {
+                execFileSync('sleep', ['0.05']);
+            }
+            if (!process.env.TEST_KEEP) {
+                rmSync(prefix, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+before(async () => {
+    demo = await startDemo();
+    browser = await launch();
+});
+
+after(async () => {
+    await browser?.close();
+    if (demo) {
+        const log = demo.errorLog();
+        demo.stop();
+        assert.doesNotMatch(log, /\[(alert|emerg|crit)\]|AddressSanitizer|signal 11/,
+                            'the error log is clean');
+    }
+});
+
+async function visit(lang) {
+    const p = pages[lang];
+    const context = await browser.newContext({ locale: p.locale,
+                                               reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    const fetched = [];
+    page.on('request', r => fetched.push(new URL(r.url()).pathname));
+    await page.goto(demo.base + p.path);
+    return { p, context, page, fetched };
+}
+
+async function status(page) {
+    return {
+        analytics: (await page.locator('#analytics-status').innerText()).trim(),
+        ads: (await page.locator('#ads-status').innerText()).trim(),
+    };
+}
+
+async function choose(page, action) {
+    const button = page.locator(
+        `#consent-banner .consent-actions button[value="${action}"]`);
+    await Promise.all([page.waitForEvent('load'), button.click()]);
+    await page.waitForLoadState('networkidle');
+}
+
+for (const lang of ['en', 'fr']) {
+    test(`${lang}: before a choice, the banner in ${lang} and nothing loaded`,
+         async () => {
+        const { p, context, page, fetched } = await visit(lang);
+
+        const banner = page.locator('#consent-banner');
+        await banner.waitFor();
+        assert.equal(await banner.getAttribute('lang'), lang,
+                     'the banner speaks the reader\'s language');
+        assert.equal((await banner.locator(
+            '.consent-actions button[value="accept_all"]').innerText()).trim(),
+            texts[lang].accept_all);
+
+        await page.waitForLoadState('networkidle');
+        assert.deepEqual(await status(page),
+                         { analytics: p.analytics.missing,
+                           ads: p.ads.missing });
+        for (const path of ['/js/analytics.js', '/js/ads.js',
+                            '/img/pixel.gif']) {
+            assert.ok(!fetched.includes(path), `${path} not fetched`);
+        }
+
+        await context.close();
+    });
+
+    test(`${lang}: after "${texts[lang].accept_all}", the page says its `
+         + 'scripts loaded', async () => {
+        const { p, context, page, fetched } = await visit(lang);
+
+        await choose(page, 'accept_all');
+
+        assert.equal(new URL(page.url()).pathname, p.path,
+                     'back on the same page');
+        assert.equal(await page.locator('#consent-banner').count(), 0,
+                     'no banner once chosen');
+        assert.deepEqual(await status(page),
+                         { analytics: p.analytics.loaded,
+                           ads: p.ads.loaded });
+        for (const path of ['/js/analytics.js', '/js/ads.js',
+                            '/img/pixel.gif']) {
+            assert.ok(fetched.includes(path), `${path} fetched`);
+        }
+
+        const names = (await context.cookies()).map(c => c.name);
+        assert.ok(names.includes('_demo_stats'), 'the analytics cookie');
+        assert.ok(names.includes('_demo_ads'), 'the advertising cookie');
+
+        await context.close();
+    });
+
+    test(`${lang}: after "${texts[lang].reject_all}", nothing loaded and `
+         + 'the page says so', async () => {
+        const { p, context, page, fetched } = await visit(lang);
+
+        await choose(page, 'reject_all');
+
+        assert.equal(new URL(page.url()).pathname, p.path,
+                     'back on the same page');
+        assert.equal(await page.locator('#consent-banner').count(), 0,
+                     'no banner once chosen');
+        assert.deepEqual(await status(page),
+                         { analytics: p.analytics.missing,
+                           ads: p.ads.missing });
+        for (const path of ['/js/analytics.js', '/js/ads.js',
+                            '/img/pixel.gif']) {
+            assert.ok(!fetched.includes(path), `${path} not fetched`);
+        }
+
+        const html = await (await context.request.get(demo.base + p.path))
+            .text();
+        assert.doesNotMatch(html, /analytics\.js|ads\.js|pixel\.gif/,
+                            'and nginx removed them from the page');
+
+        await context.close();
+    });
+}
+
+test('each edition links to the other', async () => {
+    const { context, page } = await visit('en');
+
+    await page.locator('nav a[hreflang="fr"]').click();
+    await page.waitForURL(demo.base + '/fr/');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
+
+    await page.locator('nav a[hreflang="en"]').click();
+    await page.waitForURL(demo.base + '/');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+
+    await context.close();
+});
