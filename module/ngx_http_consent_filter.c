@@ -391,6 +391,10 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
              && !(cctx->gpc && optional
                   && (optional & ~mcf->gpc_mask) == 0);
 
+    /* once chosen, render_banner() gives the "privacy choices" link */
+    banner |= lcf->banner && lcf->choices_link
+              && cctx->state == NGX_HTTP_CONSENT_STATE_VALID;
+
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
     if (r->header_only) {

@@ -80,6 +80,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       offsetof(ngx_http_consent_loc_conf_t, banner),
       NULL },
 
+    { ngx_string("consent_choices_link"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, choices_link),
+      NULL },
+
     { ngx_string("consent_gate_buffer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -400,6 +407,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->banner = NGX_CONF_UNSET;
     conf->endpoint = NGX_CONF_UNSET;
+    conf->choices_link = NGX_CONF_UNSET;
     conf->gate_buffer = NGX_CONF_UNSET_SIZE;
 
     return conf;
@@ -417,6 +425,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->banner, prev->banner, 1);
     ngx_conf_merge_value(conf->endpoint, prev->endpoint, 0);
+    ngx_conf_merge_value(conf->choices_link, prev->choices_link, 0);
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
                               64 * 1024);
     ngx_conf_merge_str_value(conf->policy_url, prev->policy_url, "");

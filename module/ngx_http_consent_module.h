@@ -123,6 +123,7 @@ typedef struct {
     ngx_flag_t                  enable;
     ngx_flag_t                  banner;
     ngx_flag_t                  endpoint;    /* this location is the endpoint */
+    ngx_flag_t                  choices_link; /* a way back, once chosen */
 
     ngx_array_t                *gate_hosts;      /* ngx_http_consent_rule_t */
     ngx_array_t                *strip_cookies;   /* ngx_http_consent_rule_t */

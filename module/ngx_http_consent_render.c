@@ -40,6 +40,10 @@ typedef struct {
 
 static ngx_int_t ngx_http_consent_render_init(ngx_http_request_t *r,
     ngx_http_consent_render_t *rd);
+static ngx_int_t ngx_http_consent_render_choices(
+    ngx_http_consent_render_t *rd, ngx_str_t *ret, ngx_chain_t **out);
+static void ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
+    ngx_str_t *ret);
 static void ngx_http_consent_render_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
@@ -74,14 +78,14 @@ static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
  * <div role=region> with the title, the text, three equal buttons (accept
  * all, refuse all, customise: a link to the preferences page that
  * consent.js turns into a panel in place) and "continue without accepting",
- * which records a refusal.  No last_buf: it goes inside a page.
+ * which records a refusal.  No last_buf: it goes inside a page.  Once the
+ * reader has chosen (the filter asks only with consent_choices_link on),
+ * the "privacy choices" link instead.
  */
 
 ngx_int_t
 ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 {
-    u_char                       *p;
-    uintptr_t                     n;
     ngx_str_t                     ret;
     ngx_uint_t                    i;
     ngx_http_consent_category_t  *c;
@@ -97,6 +101,10 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     }
 
     ngx_http_consent_render_return(r, &ret);
+
+    if (ngx_http_consent_get_ctx(r)->state == NGX_HTTP_CONSENT_STATE_VALID) {
+        return ngx_http_consent_render_choices(&rd, &ret, out);
+    }
 
     ngx_http_consent_render_lit(&rd,
         "<div class=\"consent consent-banner\" id=\"consent-banner\""
@@ -155,16 +163,7 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     ngx_http_consent_render_text(&rd, "reject_all");
     ngx_http_consent_render_lit(&rd,
         "</button><a class=\"consent-btn\" id=\"consent-customise\" href=\"");
-    ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
-                                    rd.mcf->endpoint.len);
-    ngx_http_consent_render_lit(&rd, "?return=");
-
-    n = ngx_escape_uri(NULL, ret.data, ret.len, NGX_ESCAPE_URI_COMPONENT);
-    p = ngx_http_consent_render_reserve(&rd, ret.len + 2 * n);
-    if (p != NULL) {
-        ngx_escape_uri(p, ret.data, ret.len, NGX_ESCAPE_URI_COMPONENT);
-    }
-
+    ngx_http_consent_render_page_url(&rd, &ret);
     ngx_http_consent_render_lit(&rd, "\">");
     ngx_http_consent_render_text(&rd, "customise");
     ngx_http_consent_render_lit(&rd,
@@ -181,6 +180,39 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     }
 
     *out = rd.out;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Once the reader has chosen, with consent_choices_link on: a small link
+ * back to the preferences page, so that withdrawing is as easy as
+ * consenting. A link (no JavaScript), named like the page it opens, in a
+ * corner of the page, themed by the same custom properties as the banner.
+ */
+
+static ngx_int_t
+ngx_http_consent_render_choices(ngx_http_consent_render_t *rd,
+    ngx_str_t *ret, ngx_chain_t **out)
+{
+    ngx_http_consent_render_lit(rd,
+        "<div class=\"consent consent-choices\"");
+    ngx_http_consent_render_lang(rd);
+    ngx_http_consent_render_lit(rd, "><link rel=\"stylesheet\" href=\"");
+    ngx_http_consent_render_asset(rd, "consent.css");
+    ngx_http_consent_render_lit(rd,
+        "><a class=\"consent-choices-link\" href=\"");
+    ngx_http_consent_render_page_url(rd, ret);
+    ngx_http_consent_render_lit(rd, "\">");
+    ngx_http_consent_render_text(rd, "page_title");
+    ngx_http_consent_render_lit(rd, "</a></div>");
+
+    if (rd->rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out = rd->out;
 
     return NGX_OK;
 }
@@ -350,6 +382,27 @@ ngx_http_consent_render_init(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* the preferences page, and where it sends the reader back to */
+
+static void
+ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
+    ngx_str_t *ret)
+{
+    u_char     *p;
+    uintptr_t   n;
+
+    ngx_http_consent_render_escaped(rd, rd->mcf->endpoint.data,
+                                    rd->mcf->endpoint.len);
+    ngx_http_consent_render_lit(rd, "?return=");
+
+    n = ngx_escape_uri(NULL, ret->data, ret->len, NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_http_consent_render_reserve(rd, ret->len + 2 * n);
+    if (p != NULL) {
+        ngx_escape_uri(p, ret->data, ret->len, NGX_ESCAPE_URI_COMPONENT);
+    }
 }
 
 

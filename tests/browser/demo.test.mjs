@@ -12,7 +12,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync,
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launch, ROOT, BUILD, NGINX } from './lib/server.mjs';
+import { freePort, launch, axe, ROOT, BUILD, NGINX } from './lib/server.mjs';
 
 let demo, browser;
 
@@ -219,6 +219,44 @@ for (const lang of ['en', 'fr']) {
         await context.close();
     });
 }
+
+test('once chosen, a "privacy choices" link takes the reader back: '
+     + 'withdrawing is two clicks, by keyboard too', async () => {
+    const { p, context, page, fetched } = await visit('en');
+
+    await choose(page, 'accept_all');
+    assert.equal(await status(page).then(s => s.analytics), p.analytics.loaded);
+
+    const link = page.locator('.consent-choices a');
+    assert.ok(await link.isVisible(), 'the link is shown');
+    assert.equal((await link.innerText()).trim(), texts.en.page_title,
+                 'named like the page it opens');
+    assert.deepEqual(await axe(page, '.consent-choices'), [],
+                     'axe finds nothing');
+
+    /* reached with Tab alone, and followed with Enter */
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await link.evaluate(a => a === document.activeElement);
+    }
+    assert.ok(reached, 'Tab reaches the link');
+    await Promise.all([page.waitForEvent('load'),
+                       page.keyboard.press('Enter')]);
+    assert.equal(new URL(page.url()).pathname, '/consent/');
+
+    fetched.length = 0;
+    await Promise.all([page.waitForEvent('load'),
+                       page.locator('button[value="withdraw"]').click()]);
+    await page.waitForLoadState('networkidle');
+    assert.equal(new URL(page.url()).pathname, p.path, 'back on the page');
+    assert.deepEqual(await status(page),
+                     { analytics: p.analytics.missing, ads: p.ads.missing },
+                     'nothing loaded once withdrawn');
+    assert.ok(!fetched.includes('/js/analytics.js'), 'analytics.js not fetched');
+
+    await context.close();
+});
 
 test('each edition links to the other', async () => {
     const { context, page } = await visit('en');
