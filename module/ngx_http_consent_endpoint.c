@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_consent_send_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_send_state(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
-static ngx_int_t ngx_http_consent_send_buf(ngx_http_request_t *r,
-    ngx_uint_t status, char *type, ngx_buf_t *b);
 static ngx_int_t ngx_http_consent_same_origin(ngx_http_request_t *r);
 static void ngx_http_consent_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_read_body(ngx_http_request_t *r,
@@ -49,9 +47,11 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_consent_main_conf_t  *mcf;
 
-    if (lcf->endpoint != NGX_CONF_UNSET) {
-        return "is duplicate: one \"consent_endpoint\" per location is "
-               "enough";
+    if (ngx_http_consent_set_handler(cf, cmd,
+                                     ngx_http_consent_endpoint_handler)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -69,16 +69,7 @@ ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (clcf->handler != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"consent_endpoint\" needs a location of its "
-                           "own; this one already has a handler, e.g. "
-                           "\"consent_status\" or \"proxy_pass\"");
-        return NGX_CONF_ERROR;
-    }
-
     lcf->endpoint = 1;
-    clcf->handler = ngx_http_consent_endpoint_handler;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
@@ -329,10 +320,11 @@ ngx_http_consent_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
 /* a short answer, whole in one buffer, never cached */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     char *type, ngx_buf_t *b)
 {
+    u_char       *p;
     ngx_int_t     rc;
     ngx_chain_t   out;
 
@@ -343,7 +335,14 @@ ngx_http_consent_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_length_n = b->last - b->pos;
     r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    /* the type without its parameters, as nginx compares types */
+
+    p = ngx_strlchr((u_char *) type, (u_char *) type
+                    + r->headers_out.content_type.len, ';');
+    r->headers_out.content_type_len = (p != NULL)
+                                      ? (size_t) (p - (u_char *) type)
+                                      : r->headers_out.content_type.len;
 
     if (ngx_http_consent_add_header(r, "Cache-Control", "no-store")
         != NGX_OK)

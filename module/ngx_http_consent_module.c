@@ -1009,3 +1009,38 @@ ngx_http_consent_category_arg(ngx_conf_t *cf,
 
     return NGX_CONF_OK;
 }
+
+
+/*
+ * Makes the location's content handler one of ours (consent_endpoint,
+ * consent_status): a location answers in one way only.
+ */
+
+ngx_int_t
+ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_handler_pt handler)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == handler) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive is duplicate: one \"%V\" per "
+                           "location is enough", &cmd->name, &cmd->name);
+        return NGX_ERROR;
+    }
+
+    if (clcf->handler != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a location of its own; this one "
+                           "already has a handler, e.g. \"consent_endpoint\", "
+                           "\"consent_status\" or \"proxy_pass\"",
+                           &cmd->name);
+        return NGX_ERROR;
+    }
+
+    clcf->handler = handler;
+
+    return NGX_OK;
+}

@@ -171,6 +171,8 @@ ngx_int_t ngx_http_consent_category_find(ngx_http_consent_main_conf_t *mcf,
     u_char *name, size_t len);
 char *ngx_http_consent_category_arg(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *name, ngx_uint_t *index);
+ngx_int_t ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_handler_pt handler);
 
 /* ngx_http_consent_request.c */
 ngx_int_t ngx_http_consent_request_init(ngx_conf_t *cf);
@@ -193,6 +195,8 @@ ngx_int_t ngx_http_consent_cookie_lines(ngx_http_request_t *r,
 /* ngx_http_consent_endpoint.c */
 char *ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_consent_send_buf(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_buf_t *b);
 
 /* ngx_http_consent_filter.c: banner insertion and gating */
 ngx_int_t ngx_http_consent_filter_init(ngx_conf_t *cf);

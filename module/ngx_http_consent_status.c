@@ -90,25 +90,14 @@ char *
 ngx_http_consent_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_shm_zone_t                *shm_zone;
-    ngx_http_core_loc_conf_t      *clcf;
     ngx_http_consent_status_t     *status;
     ngx_http_consent_main_conf_t  *mcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler == ngx_http_consent_status_handler) {
-        return "is duplicate: one \"consent_status\" per location is enough";
-    }
-
-    if (clcf->handler != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"consent_status\" needs a location of its own; "
-                           "this one already has a handler, e.g. "
-                           "\"consent_endpoint\" or \"proxy_pass\"");
+    if (ngx_http_consent_set_handler(cf, cmd, ngx_http_consent_status_handler)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    clcf->handler = ngx_http_consent_status_handler;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
@@ -266,7 +255,6 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
     ngx_int_t                            rc;
     ngx_buf_t                           *b;
     ngx_uint_t                           i;
-    ngx_chain_t                          out;
     ngx_http_consent_status_t           *status;
     ngx_http_consent_category_t         *c;
     ngx_http_consent_main_conf_t        *mcf;
@@ -335,30 +323,8 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
     p = ngx_sprintf(p, "%T\n", status->sh->start);
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/plain") - 1;
-
-    if (ngx_http_consent_header_out(r, "Cache-Control", (u_char *) "no-store",
-                                    sizeof("no-store") - 1)
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_consent_send_buf(r, NGX_HTTP_OK,
+                                     "text/plain; version=0.0.4; "
+                                     "charset=utf-8", b);
 }

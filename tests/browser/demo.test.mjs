@@ -7,12 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync,
-         existsSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync,
+         chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launch, axe, ROOT, BUILD, NGINX } from './lib/server.mjs';
+import { freePort, runNginx, launch, axe, ROOT, BUILD } from './lib/server.mjs';
 
 let demo, browser;
 
@@ -66,42 +66,9 @@ async function startDemo() {
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
 
-    execFileSync(NGINX, ['-p', prefix + '/', '-c', confPath],
-                 { stdio: 'pipe' });
-
-    const base = `http://127.0.0.1:${port}`;
-
-    for (let i = 0; i < 100; i++) {
-        try {
-            await fetch(base + '/consent/state');
-            break;
-        } catch {
-            await new Promise(r => setTimeout(r, 50));
-        }
-    }
-
-    return {
-        base,
-        errorLog() {
-            return readFileSync(join(prefix, 'logs/error.log'), 'utf8');
-        },
-        stop() {
-            try {
-                execFileSync(NGINX, ['-p', prefix + '/', '-c', confPath,
-                                     '-s', 'quit'], { stdio: 'pipe' });
-            } catch {
-                /* already gone */
-            }
-            const pidFile = join(prefix, 'nginx.pid');
-            for (let i = 0; i < 100 && existsSync(pidFile); i++) {
-                execFileSync('sleep', ['0.05']);
-            }
-            if (!process.env.TEST_KEEP) {
-                rmSync(prefix, { recursive: true, force: true });
-            }
-        },
-    };
+    return runNginx(prefix, confPath, port, join(prefix, 'nginx.pid'));
 }
+
 
 before(async () => {
     demo = await startDemo();
@@ -143,6 +110,20 @@ async function choose(page, action) {
     await page.waitForLoadState('networkidle');
 }
 
+// the page's two status lines and what the browser fetched agree: all of
+// the gated resources loaded, or none
+const GATED = ['/js/analytics.js', '/js/ads.js', '/img/pixel.gif'];
+
+async function expectLoaded(page, p, fetched, loaded) {
+    const said = loaded ? 'loaded' : 'missing';
+    assert.deepEqual(await status(page),
+                     { analytics: p.analytics[said], ads: p.ads[said] });
+    for (const path of GATED) {
+        assert.equal(fetched.includes(path), loaded,
+                     `${path} ${loaded ? '' : 'not '}fetched`);
+    }
+}
+
 for (const lang of ['en', 'fr']) {
     test(`${lang}: before a choice, the banner in ${lang} and nothing loaded`,
          async () => {
@@ -157,67 +138,39 @@ for (const lang of ['en', 'fr']) {
             texts[lang].accept_all);
 
         await page.waitForLoadState('networkidle');
-        assert.deepEqual(await status(page),
-                         { analytics: p.analytics.missing,
-                           ads: p.ads.missing });
-        for (const path of ['/js/analytics.js', '/js/ads.js',
-                            '/img/pixel.gif']) {
-            assert.ok(!fetched.includes(path), `${path} not fetched`);
-        }
+        await expectLoaded(page, p, fetched, false);
 
         await context.close();
     });
 
-    test(`${lang}: after "${texts[lang].accept_all}", the page says its `
-         + 'scripts loaded', async () => {
-        const { p, context, page, fetched } = await visit(lang);
+    for (const [action, loaded] of [['accept_all', true],
+                                    ['reject_all', false]]) {
+        test(`${lang}: after "${texts[lang][action]}", the page says its `
+             + `scripts ${loaded ? 'loaded' : 'did not load'}`, async () => {
+            const { p, context, page, fetched } = await visit(lang);
 
-        await choose(page, 'accept_all');
+            await choose(page, action);
 
-        assert.equal(new URL(page.url()).pathname, p.path,
-                     'back on the same page');
-        assert.equal(await page.locator('#consent-banner').count(), 0,
-                     'no banner once chosen');
-        assert.deepEqual(await status(page),
-                         { analytics: p.analytics.loaded,
-                           ads: p.ads.loaded });
-        for (const path of ['/js/analytics.js', '/js/ads.js',
-                            '/img/pixel.gif']) {
-            assert.ok(fetched.includes(path), `${path} fetched`);
-        }
+            assert.equal(new URL(page.url()).pathname, p.path,
+                         'back on the same page');
+            assert.equal(await page.locator('#consent-banner').count(), 0,
+                         'no banner once chosen');
+            await expectLoaded(page, p, fetched, loaded);
 
-        const names = (await context.cookies()).map(c => c.name);
-        assert.ok(names.includes('_demo_stats'), 'the analytics cookie');
-        assert.ok(names.includes('_demo_ads'), 'the advertising cookie');
+            const names = (await context.cookies()).map(c => c.name);
+            assert.equal(names.includes('_demo_stats'), loaded,
+                         'the analytics cookie');
+            assert.equal(names.includes('_demo_ads'), loaded,
+                         'the advertising cookie');
 
-        await context.close();
-    });
+            const html = await (await context.request.get(demo.base + p.path))
+                .text();
+            assert.equal(/analytics\.js|ads\.js|pixel\.gif/.test(html), loaded,
+                         'nginx leaves them in the page only when accepted');
 
-    test(`${lang}: after "${texts[lang].reject_all}", nothing loaded and `
-         + 'the page says so', async () => {
-        const { p, context, page, fetched } = await visit(lang);
-
-        await choose(page, 'reject_all');
-
-        assert.equal(new URL(page.url()).pathname, p.path,
-                     'back on the same page');
-        assert.equal(await page.locator('#consent-banner').count(), 0,
-                     'no banner once chosen');
-        assert.deepEqual(await status(page),
-                         { analytics: p.analytics.missing,
-                           ads: p.ads.missing });
-        for (const path of ['/js/analytics.js', '/js/ads.js',
-                            '/img/pixel.gif']) {
-            assert.ok(!fetched.includes(path), `${path} not fetched`);
-        }
-
-        const html = await (await context.request.get(demo.base + p.path))
-            .text();
-        assert.doesNotMatch(html, /analytics\.js|ads\.js|pixel\.gif/,
-                            'and nginx removed them from the page');
-
-        await context.close();
-    });
+            await context.close();
+        });
+    }
 }
 
 test('once chosen, a "privacy choices" link takes the reader back: '
@@ -225,7 +178,7 @@ test('once chosen, a "privacy choices" link takes the reader back: '
     const { p, context, page, fetched } = await visit('en');
 
     await choose(page, 'accept_all');
-    assert.equal(await status(page).then(s => s.analytics), p.analytics.loaded);
+    await expectLoaded(page, p, fetched, true);
 
     const link = page.locator('.consent-choices a');
     assert.ok(await link.isVisible(), 'the link is shown');
@@ -250,10 +203,7 @@ test('once chosen, a "privacy choices" link takes the reader back: '
                        page.locator('button[value="withdraw"]').click()]);
     await page.waitForLoadState('networkidle');
     assert.equal(new URL(page.url()).pathname, p.path, 'back on the page');
-    assert.deepEqual(await status(page),
-                     { analytics: p.analytics.missing, ads: p.ads.missing },
-                     'nothing loaded once withdrawn');
-    assert.ok(!fetched.includes('/js/analytics.js'), 'analytics.js not fetched');
+    await expectLoaded(page, p, fetched, false);
 
     await context.close();
 });

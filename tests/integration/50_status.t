@@ -179,30 +179,21 @@ sub fails_with {
          "$name: names file:line");
 }
 
-fails_with("consent_secret secret.key;\n" . $categories . <<'END',
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location = /metrics { consent_status; consent_status; }
-    }
-END
-           qr/"consent_status" directive is duplicate: one "consent_status" per location/,
-           'consent_status twice');
-fails_with("consent_secret secret.key;\n" . $categories . <<'END',
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /consent/ { consent_endpoint; consent_status; }
-    }
-END
-           qr/"consent_status" needs a location of its own/,
-           'consent_status in the endpoint');
-fails_with("consent_secret secret.key;\n" . $categories . <<'END',
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        location /consent/ { consent_status; consent_endpoint; }
-    }
-END
-           qr/"consent_endpoint" needs a location of its own/,
-           'consent_endpoint after consent_status');
+for ([ 'consent_status; consent_status;',
+       qr/"consent_status" directive is duplicate: one "consent_status" per location/,
+       'consent_status twice' ],
+     [ 'consent_endpoint; consent_status;',
+       qr/"consent_status" needs a location of its own/,
+       'consent_status in the endpoint' ],
+     [ 'consent_status; consent_endpoint;',
+       qr/"consent_endpoint" needs a location of its own/,
+       'consent_endpoint after consent_status' ])
+{
+    my ($directives, $re, $name) = @$_;
+    fails_with("consent_secret secret.key;\n" . $categories
+               . "server { listen 127.0.0.1:%%PORT%%;\n"
+               . "location /consent/ { $directives }\n}\n", $re, $name);
+}
 
 $t->stop;
 $t->check_log;

@@ -140,6 +140,12 @@ http {
     const confPath = join(prefix, 'conf/nginx.conf');
     writeFileSync(confPath, conf);
 
+    return runNginx(prefix, confPath, port, join(prefix, 'logs/nginx.pid'));
+}
+
+// start nginx on a written configuration, wait until it answers; the
+// handle stops it and removes the prefix (unless TEST_KEEP)
+export async function runNginx(prefix, confPath, port, pidFile) {
     execFileSync(NGINX, ['-p', prefix + '/', '-c', confPath],
                  { stdio: 'pipe' });
 
@@ -166,7 +172,6 @@ http {
             } catch {
                 /* already gone */
             }
-            const pidFile = join(prefix, 'logs/nginx.pid');
             for (let i = 0; i < 100 && existsSync(pidFile); i++) {
                 execFileSync('sleep', ['0.05']);
             }
