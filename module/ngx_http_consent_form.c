@@ -49,6 +49,17 @@ static int ngx_http_consent_json_literal(ngx_http_consent_json_t *j,
 static void ngx_http_consent_json_space(ngx_http_consent_json_t *j);
 
 
+/* the words of the enums, as forms, JSON, the log and the counters say them */
+
+const char *const  ngx_http_consent_action_names[] = {
+    "accept_all", "reject_all", "save", "withdraw", NULL
+};
+
+const char *const  ngx_http_consent_source_names[] = {
+    "banner", "page", "api", NULL
+};
+
+
 int
 ngx_http_consent_form_parse(unsigned char *body, size_t len,
     ngx_http_consent_form_t *form)
@@ -399,25 +410,19 @@ static int
 ngx_http_consent_form_action(ngx_http_consent_form_t *form,
     const unsigned char *value, size_t len)
 {
-    if (ngx_http_consent_is(value, len, "accept_all")) {
-        form->action = NGX_HTTP_CONSENT_ACCEPT_ALL;
+    int  a;
 
-    } else if (ngx_http_consent_is(value, len, "reject_all")) {
-        form->action = NGX_HTTP_CONSENT_REJECT_ALL;
-
-    } else if (ngx_http_consent_is(value, len, "save")) {
-        form->action = NGX_HTTP_CONSENT_SAVE;
-
-    } else if (ngx_http_consent_is(value, len, "withdraw")) {
-        form->action = NGX_HTTP_CONSENT_WITHDRAW;
-
-    } else {
-        form->error = "unknown \"action\": use accept_all, reject_all, save "
-                      "or withdraw";
-        return -1;
+    for (a = 0; ngx_http_consent_action_names[a] != NULL; a++) {
+        if (ngx_http_consent_is(value, len, ngx_http_consent_action_names[a]))
+        {
+            form->action = (ngx_http_consent_action_e) a;
+            return 0;
+        }
     }
 
-    return 0;
+    form->error = "unknown \"action\": use accept_all, reject_all, save or "
+                  "withdraw";
+    return -1;
 }
 
 
@@ -425,21 +430,18 @@ static int
 ngx_http_consent_form_source(ngx_http_consent_form_t *form,
     const unsigned char *value, size_t len)
 {
-    if (ngx_http_consent_is(value, len, "banner")) {
-        form->source = NGX_HTTP_CONSENT_SOURCE_BANNER;
+    int  a;
 
-    } else if (ngx_http_consent_is(value, len, "page")) {
-        form->source = NGX_HTTP_CONSENT_SOURCE_PAGE;
-
-    } else if (ngx_http_consent_is(value, len, "api")) {
-        form->source = NGX_HTTP_CONSENT_SOURCE_API;
-
-    } else {
-        form->error = "unknown \"source\": use banner, page or api";
-        return -1;
+    for (a = 0; ngx_http_consent_source_names[a] != NULL; a++) {
+        if (ngx_http_consent_is(value, len, ngx_http_consent_source_names[a]))
+        {
+            form->source = (ngx_http_consent_source_e) a;
+            return 0;
+        }
     }
 
-    return 0;
+    form->error = "unknown \"source\": use banner, page or api";
+    return -1;
 }
 
 

@@ -68,6 +68,11 @@ typedef struct {
 } ngx_http_consent_form_t;
 
 
+/* "accept_all", ..., NULL and "banner", ..., NULL: by enum value */
+extern const char *const  ngx_http_consent_action_names[];
+extern const char *const  ngx_http_consent_source_names[];
+
+
 int ngx_http_consent_form_parse(unsigned char *body, size_t len,
     ngx_http_consent_form_t *form);
 int ngx_http_consent_json_parse(const unsigned char *body, size_t len,

@@ -81,11 +81,6 @@ static ngx_str_t  ngx_http_consent_status_start = ngx_string(
     "# TYPE nginx_consent_start_time_seconds gauge\n"
     "nginx_consent_start_time_seconds ");
 
-static const char  *ngx_http_consent_status_actions[] = {
-    "accept_all", "reject_all", "save", "withdraw"
-};
-
-
 char *
 ngx_http_consent_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -295,7 +290,7 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
 
     for (i = 0; i <= NGX_HTTP_CONSENT_WITHDRAW; i++) {
         p = ngx_sprintf(p, "nginx_consent_choices_total{action=\"%s\"} %uA\n",
-                        ngx_http_consent_status_actions[i],
+                        ngx_http_consent_action_names[i],
                         status->sh->actions[i]);
     }
 

@@ -81,8 +81,7 @@ against_jansson(const uint8_t *data, size_t size, int rc,
 
         if (!json_is_string(v)
             || strcmp(json_string_value(v),
-                      (const char *[]) { "accept_all", "reject_all", "save",
-                                         "withdraw" }[form->action])
+                      ngx_http_consent_action_names[form->action])
                != 0)
         {
             abort();                 /* we read another action */
