@@ -147,8 +147,8 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
 {
     size_t                    n, klen;
     unsigned char             key[16];
-    ngx_http_consent_json_t   j;
     const unsigned char     **member, *action, *source, *categories;
+    ngx_http_consent_json_t   j;
 
     memset(form, 0, offsetof(ngx_http_consent_form_t, buf));
 
