@@ -109,6 +109,18 @@ ui: module/ngx_http_consent_ui_data.c
 module/ngx_http_consent_ui_data.c: ui/embed.sh $(UI_FILES)
 	sh ui/embed.sh $(UI_FILES) > $@.new && mv $@.new $@
 
+# --- the tracker catalogue -------------------------------------------------
+# (conf/trackers.conf is committed, so that a clone can include it;
+# tests/integration/40_catalogue.t checks it is current)
+
+.PHONY: trackers
+trackers: conf/trackers.conf
+
+conf/trackers.conf: tools/trackers.pl conf/services.txt \
+                    conf/open-cookie-database.csv
+	perl tools/trackers.pl conf/services.txt conf/open-cookie-database.csv \
+	    > $@.new && mv $@.new $@
+
 # --- the auditor's tool ---------------------------------------------------
 
 tools: $(AUDIT)

@@ -165,6 +165,7 @@ sub read_services {
             die "$file:$.: a continuation line without a key\n"
                 unless $key && $multi{$key};
             push @{ $s->{$key} }, split ' ', $1;
+            $s->{at}{"$key $_"} //= $. for split ' ', $1;
             next;
         }
 
@@ -179,9 +180,11 @@ sub read_services {
 
         } elsif ($k eq 'ocd' || $k eq 'snippet') {
             push @{ $s->{$k} }, $v;
+            $s->{at}{"$k $v"} //= $.;
 
         } elsif ($multi{$k}) {
             push @{ $s->{$k} }, split ' ', $v;
+            $s->{at}{"$k $_"} //= $. for split ' ', $v;
 
         } else {
             die "$file:$.: unknown key \"$k\"\n";
@@ -215,17 +218,21 @@ sub finish {
     die "$where: no hosts\n" unless @{ $s->{hosts} };
     die "$where: no snippet URL\n" unless @{ $s->{snippet} };
 
+    my $name = qr/[a-z0-9]([a-z0-9-]*[a-z0-9])?/;
+
     for my $h (@{ $s->{hosts} }) {
-        die "$where: \"$h\" is not a host name as consent_gate_host takes "
+        my $at = $file . ':' . $s->{at}{"hosts $h"};
+        die "$at: \"$h\" is not a host name as consent_gate_host takes "
             . "it (lowercase, \"*.\" only at the start, no path or port)\n"
-            unless $h =~ /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
+            unless $h =~ /^(\*\.)?$name(\.$name)+$/;
     }
 
     for my $url (@{ $s->{snippet} }) {
+        my $at = $file . ':' . $s->{at}{"snippet $url"};
         my ($host) = $url =~ m{^https://([^/:?#]+)}
-            or die "$where: snippet \"$url\" is not an https URL\n";
+            or die "$at: snippet \"$url\" is not an https URL\n";
         $host = lc $host;
-        die "$where: snippet host \"$host\" is covered by none of the "
+        die "$at: snippet host \"$host\" is covered by none of the "
             . "service's hosts\n"
             unless grep { host_match($host, $_) } @{ $s->{hosts} };
     }
