@@ -24,9 +24,6 @@ typedef struct {
 } ngx_http_consent_alias_t;
 
 
-static ngx_int_t ngx_http_consent_alias_valid(ngx_str_t *name);
-
-
 /* consent_category_alias CATEGORY ALIAS... */
 
 char *
@@ -64,7 +61,7 @@ ngx_http_consent_category_alias(ngx_conf_t *cf, ngx_command_t *cmd,
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (!ngx_http_consent_alias_valid(&value[i])) {
+        if (!ngx_http_consent_valid_name(value[i].data, value[i].len)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid alias \"%V\"; use 1 to %d lowercase "
                                "letters, digits or \"_\", starting with a "
@@ -128,30 +125,4 @@ ngx_http_consent_alias_find(ngx_http_consent_main_conf_t *mcf, u_char *name,
     }
 
     return NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_consent_alias_valid(ngx_str_t *name)
-{
-    size_t  i;
-    u_char  ch;
-
-    if (name->len == 0 || name->len > NGX_HTTP_CONSENT_NAME_MAX
-        || name->data[0] < 'a' || name->data[0] > 'z')
-    {
-        return 0;
-    }
-
-    for (i = 1; i < name->len; i++) {
-        ch = name->data[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
-              || ch == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }

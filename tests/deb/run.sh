@@ -133,6 +133,14 @@ sed -e "s|/etc/nginx/consent/|$P/keys/|g" \
     -e "s|/var/www/html|$P/html|" \
     /usr/share/nginx-consent/example.conf > "$P/consent.conf"
 
+# what every nginx of this test needs in its http block
+temps="access_log off;
+    client_body_temp_path $P/body;
+    proxy_temp_path $P/proxy;
+    fastcgi_temp_path $P/fastcgi;
+    uwsgi_temp_path $P/uwsgi;
+    scgi_temp_path $P/scgi;"
+
 cat > "$P/nginx.conf" << EOF
 include /etc/nginx/modules-enabled/*.conf;
 worker_processes 1;
@@ -141,12 +149,7 @@ error_log $P/logs/error.log info;
 events { worker_connections 64; }
 http {
     include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path $P/body;
-    proxy_temp_path $P/proxy;
-    fastcgi_temp_path $P/fastcgi;
-    uwsgi_temp_path $P/uwsgi;
-    scgi_temp_path $P/scgi;
+    $temps
     include $P/consent.conf;
 }
 EOF
@@ -239,12 +242,7 @@ pid $P/plain.pid;
 error_log $P/logs/plain.log info;
 events { worker_connections 64; }
 http {
-    access_log off;
-    client_body_temp_path $P/body;
-    proxy_temp_path $P/proxy;
-    fastcgi_temp_path $P/fastcgi;
-    uwsgi_temp_path $P/uwsgi;
-    scgi_temp_path $P/scgi;
+    $temps
     server { listen 127.0.0.1:$port; return 200 "still here\n"; }
 }
 EOF
