@@ -127,7 +127,7 @@ conf/trackers.conf: tools/trackers.pl conf/services.txt \
 # writes to the parent directory); make deb-test installs them with apt
 # into the system nginx, runs the example configuration, purges them.
 
-DEB_DEPS = debhelper dpkg-dev lintian
+DEB_DEPS = build-essential debhelper dpkg-dev lintian
 
 DEB_DIR  = $(BUILD)/deb
 DEB_SRC  = $(DEB_DIR)/nginx-consent
