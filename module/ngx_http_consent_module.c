@@ -919,6 +919,16 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_consent_alias_find(mcf, value[1].data, value[1].len)
+        != NGX_ERROR)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "category \"%V\" is already an alias given by "
+                           "\"consent_category_alias\"; declare the "
+                           "categories first, then their aliases", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     if (mcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "too many categories: at most %d can be declared",

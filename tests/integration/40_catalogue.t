@@ -105,6 +105,9 @@ my @bad = (
       qr/duplicate alias "replay"/, 'one alias, two categories' ],
     [ 'consent_category_alias analytics Replay;',
       qr/invalid alias "Replay"/, 'an invalid name' ],
+    [ "consent_category_alias analytics replay;\n"
+      . "consent_category replay;",
+      qr/category "replay" is already an alias/, 'a category after its alias' ],
 );
 
 for my $case (@bad) {
