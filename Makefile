@@ -109,6 +109,48 @@ ui: module/ngx_http_consent_ui_data.c
 module/ngx_http_consent_ui_data.c: ui/embed.sh $(UI_FILES)
 	sh ui/embed.sh $(UI_FILES) > $@.new && mv $@.new $@
 
+# --- the tracker catalogue -------------------------------------------------
+# (conf/trackers.conf is committed, so that a clone can include it;
+# tests/integration/40_catalogue.t checks it is current)
+
+.PHONY: trackers
+trackers: conf/trackers.conf
+
+conf/trackers.conf: tools/trackers.pl conf/services.txt \
+                    conf/open-cookie-database.csv
+	perl tools/trackers.pl conf/services.txt conf/open-cookie-database.csv \
+	    > $@.new && mv $@.new $@
+
+# --- the Debian packages ----------------------------------------------------
+# libnginx-mod-http-consent and consent-audit, built with debhelper and
+# dh_nginx from a copy of the tree in $(BUILD)/deb (dpkg-buildpackage
+# writes to the parent directory); make deb-test installs them with apt
+# into the system nginx, runs the example configuration, purges them.
+
+DEB_DEPS = build-essential debhelper dpkg-dev lintian
+
+DEB_DIR  = $(BUILD)/deb
+DEB_SRC  = $(DEB_DIR)/nginx-consent
+
+.PHONY: deb deb-test deb-deps
+deb-deps:
+	@$(MAKE) -s deps DEB_PKGS="$(DEB_PKGS) $(DEB_DEPS)"
+
+deb: deb-deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -c --exclude=./.git --exclude=./build --exclude=./run \
+	    --exclude='./$(BUILD)' --exclude=node_modules . \
+	    | tar -x -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -uc -us > ../build.log 2>&1 \
+	    || { tail -n 40 ../build.log; exit 1; }
+	@# the binary packages; their overrides say why each tag is kept
+	lintian --fail-on error,warning $(DEB_DIR)/libnginx-mod-http-consent_*.deb \
+	    $(DEB_DIR)/consent-audit_*.deb
+	@ls $(DEB_DIR)/*.deb
+
+deb-test: deb
+	bash tests/deb/run.sh $(abspath $(DEB_DIR))
+
 # --- the auditor's tool ---------------------------------------------------
 
 tools: $(AUDIT)

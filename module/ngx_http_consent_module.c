@@ -143,6 +143,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_category_alias"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_category_alias,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_texts"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_consent_texts,
@@ -271,6 +278,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     mcf->secrets = NULL;
+     *     mcf->aliases = NULL;
      *     mcf->cookie_name = { 0, NULL };
      *     mcf->cookie_domain = { 0, NULL };
      *     mcf->cookie_path = { 0, NULL };
@@ -916,6 +924,16 @@ ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_consent_alias_find(mcf, value[1].data, value[1].len)
+        != NGX_ERROR)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "category \"%V\" is already an alias given by "
+                           "\"consent_category_alias\"; declare the "
+                           "categories first, then their aliases", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     if (mcf->categories->nelts == NGX_HTTP_CONSENT_MAX_CATEGORIES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "too many categories: at most %d can be "
@@ -998,10 +1016,16 @@ ngx_http_consent_category_arg(ngx_conf_t *cf,
     n = ngx_http_consent_category_find(mcf, name->data, name->len);
 
     if (n == NGX_ERROR) {
+        n = ngx_http_consent_alias_find(mcf, name->data, name->len);
+    }
+
+    if (n == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown category \"%V\"; declare it first with "
                            "\"consent_category %V;\" in the http block, "
-                           "before the server blocks", name, name);
+                           "before the server blocks, or map it onto one "
+                           "of yours with \"consent_category_alias\"",
+                           name, name);
         return NGX_CONF_ERROR;
     }
 

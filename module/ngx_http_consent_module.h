@@ -69,6 +69,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                *secrets;     /* ngx_http_consent_secret_t */
     ngx_array_t                *categories;  /* ngx_http_consent_category_t */
+    ngx_array_t                *aliases;     /* consent_category_alias,
+                                                ngx_http_consent_catalogue.c */
     ngx_int_t                   revision;
 
     ngx_str_t                   cookie_name;
@@ -173,6 +175,12 @@ char *ngx_http_consent_category_arg(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *name, ngx_uint_t *index);
 ngx_int_t ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_handler_pt handler);
+
+/* ngx_http_consent_catalogue.c */
+char *ngx_http_consent_category_alias(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_consent_alias_find(ngx_http_consent_main_conf_t *mcf,
+    u_char *name, size_t len);
 
 /* ngx_http_consent_request.c */
 ngx_int_t ngx_http_consent_request_init(ngx_conf_t *cf);
