@@ -255,8 +255,9 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"consent_language %V\": there are no texts in "
-                      "that language: use \"en\" or \"fr\", or add "
-                      "%V.json to the \"consent_texts\" directory",
+                      "that language: use a built-in one (docs/operators.md "
+                      "lists them), or add %V.json to the \"consent_texts\" "
+                      "directory",
                       &mcf->language, &mcf->language);
         return NGX_ERROR;
     }

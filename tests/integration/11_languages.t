@@ -1,0 +1,238 @@
+#!/usr/bin/perl
+
+# The built-in languages (ui/texts/*.json): every language of the issue is
+# there, each file is valid UTF-8 and JSON, has every key of en.json and no
+# other, keeps en's placeholders, has no English left in it, and quotes the
+# category's name with its own quotation marks.  Then a real nginx serves
+# each of them from the module (embedded, no file on disk) with lang= and,
+# for Arabic and Hebrew, dir="rtl"; and the banner speaks the page's
+# language (<html lang>) before the reader's Accept-Language.
+
+use strict;
+use warnings;
+use utf8;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Encode qw(decode FB_CROAK);
+use JSON::PP;
+use ConsentTest;
+
+binmode(Test::More->builder->$_, ':encoding(UTF-8)')
+    for qw(output failure_output todo_output);
+
+my $root = "$FindBin::Bin/../..";
+
+# the official EU languages, then the others the module ships
+my @eu = qw(bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro
+            sk sl sv);
+my @more = qw(ca eu gl nb is tr uk ar he ja ko zh);
+my %rtl = map { $_ => 1 } qw(ar he);
+
+# the quotation marks around "{name}" in categories.*.description
+my %quotes = (
+    bg => '„“', cs => '„“', da => '»«', de => '„“', el => '«»', en => '“”',
+    es => '«»', et => '„“', fi => '””', fr => "«\x{a0}\x{a0}»",
+    ga => '“”', hr => '„“', hu => '„”', it => '«»', lt => '„“', lv => '„“',
+    mt => '“”', nl => '‘’', pl => '„”', pt => '«»', ro => '„”', sk => '„“',
+    sl => '»«', sv => '””', ca => '«»', eu => '«»', gl => '«»', nb => '«»',
+    is => '„“', tr => '“”', uk => '«»', ar => '«»', he => '""', ja => '「」',
+    ko => '“”', zh => '“”',
+);
+
+# a value may equal the English one only here: a bare placeholder, and the
+# loanword "Cookies" where the language's regulator uses it as such
+my %same = (
+    'categories.*.title' => { map { $_ => 1 } @eu, @more },
+    'cookies' => { map { $_ => 1 } qw(da de el es gl mt nl pt) },
+);
+
+sub slurp {
+    open my $fh, '<:raw', $_[0] or die "$_[0]: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# every string of a texts object, by its dotted key
+sub leaves {
+    my ($v, $prefix, $out) = @_;
+    for my $k (sort keys %$v) {
+        if (ref $v->{$k} eq 'HASH') {
+            leaves($v->{$k}, "$prefix$k.", $out);
+        } else {
+            $out->{"$prefix$k"} = $v->{$k};
+        }
+    }
+    return $out;
+}
+
+sub placeholders {
+    return join ' ', sort $_[0] =~ /\{[a-z_]+\}/g;
+}
+
+my %have = map { m{/([^/]+)\.json$} ? ($1 => 1) : () }
+           glob("$root/ui/texts/*.json");
+
+is_deeply([sort keys %have], [sort @eu, @more],
+          'ui/texts has every language of the issue, and only those')
+    or diag(join ' ', sort keys %have);
+
+my $json = JSON::PP->new;
+my %texts;
+
+for my $lang (sort keys %have) {
+    my $bytes = slurp("$root/ui/texts/$lang.json");
+    my $str = eval { decode('UTF-8', $bytes, FB_CROAK) };
+    ok(defined $str, "$lang: valid UTF-8") or next;
+    unlike($str, qr/[\x{d800}-\x{dfff}\x{fffd}]/, "$lang: no replacement "
+           . "characters or surrogates");
+    my $v = eval { $json->decode($str) };
+    ok(ref $v eq 'HASH', "$lang: a JSON object") or diag($@);
+    $texts{$lang} = leaves($v, '', {}) if ref $v eq 'HASH';
+}
+
+my $en = $texts{en} or BAIL_OUT('en.json does not load');
+
+# the checks below can fail: a file with English in it, a missing key, a
+# lost placeholder, must each be caught
+sub problems {
+    my ($lang, $t) = @_;
+    my @p;
+
+    for my $k (sort keys %$en) {
+        if (!defined $t->{$k}) {
+            push @p, "$k is missing";
+            next;
+        }
+
+        push @p, "$k is empty" if $t->{$k} !~ /\S/;
+        push @p, "$k has placeholders \"" . placeholders($t->{$k})
+                 . "\", en has \"" . placeholders($en->{$k}) . '"'
+            if placeholders($t->{$k}) ne placeholders($en->{$k});
+        push @p, "$k is in English: \"$t->{$k}\""
+            if $lang ne 'en' && $t->{$k} eq $en->{$k}
+               && !$same{$k}{$lang};
+        push @p, "$k has markup or a straight apostrophe"
+            if $t->{$k} =~ /[<>&]|(?<=\w)'(?=\w)/;
+    }
+
+    for my $k (sort keys %$t) {
+        push @p, "$k is not a key of en.json" unless exists $en->{$k};
+    }
+
+    # an English sentence left inside a translation
+    if ($lang ne 'en') {
+        for my $k (sort keys %$en) {
+            for my $s (split /(?<=[.:])\s+/, $en->{$k}) {
+                next if length $s < 12;
+                for my $tk (sort keys %$t) {
+                    push @p, "$tk contains the English \"$s\""
+                        if index($t->{$tk}, $s) >= 0;
+                }
+            }
+        }
+    }
+
+    my $q = $quotes{$lang};
+    my $d = $t->{'categories.*.description'} // '';
+    if (defined $q) {
+        my ($open, $close) = length $q == 2 ? split(//, $q)
+                             : (substr($q, 0, 2), substr($q, 2, 2));
+        push @p, "categories.*.description does not quote {name} as "
+                 . "$open\{name}$close: \"$d\""
+            if index($d, "$open\{name}$close") < 0;
+    } else {
+        push @p, "no quotation marks known for $lang";
+    }
+
+    return @p;
+}
+
+{
+    my %bad = %{ $texts{de} };
+    $bad{accept_all} = $en->{accept_all};
+    $bad{'categories.*.description'} =~ s/\{name\}/{naam}/;
+    delete $bad{back};
+    $bad{banner_body} .= ' ' . (split /(?<=\.)\s+/, $en->{banner_body})[1];
+    my @p = problems('de', \%bad);
+    is(scalar(grep { /^accept_all is in English/ } @p), 1,
+       'the check finds a text left in English');
+    is(scalar(grep { /^categories\.\*\.description has placeholders/ } @p),
+       1, 'the check finds a lost placeholder');
+    is(scalar(grep { /^back is missing/ } @p), 1,
+       'the check finds a missing key');
+    is(scalar(grep { /^banner_body contains the English/ } @p), 1,
+       'the check finds an English sentence inside a translation');
+}
+
+for my $lang (sort keys %texts) {
+    my @p = problems($lang, $texts{$lang});
+    is_deeply(\@p, [], "$lang: every key, en's placeholders, no English, "
+              . "its own quotation marks") or diag(join "\n", @p);
+}
+
+# French typography: a no-break space before the high punctuation
+unlike(join("\n", values %{ $texts{fr} }), qr/ [:;!?»]|« /,
+       'fr: no ordinary space before : ; ! ? or inside « »');
+
+# --- served by nginx, from the module itself --------------------------------
+
+my $t = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing;
+    consent_category video;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+$t->write_file('html/en.html', "<!DOCTYPE html><html lang=\"en\"><head>"
+               . "<title>x</title></head><body><p>Hi</p></body></html>\n");
+$t->run;
+
+sub html_escape {
+    my ($s) = @_;
+    $s =~ s/&/&amp;/g;
+    $s =~ s/</&lt;/g;
+    $s =~ s/>/&gt;/g;
+    $s =~ s/"/&quot;/g;
+    return $s;
+}
+
+sub utf8_bytes {
+    return Encode::encode('UTF-8', $_[0]);
+}
+
+for my $lang (sort keys %texts) {
+    my $tx = $texts{$lang};
+    my $dir = $rtl{$lang} ? ' dir="rtl"' : '';
+
+    my $r = $t->get('/consent/', 'Accept-Language' => "$lang;q=0.9, *;q=0.1");
+    like($r->{body}, qr{^<!DOCTYPE html>\n<html lang="$lang"$dir>},
+         "$lang: the preferences page has lang=\"$lang\"$dir");
+
+    my $want = utf8_bytes(html_escape($tx->{page_title}));
+    ok(index($r->{body}, "<h1>$want</h1>") >= 0,
+       "$lang: the page is in that language");
+    $want = utf8_bytes(html_escape($tx->{'categories.*.description'}));
+    $want =~ s/\{name\}/video/;
+    ok(index($r->{body}, $want) >= 0,
+       "$lang: a category without texts gets the \"*\" text");
+
+    $r = $t->get('/en.html', 'Accept-Language' => $lang);
+    # the page says en: the page's language wins over the reader's
+    my ($got) = $r->{body} =~ /<div class="consent consent-banner"[^>]* lang="([^"]*)"/;
+    is($got // '(no banner)', 'en',
+       "$lang reader, English page: the banner is in English");
+}
+
+$t->stop;
+$t->check_log;
+
+done_testing();
