@@ -213,7 +213,8 @@ for my $lang (sort keys %texts) {
     my $tx = $texts{$lang};
     my $dir = $rtl{$lang} ? ' dir="rtl"' : '';
 
-    my $r = $t->get('/consent/', 'Accept-Language' => "$lang;q=0.9, *;q=0.1");
+    my $r = $t->get('/consent/',
+                    'Accept-Language' => "$lang;q=0.9, *;q=0.1");
     like($r->{body}, qr{^<!DOCTYPE html>\n<html lang="$lang"$dir>},
          "$lang: the preferences page has lang=\"$lang\"$dir");
 
@@ -231,6 +232,116 @@ for my $lang (sort keys %texts) {
     is($got // '(no banner)', 'en',
        "$lang reader, English page: the banner is in English");
 }
+
+$t->stop;
+$t->check_log;
+
+# --- the page's language: <html lang> before Accept-Language ----------------
+
+$t = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        consent on;
+        location /consent/ { consent_endpoint; }
+
+        location /split/ {
+            proxy_pass http://127.0.0.1:%%PORT2%%/;
+            proxy_buffering off;
+            proxy_buffer_size 1k;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        root %%PREFIX%%/html;
+        sendfile off;
+        output_buffers 1 97;
+        limit_rate 64k;
+    }
+END
+
+my %pages = (
+    'fr' => '<html lang="fr">',
+    'fr-ca' => '<html lang="fr-CA">',
+    'upper' => '<HTML LANG="DE">',
+    'single' => "<html dir=ltr lang='it' class=x>",
+    'bare' => '<html lang=pl>',
+    'none' => '<html>',
+    'empty' => '<html lang="">',
+    'unknown' => '<html lang="sw">',
+    'garbage' => '<html lang="fr, de">',
+    'he' => '<html lang="he" dir="rtl">',
+    'comment' => '<!-- <html lang="fr"> --><html lang="nl">',
+    'long' => '<html class="' . ('c ' x 1500) . '" lang="fi">',
+    'nohtml' => '',
+);
+
+for my $name (keys %pages) {
+    $t->write_file("html/$name.html", "<!DOCTYPE html>$pages{$name}<head>"
+                   . "<title>x</title></head><body><p>Text</p></body>"
+                   . "</html>\n");
+}
+
+$t->run;
+
+sub banner_lang {
+    my ($path, @headers) = @_;
+    my $r = $t->get($path, @headers);
+    return $r->{body} =~ /<div class="consent consent-banner"[^>]* lang="([^"]*)"( dir="rtl")?>/
+        ? $1 . ($2 // '') : '(no banner)';
+}
+
+my $fr_accept = utf8_bytes(html_escape($texts{fr}{accept_all}));
+my $r = $t->get('/fr.html', 'Accept-Language' => 'en');
+like($r->{body}, qr{<div class="consent consent-banner"[^>]* lang="fr">},
+     '<html lang="fr">, Accept-Language: en: a French banner');
+ok(index($r->{body}, ">$fr_accept</button>") >= 0,
+   'and its texts are the French ones');
+
+is(banner_lang('/fr.html'), 'fr', '<html lang="fr">, no Accept-Language');
+is(banner_lang('/fr-ca.html', 'Accept-Language' => 'de'), 'fr',
+   'lang="fr-CA": French');
+is(banner_lang('/upper.html', 'Accept-Language' => 'en'), 'de',
+   'LANG="DE": case does not matter');
+is(banner_lang('/single.html', 'Accept-Language' => 'en'), 'it',
+   'single quotes, other attributes first');
+is(banner_lang('/bare.html', 'Accept-Language' => 'en'), 'pl',
+   'an unquoted value');
+is(banner_lang('/he.html', 'Accept-Language' => 'en'), 'he dir="rtl"',
+   'lang="he": Hebrew, right to left');
+is(banner_lang('/comment.html', 'Accept-Language' => 'en'), 'nl',
+   'an <html> in a comment is not the page\'s');
+is(banner_lang('/long.html', 'Accept-Language' => 'en'), 'fi',
+   'a long <html> tag');
+
+is(banner_lang('/split/fr.html', 'Accept-Language' => 'en'), 'fr',
+   'through a proxy, in small buffers');
+is(banner_lang('/split/long.html', 'Accept-Language' => 'en'), 'fi',
+   'a long <html> tag cut across buffers');
+
+is(banner_lang('/none.html', 'Accept-Language' => 'de'), 'de',
+   'no lang: the reader\'s Accept-Language');
+is(banner_lang('/nohtml.html', 'Accept-Language' => 'de'), 'de',
+   'no <html> tag: Accept-Language');
+is(banner_lang('/empty.html', 'Accept-Language' => 'de'), 'de',
+   'lang="": Accept-Language');
+is(banner_lang('/unknown.html', 'Accept-Language' => 'it'), 'it',
+   'a page language without texts: Accept-Language');
+is(banner_lang('/unknown.html'), 'en',
+   'a page language without texts, no Accept-Language: the default');
+is(banner_lang('/garbage.html', 'Accept-Language' => 'de'), 'de',
+   'lang="fr, de" is not a language tag: Accept-Language');
+
+# the preferences page is not a page with <html lang>: Accept-Language
+is(banner_lang('/fr.html', 'Accept-Language' => 'es'), 'fr',
+   'the page wins over any reader language');
+like($t->get('/consent/', 'Accept-Language' => 'es')->{body},
+     qr{<html lang="es">}, 'the preferences page follows Accept-Language');
 
 $t->stop;
 $t->check_log;
