@@ -5,9 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNginx, launch, screenshotPath, ROOT } from './lib/server.mjs';
+import { startNginx, launch, screenshotPath, ROOT, ARTICLE }
+    from './lib/server.mjs';
 
 let server, cspServer, browser;
 
@@ -320,12 +321,15 @@ test('without JavaScript: forms, a 303 back to the page', async () => {
     await context.close();
 });
 
-test('French for Accept-Language: fr-FR,fr;q=0.9', async () => {
+test('French on a French page, for Accept-Language: fr-FR', async () => {
+    /* the page's <html lang> comes first: languages.test.mjs */
+    writeFileSync(join(server.prefix, 'html/fr.html'),
+                  ARTICLE.replace('lang="en"', 'lang="fr"'));
     const { context, page } = await newPage({
         locale: 'fr-FR',
         extraHTTPHeaders: { 'Accept-Language': 'fr-FR,fr;q=0.9' },
     });
-    await page.goto(server.base + '/');
+    await page.goto(server.base + '/fr.html');
     const b = banner(page);
     await b.waitFor({ state: 'visible' });
 
