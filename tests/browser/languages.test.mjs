@@ -205,3 +205,42 @@ for (const lang of ['ar', 'he', 'en', 'fr']) {
         await context.close();
     });
 }
+
+// the preferences page, right to left: the document is dir="rtl", the
+// status bar's accent on the right, cookie names kept left to right
+for (const lang of ['ar', 'he', 'en']) {
+    const rtl = RTL.has(lang);
+    test(`${lang}: the preferences page${rtl ? ', mirrored' : ''}`,
+         async () => {
+        const context = await browser.newContext({
+            viewport: { width: 320, height: 640 }, reducedMotion: 'reduce',
+            extraHTTPHeaders: { 'Accept-Language': lang },
+        });
+        const page = await context.newPage();
+        await page.goto(server.base + '/consent/?return=/page2.html');
+        assert.equal(await page.getAttribute('html', 'lang'), lang);
+        assert.equal(await page.getAttribute('html', 'dir'),
+                     rtl ? 'rtl' : null);
+
+        const v = await axe(page);
+        assert.deepEqual(v, [], report(v));
+
+        const s = await page.evaluate(() => {
+            const st = getComputedStyle(
+                document.querySelector('.consent-status'));
+            const code = [...document.querySelectorAll('.consent-cat code')]
+                .map(e => getComputedStyle(e))
+                .map(c => `${c.direction} ${c.unicodeBidi}`);
+            return { right: st.borderRightWidth, left: st.borderLeftWidth,
+                     code, scroll: document.documentElement.scrollWidth };
+        });
+        assert.equal(rtl ? s.right : s.left, '4px', JSON.stringify(s));
+        assert.equal(rtl ? s.left : s.right, '0px', JSON.stringify(s));
+        assert.ok(s.code.length >= 3, 'cookie names are listed');
+        for (const c of s.code) {
+            assert.equal(c, 'ltr isolate');
+        }
+        assert.ok(s.scroll <= 320, `no sideways scroll: ${s.scroll}`);
+        await context.close();
+    });
+}
