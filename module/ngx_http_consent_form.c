@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "ngx_http_consent_form.h"
+#include "ngx_http_consent_lang.h"
 
 
 static int ngx_http_consent_form_decode(unsigned char *p, size_t *len);
@@ -306,6 +307,17 @@ ngx_http_consent_form_field(ngx_http_consent_form_t *form,
         }
 
         return ngx_http_consent_form_source(form, value, len);
+    }
+
+    if (ngx_http_consent_is(key, key_len, "lang")) {
+        /* the banner's language; anything but a language tag is ignored */
+
+        if (ngx_http_consent_lang_valid(value, len)) {
+            form->lang.data = value;
+            form->lang.len = len;
+        }
+
+        return 0;
     }
 
     /* other fields (a submit button's name, say) are ignored */

@@ -175,6 +175,9 @@ for my $lang (sort keys %texts) {
 unlike(join("\n", values %{ $texts{fr} }), qr/ [:;!?»]|« /,
        'fr: no ordinary space before : ; ! ? or inside « »');
 
+# the banner's start tag and its language
+my $banner_re = qr{<div class="consent consent-banner"[^>]* lang="([^"]*)"};
+
 # --- served by nginx, from the module itself --------------------------------
 
 my $t = ConsentTest->new(http => <<'END');
@@ -228,7 +231,7 @@ for my $lang (sort keys %texts) {
 
     $r = $t->get('/en.html', 'Accept-Language' => $lang);
     # the page says en: the page's language wins over the reader's
-    my ($got) = $r->{body} =~ /<div class="consent consent-banner"[^>]* lang="([^"]*)"/;
+    my ($got) = $r->{body} =~ /$banner_re/;
     is($got // '(no banner)', 'en',
        "$lang reader, English page: the banner is in English");
 }
@@ -242,6 +245,7 @@ $t = ConsentTest->new(http => <<'END');
     consent_secret secret.key;
     consent_category necessary required;
     consent_category analytics;
+    consent_log %%PREFIX%%/logs/consent.log;
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -292,7 +296,7 @@ $t->run;
 sub banner_lang {
     my ($path, @headers) = @_;
     my $r = $t->get($path, @headers);
-    return $r->{body} =~ /<div class="consent consent-banner"[^>]* lang="([^"]*)"( dir="rtl")?>/
+    return $r->{body} =~ /$banner_re( dir="rtl")?>/
         ? $1 . ($2 // '') : '(no banner)';
 }
 
@@ -336,6 +340,35 @@ is(banner_lang('/unknown.html'), 'en',
    'a page language without texts, no Accept-Language: the default');
 is(banner_lang('/garbage.html', 'Accept-Language' => 'de'), 'de',
    'lang="fr, de" is not a language tag: Accept-Language');
+
+# the consent log records the language the banner was shown in, and the
+# hash of those texts, not those of Accept-Language
+like($r->{body}, qr{<input type="hidden" name="lang" value="fr">},
+     'the banner\'s form carries its language');
+
+sub logged {
+    my ($body) = @_;
+    my $res = $t->post_form('/consent/', $body, 'Accept-Language' => 'en');
+    is($res->{status}, 303, "POST $body: recorded");
+    my @lines = split /\n/, $t->read_file('logs/consent.log');
+    my $rec = $json->decode($lines[-1]);
+    return $rec;
+}
+
+my $rec = logged('action=reject_all&source=banner&lang=fr&return=%2Ffr.html');
+is($rec->{lang}, 'fr', 'from a French page: the record says fr');
+my $policy = $json->decode(
+    (split /\n/, $t->read_file('logs/consent.log'))[0]);
+is($rec->{text_hash}, $policy->{text_hash}{fr},
+   'and names the hash of the French texts');
+is(logged('action=reject_all&source=banner&lang=fr-CA')->{lang}, 'fr',
+   'lang=fr-CA: fr');
+is(logged('action=reject_all&source=banner&lang=sw')->{lang}, 'en',
+   'lang=sw (no texts): Accept-Language');
+is(logged('action=reject_all&source=banner&lang=%3Cb%3E')->{lang}, 'en',
+   'lang=<b>: not a language tag, ignored');
+is(logged('action=reject_all&source=page')->{lang}, 'en',
+   'no lang (the preferences page): Accept-Language');
 
 # the preferences page is not a page with <html lang>: Accept-Language
 is(banner_lang('/fr.html', 'Accept-Language' => 'es'), 'fr',
