@@ -9,8 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNginx, launch, axe, screenshotPath, ARTICLE, ROOT }
-    from './lib/server.mjs';
+import { startNginx, launch, axe, axeReport, screenshotPath, ARTICLE,
+         ROOT } from './lib/server.mjs';
 
 const LANGS = readdirSync(join(ROOT, 'ui/texts'))
     .filter(f => f.endsWith('.json')).map(f => f.slice(0, -5)).sort();
@@ -36,11 +36,6 @@ after(async () => {
         assert.doesNotMatch(log, /\[(alert|emerg|crit)\]|AddressSanitizer/);
     }
 });
-
-function report(violations) {
-    return violations.map(v => `${v.id} (${v.impact}): ${v.help}\n    `
-                               + v.nodes.join('\n    ')).join('\n');
-}
 
 // what sticks out sideways: the page, the banner's box, any element in it
 async function overflow(page) {
@@ -110,13 +105,13 @@ for (const lang of LANGS) {
 
         assert.deepEqual(await overflow(page), [], 'closed');
         let v = await axe(page, '#consent-banner');
-        assert.deepEqual(v, [], report(v));
+        assert.deepEqual(v, [], axeReport(v));
 
         await page.locator('#consent-customise').click();
         await page.locator('#consent-panel').waitFor();
         assert.deepEqual(await overflow(page), [], 'panel open');
         v = await axe(page, '#consent-banner');
-        assert.deepEqual(v, [], 'panel open:\n' + report(v));
+        assert.deepEqual(v, [], 'panel open:\n' + axeReport(v));
 
         if (lang === 'ar') {
             await page.screenshot({
@@ -223,7 +218,7 @@ for (const lang of ['ar', 'he', 'en']) {
                      rtl ? 'rtl' : null);
 
         const v = await axe(page);
-        assert.deepEqual(v, [], report(v));
+        assert.deepEqual(v, [], axeReport(v));
 
         const s = await page.evaluate(() => {
             const st = getComputedStyle(

@@ -209,6 +209,12 @@ export async function axe(page, include) {
     }, include || null);
 }
 
+// axe's violations, one per line with the nodes concerned, for a message
+export function axeReport(violations) {
+    return violations.map(v => `${v.id} (${v.impact}): ${v.help}\n    `
+                               + v.nodes.join('\n    ')).join('\n');
+}
+
 export function screenshotPath(name) {
     mkdirSync(SCREENSHOTS, { recursive: true });
     return join(SCREENSHOTS, name);
