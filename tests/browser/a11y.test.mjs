@@ -4,7 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx, launch, axe, axeReport, screenshotPath }
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNginx, launch, axe, axeReport, screenshotPath, ARTICLE }
     from './lib/server.mjs';
 
 let server, browser;
@@ -12,6 +14,9 @@ let server, browser;
 before(async () => {
     server = await startNginx();
     browser = await launch();
+    /* the banner speaks the page's language: a French page for French */
+    writeFileSync(join(server.prefix, 'html/fr.html'),
+                  ARTICLE.replace('lang="en"', 'lang="fr"'));
 });
 
 after(async () => {
@@ -45,8 +50,11 @@ for (const colorScheme of ['light', 'dark']) {
                 extraHTTPHeaders: { 'Accept-Language': lang },
             });
             const page = await context.newPage();
-            await page.goto(server.base + '/');
+            await page.goto(server.base + (lang === 'fr' ? '/fr.html'
+                                                         : '/'));
             await page.locator('#consent-banner').waitFor();
+            assert.equal(await page.getAttribute('#consent-banner', 'lang'),
+                         lang);
 
             let v = await axe(page, '#consent-banner');
             assert.deepEqual(v, [], axeReport(v));
