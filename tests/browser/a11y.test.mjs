@@ -4,9 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startNginx, launch, axe, axeReport, screenshotPath, ARTICLE }
+import { startNginx, launch, axe, axeReport, screenshotPath }
     from './lib/server.mjs';
 
 let server, browser;
@@ -14,9 +12,6 @@ let server, browser;
 before(async () => {
     server = await startNginx();
     browser = await launch();
-    /* the banner speaks the page's language: a French page for French */
-    writeFileSync(join(server.prefix, 'html/fr.html'),
-                  ARTICLE.replace('lang="en"', 'lang="fr"'));
 });
 
 after(async () => {

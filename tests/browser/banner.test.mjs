@@ -5,10 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNginx, launch, screenshotPath, ROOT, ARTICLE }
-    from './lib/server.mjs';
+import { startNginx, launch, screenshotPath, ROOT } from './lib/server.mjs';
 
 let server, cspServer, browser;
 
@@ -323,8 +322,6 @@ test('without JavaScript: forms, a 303 back to the page', async () => {
 
 test('French on a French page, for Accept-Language: fr-FR', async () => {
     /* the page's <html lang> comes first: languages.test.mjs */
-    writeFileSync(join(server.prefix, 'html/fr.html'),
-                  ARTICLE.replace('lang="en"', 'lang="fr"'));
     const { context, page } = await newPage({
         locale: 'fr-FR',
         extraHTTPHeaders: { 'Accept-Language': 'fr-FR,fr;q=0.9' },
