@@ -5,8 +5,9 @@
 # other, keeps en's placeholders, has no English left in it, and quotes the
 # category's name with its own quotation marks.  Then a real nginx serves
 # each of them from the module (embedded, no file on disk) with lang= and,
-# for Arabic and Hebrew, dir="rtl"; and the banner speaks the page's
-# language (<html lang>) before the reader's Accept-Language.
+# for Arabic and Hebrew, dir="rtl"; the banner speaks the page's language
+# (<html lang>) before the reader's Accept-Language, and the consent log
+# records the language and texts the banner was shown in.
 
 use strict;
 use warnings;
