@@ -196,6 +196,19 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
         }
     }
 
+    v = json_object_get(root, "lang");
+
+    if (json_is_string(v)
+        && ngx_http_consent_lang_valid(
+               (const unsigned char *) json_string_value(v),
+               json_string_length(v)))
+    {
+        /* the banner's language, kept after the names */
+        memcpy(form->buf + n, json_string_value(v), json_string_length(v));
+        form->lang.data = form->buf + n;
+        form->lang.len = json_string_length(v);
+    }
+
     rc = 0;
 
 done:

@@ -202,7 +202,7 @@ test('customise one category: the panel opens in place, JSON is sent',
     assert.match(posts[0].type, /^application\/json/);
     assert.deepEqual(JSON.parse(posts[0].body),
                      { action: 'save', categories: ['analytics'],
-                       source: 'banner' });
+                       source: 'banner', lang: 'en' });
 
     assert.equal(await banner(page).count(), 0);
     const s = await state(context, server.base);

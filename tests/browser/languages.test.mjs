@@ -239,3 +239,22 @@ for (const lang of ['ar', 'he', 'en']) {
         await context.close();
     });
 }
+
+// with JavaScript the banner posts JSON: it carries the banner's language,
+// so the consent log names the texts the reader was shown
+test('consent.js sends the banner\'s language with the choice', async () => {
+    const context = await browser.newContext({
+        extraHTTPHeaders: { 'Accept-Language': 'en' },
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/page-de.html`);
+    const [request] = await Promise.all([
+        page.waitForRequest(r => r.method() === 'POST'),
+        page.locator('#consent-banner button[value=reject_all]').last()
+            .click(),
+    ]);
+    const body = JSON.parse(request.postData());
+    assert.equal(body.lang, 'de');
+    assert.equal(body.action, 'reject_all');
+    await context.close();
+});

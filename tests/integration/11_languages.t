@@ -349,8 +349,11 @@ like($r->{body}, qr{<input type="hidden" name="lang" value="fr">},
 
 sub logged {
     my ($body) = @_;
-    my $res = $t->post_form('/consent/', $body, 'Accept-Language' => 'en');
-    is($res->{status}, 303, "POST $body: recorded");
+    my $json_body = $body =~ /^\{/;
+    my $res = $json_body
+        ? $t->post_json('/consent/', $body, 'Accept-Language' => 'en')
+        : $t->post_form('/consent/', $body, 'Accept-Language' => 'en');
+    is($res->{status}, $json_body ? 200 : 303, "POST $body: recorded");
     my @lines = split /\n/, $t->read_file('logs/consent.log');
     my $rec = $json->decode($lines[-1]);
     return $rec;
@@ -370,6 +373,16 @@ is(logged('action=reject_all&source=banner&lang=%3Cb%3E')->{lang}, 'en',
    'lang=<b>: not a language tag, ignored');
 is(logged('action=reject_all&source=page')->{lang}, 'en',
    'no lang (the preferences page): Accept-Language');
+
+# consent.js posts JSON: the same
+is(logged('{"action":"reject_all","source":"banner","lang":"fr"}')->{lang},
+   'fr', 'JSON with "lang": "fr": fr');
+is(logged('{"action":"save","categories":["analytics"],"source":"banner",'
+          . '"lang":"de-AT"}')->{lang}, 'de', 'JSON, lang de-AT: de');
+is(logged('{"action":"reject_all","lang":"<b>"}')->{lang}, 'en',
+   'JSON, a lang that is not a tag: Accept-Language');
+is(logged('{"action":"reject_all","lang":7}')->{lang}, 'en',
+   'JSON, a lang that is not a string: Accept-Language');
 
 # the preferences page is not a page with <html lang>: Accept-Language
 is(banner_lang('/fr.html', 'Accept-Language' => 'es'), 'fr',
