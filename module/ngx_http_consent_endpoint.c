@@ -619,6 +619,12 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     choice->sec = tp->sec;
     choice->msec = tp->msec;
 
+    if (form->lang.len) {
+        /* the banner's language, which may be the page's <html lang> */
+        ngx_http_consent_texts_prefer(r, (u_char *) form->lang.data,
+                                      form->lang.len);
+    }
+
     texts = ngx_http_consent_texts_pick(r);
 
     if (texts != NULL) {

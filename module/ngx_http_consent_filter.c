@@ -872,6 +872,12 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
     default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
 
+        if (ctx->gate.lang_len) {
+            /* <html lang>: the page's language before the reader's */
+            ngx_http_consent_texts_prefer(ctx->request, ctx->gate.lang,
+                                          ctx->gate.lang_len);
+        }
+
         banner = NULL;
         rc = ngx_http_consent_render_banner(ctx->request, &banner);
 

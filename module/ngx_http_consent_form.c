@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ngx_http_consent_form.h"
+#include "ngx_http_consent_lang.h"
 
 
 /* a reader over a JSON body */
@@ -137,8 +138,8 @@ ngx_http_consent_form_parse(unsigned char *body, size_t len,
  * It is read without allocating: a first pass checks that the whole body is
  * JSON (RFC 8259: UTF-8, no lone surrogates, no "\u0000", members nested at
  * most NGX_HTTP_CONSENT_JSON_DEPTH deep), a second one finds the three
- * members, each at most once; other members are ignored. Names are decoded
- * into form->buf, so the body itself is left as it is.
+ * members and "lang", each at most once; other members are ignored. Names
+ * are decoded into form->buf, so the body itself is left as it is.
  */
 
 int
@@ -146,8 +147,8 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
     ngx_http_consent_form_t *form)
 {
     size_t                    n, klen;
-    unsigned char             key[16];
-    const unsigned char     **member, *action, *source, *categories;
+    unsigned char             key[16], *p;
+    const unsigned char     **member, *action, *source, *categories, *lang;
     ngx_http_consent_json_t   j;
 
     memset(form, 0, offsetof(ngx_http_consent_form_t, buf));
@@ -187,6 +188,7 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
     action = NULL;
     source = NULL;
     categories = NULL;
+    lang = NULL;
 
     j.p++;
     ngx_http_consent_json_space(&j);
@@ -208,6 +210,9 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
 
         } else if (ngx_http_consent_is(key, klen, "categories")) {
             member = &categories;
+
+        } else if (ngx_http_consent_is(key, klen, "lang")) {
+            member = &lang;
         }
 
         if (member != NULL) {
@@ -254,6 +259,27 @@ ngx_http_consent_json_parse(const unsigned char *body, size_t len,
 
         if (ngx_http_consent_form_source(form, key, klen) != 0) {
             return -1;
+        }
+    }
+
+    if (lang != NULL && *lang == '"') {
+        /*
+         * the banner's language, kept after the room of the names;
+         * anything but a language tag is ignored
+         */
+
+        p = form->buf + NGX_HTTP_CONSENT_MAX_CATEGORIES
+                        * NGX_HTTP_CONSENT_NAME_MAX;
+        j.p = lang;
+        (void) ngx_http_consent_json_string(&j, p,
+                                            NGX_HTTP_CONSENT_LANG_MAX_TAG,
+                                            &klen);
+
+        if (klen <= NGX_HTTP_CONSENT_LANG_MAX_TAG
+            && ngx_http_consent_lang_valid(p, klen))
+        {
+            form->lang.data = p;
+            form->lang.len = klen;
         }
     }
 
@@ -398,6 +424,17 @@ ngx_http_consent_form_field(ngx_http_consent_form_t *form,
         }
 
         return ngx_http_consent_form_source(form, value, len);
+    }
+
+    if (ngx_http_consent_is(key, key_len, "lang")) {
+        /* the banner's language; anything but a language tag is ignored */
+
+        if (ngx_http_consent_lang_valid(value, len)) {
+            form->lang.data = value;
+            form->lang.len = len;
+        }
+
+        return 0;
     }
 
     /* other fields (a submit button's name, say) are ignored */

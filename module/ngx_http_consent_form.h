@@ -58,6 +58,7 @@ typedef struct {
     size_t                      ncategories;
 
     ngx_http_consent_slice_t    ret;          /* "return", may be empty */
+    ngx_http_consent_slice_t    lang;         /* "lang", may be empty */
 
     const char                 *error;        /* one line, for a 400 */
 

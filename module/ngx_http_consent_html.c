@@ -151,7 +151,8 @@ static const ngx_http_consent_html_name_t  ngx_http_consent_html_elements[] = {
     { "noframes", 8 },
     { "title", 5 },
     { "textarea", 8 },
-    { "plaintext", 9 }
+    { "plaintext", 9 },
+    { "html", 4 }
 };
 
 
@@ -164,7 +165,8 @@ static const ngx_http_consent_html_name_t  ngx_http_consent_html_attrs[] = {
     { "src", 3 },
     { "href", 4 },
     { "rel", 3 },
-    { "as", 2 }
+    { "as", 2 },
+    { "lang", 4 }
 };
 
 
@@ -1925,6 +1927,8 @@ ngx_http_consent_html_gate_init(ngx_http_consent_html_gate_t *g,
     if (g->banner) {
         g->scanner.watch_end_name = NGX_HTTP_CONSENT_HTML_BIT(
                                                   NGX_HTTP_CONSENT_HTML_BODY);
+        g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
+                                                  NGX_HTTP_CONSENT_HTML_HTML);
     }
 }
 
@@ -2016,7 +2020,8 @@ ngx_http_consent_html_gate(ngx_http_consent_html_gate_t *g,
         if (g->scanner.is_pending
             && g->scanner.offset - g->scanner.pending > g->hold_cap
             && (g->granted & g->all) != g->all
-            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HEAD)
+            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HEAD
+            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HTML)
         {
             /* an unterminated tag, too long: as if it had overflowed */
             g->overflows++;
@@ -2179,7 +2184,8 @@ ngx_http_consent_html_overflow(ngx_http_consent_html_gate_t *g,
     /* a watched start tag, still open */
 
     if ((g->granted & g->all) == g->all
-        || g->scanner.tag.element == NGX_HTTP_CONSENT_HTML_HEAD)
+        || g->scanner.tag.element == NGX_HTTP_CONSENT_HTML_HEAD
+        || g->scanner.tag.element == NGX_HTTP_CONSENT_HTML_HTML)
     {
         ngx_http_consent_html_release(&g->scanner);
         return ngx_http_consent_html_emit(g, g->scanner.offset);
@@ -2297,6 +2303,26 @@ ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g)
     }
 
     if (g->mode != gate_pass) {
+        return 0;
+    }
+
+    if (tag->element == NGX_HTTP_CONSENT_HTML_HTML) {
+        ngx_http_consent_html_attr_t  *a;
+
+        /* <html lang>: the banner speaks the page's language */
+
+        g->scanner.watch_start &=
+                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HTML);
+
+        a = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_LANG];
+
+        if (a->present && !a->truncated
+            && a->len <= NGX_HTTP_CONSENT_HTML_LANG_LEN)
+        {
+            memcpy(g->lang, a->value, a->len);
+            g->lang_len = a->len;
+        }
+
         return 0;
     }
 

@@ -30,6 +30,7 @@
 #define NGX_HTTP_CONSENT_HTML_VALUE_LEN   256
 #define NGX_HTTP_CONSENT_HTML_ANY_ATTRS   8
 #define NGX_HTTP_CONSENT_HTML_ANY_VALUE   128
+#define NGX_HTTP_CONSENT_HTML_LANG_LEN    35
 
 
 /* elements the scanner tells apart */
@@ -49,6 +50,7 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_TITLE,
     NGX_HTTP_CONSENT_HTML_TEXTAREA,
     NGX_HTTP_CONSENT_HTML_PLAINTEXT,
+    NGX_HTTP_CONSENT_HTML_HTML,
     NGX_HTTP_CONSENT_HTML_NELEMENTS
 } ngx_http_consent_html_element_e;
 
@@ -67,6 +69,7 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_A_HREF,
     NGX_HTTP_CONSENT_HTML_A_REL,
     NGX_HTTP_CONSENT_HTML_A_AS,
+    NGX_HTTP_CONSENT_HTML_A_LANG,
     NGX_HTTP_CONSENT_HTML_NATTRS
 } ngx_http_consent_html_attr_e;
 
@@ -214,6 +217,10 @@ typedef struct {
     unsigned                             removed;
     unsigned                             made_live;
     unsigned                             overflows;
+
+    /* <html lang>, for the banner's language; 0 if the page says none */
+    size_t                               lang_len;
+    unsigned char                        lang[NGX_HTTP_CONSENT_HTML_LANG_LEN];
 
     unsigned                             head:1;    /* wants the snippet */
     unsigned                             banner:1;  /* wants the banner */

@@ -225,6 +225,8 @@ ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_consent_texts_init(ngx_conf_t *cf);
 ngx_http_consent_texts_t *ngx_http_consent_texts_pick(ngx_http_request_t *r);
+void ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
+    size_t len);
 
 /* ngx_http_consent_render.c: banner and preferences page */
 ngx_int_t ngx_http_consent_render_banner(ngx_http_request_t *r,

@@ -142,8 +142,15 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
         "</p><input type=\"hidden\" name=\"return\" value=\"");
     ngx_http_consent_render_escaped(&rd, ret.data, ret.len);
     ngx_http_consent_render_lit(&rd,
-        "\"><input type=\"hidden\" name=\"source\" value=\"banner\">"
-        "<div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
+        "\"><input type=\"hidden\" name=\"source\" value=\"banner\">");
+
+    /* the language shown, which may be the page's: the log records it */
+    ngx_http_consent_render_lit(&rd, "<input type=\"hidden\" name=\"lang\""
+                                     " value=\"");
+    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
+                                    rd.texts->lang.len);
+    ngx_http_consent_render_lit(&rd,
+        "\"><div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
         " aria-labelledby=\"consent-title\" hidden>");
 
     c = rd.mcf->categories->elts;

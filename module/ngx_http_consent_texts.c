@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, json_t *json);
 static ngx_http_consent_texts_t *ngx_http_consent_texts_find(
     ngx_http_consent_main_conf_t *mcf, u_char *lang, size_t len);
+static ngx_http_consent_slice_t *ngx_http_consent_texts_avail(
+    ngx_http_request_t *r, ngx_http_consent_main_conf_t *mcf);
 static ngx_int_t ngx_http_consent_texts_hash(ngx_conf_t *cf,
     ngx_http_consent_texts_t *t);
 static ngx_table_elt_t *ngx_http_consent_accept_language(
@@ -256,8 +258,9 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"consent_language %V\": there are no texts in "
-                      "that language: use \"en\" or \"fr\", or add "
-                      "%V.json to the \"consent_texts\" directory",
+                      "that language: use a built-in one (docs/operators.md "
+                      "lists them), or add %V.json to the \"consent_texts\" "
+                      "directory",
                       &mcf->language, &mcf->language);
         return NGX_ERROR;
     }
@@ -312,14 +315,9 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     h = ngx_http_consent_accept_language(r);
 
     if (h != NULL) {
-        avail = ngx_palloc(r->pool, n * sizeof(ngx_http_consent_slice_t));
+        avail = ngx_http_consent_texts_avail(r, mcf);
         if (avail == NULL) {
             return NULL;
-        }
-
-        for (i = 0; i < (int) n; i++) {
-            avail[i].len = t[i].lang.len;
-            avail[i].data = t[i].lang.data;
         }
 
         i = ngx_http_consent_lang_pick(h->value.data, h->value.len,
@@ -334,6 +332,48 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     }
 
     return &t[i];
+}
+
+
+/*
+ * The page's own language (<html lang>), when there are texts for it: the
+ * banner speaks it then, whatever Accept-Language says.  "fr-CA" gets "fr".
+ */
+
+void
+ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
+    size_t len)
+{
+    int                            i;
+    ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_slice_t      *avail;
+    ngx_http_consent_texts_t      *t;
+    ngx_http_consent_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    ctx = ngx_http_consent_get_ctx(r);
+
+    if (ctx == NULL || mcf->texts == NULL || mcf->texts->nelts == 0
+        || !ngx_http_consent_lang_valid(lang, len))
+    {
+        return;
+    }
+
+    avail = ngx_http_consent_texts_avail(r, mcf);
+    if (avail == NULL) {
+        return;
+    }
+
+    i = ngx_http_consent_lang_pick(lang, len, avail, mcf->texts->nelts, -1);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent texts: the page says \"%*s\", texts %d",
+                   len, lang, i);
+
+    if (i >= 0) {
+        t = mcf->texts->elts;
+        ctx->lang = t[i].lang;
+    }
 }
 
 
@@ -668,6 +708,33 @@ ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *mcf, u_char *lang,
     }
 
     return NULL;
+}
+
+
+/* the languages there are texts for, as the language matcher takes them */
+
+static ngx_http_consent_slice_t *
+ngx_http_consent_texts_avail(ngx_http_request_t *r,
+    ngx_http_consent_main_conf_t *mcf)
+{
+    ngx_uint_t                 i;
+    ngx_http_consent_slice_t  *avail;
+    ngx_http_consent_texts_t  *t;
+
+    avail = ngx_palloc(r->pool, mcf->texts->nelts
+                                * sizeof(ngx_http_consent_slice_t));
+    if (avail == NULL) {
+        return NULL;
+    }
+
+    t = mcf->texts->elts;
+
+    for (i = 0; i < mcf->texts->nelts; i++) {
+        avail[i].len = t[i].lang.len;
+        avail[i].data = t[i].lang.data;
+    }
+
+    return avail;
 }
 
 

@@ -73,7 +73,9 @@
             method: "POST",
             credentials: "same-origin",
             headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ action: a, categories: m, source: "banner" })
+            body: JSON.stringify({ action: a, categories: m, source: "banner",
+                                   lang: f.elements.lang
+                                         && f.elements.lang.value })
         }).then(function (r) {
             if (r.ok) {
                 location.reload();

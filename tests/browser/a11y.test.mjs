@@ -4,7 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx, launch, axe, screenshotPath } from './lib/server.mjs';
+import { startNginx, launch, axe, axeReport, screenshotPath }
+    from './lib/server.mjs';
 
 let server, browser;
 
@@ -21,11 +22,6 @@ after(async () => {
         assert.doesNotMatch(log, /\[(alert|emerg|crit)\]|AddressSanitizer/);
     }
 });
-
-function report(violations) {
-    return violations.map(v => `${v.id} (${v.impact}): ${v.help}\n    `
-                               + v.nodes.join('\n    ')).join('\n');
-}
 
 test('axe runs and sees violations (the check can fail)', async () => {
     const page = await browser.newPage();
@@ -49,16 +45,19 @@ for (const colorScheme of ['light', 'dark']) {
                 extraHTTPHeaders: { 'Accept-Language': lang },
             });
             const page = await context.newPage();
-            await page.goto(server.base + '/');
+            await page.goto(server.base + (lang === 'fr' ? '/fr.html'
+                                                         : '/'));
             await page.locator('#consent-banner').waitFor();
+            assert.equal(await page.getAttribute('#consent-banner', 'lang'),
+                         lang);
 
             let v = await axe(page, '#consent-banner');
-            assert.deepEqual(v, [], report(v));
+            assert.deepEqual(v, [], axeReport(v));
 
             await page.locator('#consent-customise').click();
             await page.locator('#consent-panel').waitFor();
             v = await axe(page, '#consent-banner');
-            assert.deepEqual(v, [], 'panel open:\n' + report(v));
+            assert.deepEqual(v, [], 'panel open:\n' + axeReport(v));
 
             if (colorScheme === 'dark' && lang === 'en') {
                 await page.mouse.move(0, 0);
@@ -80,7 +79,7 @@ for (const colorScheme of ['light', 'dark']) {
             assert.equal(await page.getAttribute('html', 'lang'), lang);
 
             const v = await axe(page);
-            assert.deepEqual(v, [], report(v));
+            assert.deepEqual(v, [], axeReport(v));
 
             /* every checkbox has a label, none but the required is ticked */
             const boxes = await page.$$eval('input[type=checkbox]', l =>

@@ -202,7 +202,7 @@ test('customise one category: the panel opens in place, JSON is sent',
     assert.match(posts[0].type, /^application\/json/);
     assert.deepEqual(JSON.parse(posts[0].body),
                      { action: 'save', categories: ['analytics'],
-                       source: 'banner' });
+                       source: 'banner', lang: 'en' });
 
     assert.equal(await banner(page).count(), 0);
     const s = await state(context, server.base);
@@ -320,12 +320,13 @@ test('without JavaScript: forms, a 303 back to the page', async () => {
     await context.close();
 });
 
-test('French for Accept-Language: fr-FR,fr;q=0.9', async () => {
+test('French on a French page, for Accept-Language: fr-FR', async () => {
+    /* the page's <html lang> comes first: languages.test.mjs */
     const { context, page } = await newPage({
         locale: 'fr-FR',
         extraHTTPHeaders: { 'Accept-Language': 'fr-FR,fr;q=0.9' },
     });
-    await page.goto(server.base + '/');
+    await page.goto(server.base + '/fr.html');
     const b = banner(page);
     await b.waitFor({ state: 'visible' });
 

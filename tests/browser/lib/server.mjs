@@ -89,6 +89,9 @@ export async function startNginx(opts = {}) {
     writeFileSync(join(prefix, 'html/page2.html'),
                   ARTICLE.replace('Fishing boats return to the old harbour',
                                   'The ice plant opens'));
+    /* the same page in French: the banner speaks the page's language */
+    writeFileSync(join(prefix, 'html/fr.html'),
+                  ARTICLE.replace('<html lang="en">', '<html lang="fr">'));
     writeFileSync(join(prefix, 'html/site.css'), SITE_CSS);
     writeFileSync(join(prefix, 'html/favicon.ico'), '');
     writeFileSync(join(prefix, 'html/analytics.js'),
@@ -212,6 +215,12 @@ export async function axe(page, include) {
                                + n.failureSummary).slice(0, 3),
         }));
     }, include || null);
+}
+
+// axe's violations, one per line with the nodes concerned, for a message
+export function axeReport(violations) {
+    return violations.map(v => `${v.id} (${v.impact}): ${v.help}\n    `
+                               + v.nodes.join('\n    ')).join('\n');
 }
 
 export function screenshotPath(name) {
