@@ -101,7 +101,7 @@ my $node_pid = open(my $node, '-|', 'node',
     or die "node: $!";
 my $ready = <$node>;
 is($ready, "ready\n", 'the node upstream is ready');
-END { kill 'TERM', $node_pid if $node_pid; }
+END { kill 'TERM', $node_pid if $node_pid; }   # when a test dies early
 
 $t->run;
 
@@ -255,5 +255,9 @@ gated_ok($t->get('/app/gzip/gtm.html', 'Accept-Encoding' => $browser),
          'after the bombs');
 
 $t->check_log;
+
+kill 'TERM', $node_pid;
+close $node;
+undef $node_pid;
 
 done_testing();
