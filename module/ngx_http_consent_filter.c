@@ -42,6 +42,8 @@ struct ngx_http_consent_page_s {
     ngx_buf_t                      *buf;       /* the input buffer */
 
     ngx_str_t                       snippet;   /* consent_google_mode */
+
+    unsigned                        done:1;    /* the page's last_buf seen */
 };
 
 
@@ -69,6 +71,8 @@ static ngx_int_t ngx_http_consent_revalidated(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
     ngx_str_t *snippet);
+static ngx_int_t ngx_http_consent_gate_after(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in);
 static int ngx_http_consent_filter_out(void *data,
     ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
 static ngx_int_t ngx_http_consent_filter_link(
@@ -713,6 +717,21 @@ ngx_http_consent_state_etag(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /*
+     * a page filtered twice (proxied to an nginx that gated it already)
+     * keeps one suffix: the one it has is replaced
+     */
+
+    for (p = end - 1; p > start + 3 && ngx_strchr("0123456789abcdef", p[-1]);
+         p--)
+    { /* void */ }
+
+    if (p < end - 1 && p - start > 5 && ngx_strchr("nvoi", p[-1]) != NULL
+        && p[-2] == 'c' && p[-3] == '-')
+    {
+        end = p - 2;
+    }
+
     p = ngx_pnalloc(r->pool, etag->value.len
                              + NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN);
     if (p == NULL) {
@@ -949,6 +968,10 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    if (ctx->done) {
+        return ngx_http_consent_gate_after(r, ctx, in);
+    }
+
     if (in != NULL && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -991,6 +1014,8 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
         ctx->copy = NULL;
 
         if (ctx->buf->last_buf) {
+            ctx->done = 1;
+
             lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
             if (ctx->gate.overflows) {
@@ -1012,6 +1037,36 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_http_consent_filter_output(r, ctx);
+}
+
+
+/*
+ * After the page's end.  add_after_body, for one, sends its own last_buf
+ * (ngx_http_send_special) from inside the call that passed ours on, that
+ * is, while ctx->out is still being sent: that call must not touch the
+ * gate's chains (it did, and the page came out twice), so what comes after
+ * the end goes straight on; bytes there, which no handler sends, are
+ * dropped.
+ */
+
+static ngx_int_t
+ngx_http_consent_gate_after(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_buf_size(cl->buf) != 0) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "consent filter: %O bytes after the end of the "
+                          "page are dropped", ngx_buf_size(cl->buf));
+
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
 }
 
 

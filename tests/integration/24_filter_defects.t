@@ -1,0 +1,75 @@
+#!/usr/bin/perl
+
+# Defects nginx's own test suite found with the module enabled (issue 13),
+# each reproduced here: add_after_body, a page filtered twice, Vary once.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ConsentTest qw(header forge_cookie);
+
+my $t = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_banner off;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        consent on;
+
+        location /a.html {
+            add_after_body /add_after;
+            return 200 "body";
+        }
+
+        location /ba.html {
+            add_before_body /add_before;
+            add_after_body /add_after;
+            return 200 "body";
+        }
+
+        location /add_before { return 200 "before"; }
+        location /add_after { return 200 "after"; }
+
+        location /twice/ {
+            proxy_pass http://127.0.0.1:%%PORT%%/inner/;
+        }
+
+        location /inner/ {
+            alias %%PREFIX%%/html/;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        root %%PREFIX%%/html;
+    }
+END
+
+$t->write_file('html/page.html', "<html><body><p>SEE-THIS</p></body></html>\n");
+$t->run;
+
+# add_after_body: the body once, then the addition
+
+is($t->get('/a.html')->{body}, 'bodyafter', 'add_after_body: the body once');
+is($t->get('/ba.html')->{body}, 'beforebodyafter', 'before and after');
+
+# a page filtered twice (proxied to the same nginx): one ETag suffix
+
+my $once = header($t->get('/inner/page.html'), 'etag');
+my $twice = header($t->get('/twice/page.html'), 'etag');
+like($once, qr/^W\/".*-cn1"$/, 'filtered once: the state suffix');
+is($twice, $once, 'filtered twice: the same ETag, one suffix');
+
+# Vary: Cookie once, whatever the upstream said
+
+$r = $t->get('/twice/page.html');
+is(join(',', header($r, 'vary')), 'Cookie', 'Vary: Cookie once');
+
+$t->check_log;
+
+done_testing();
