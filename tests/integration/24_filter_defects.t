@@ -67,7 +67,7 @@ is($twice, $once, 'filtered twice: the same ETag, one suffix');
 
 # Vary: Cookie once, whatever the upstream said
 
-$r = $t->get('/twice/page.html');
+my $r = $t->get('/twice/page.html');
 is(join(',', header($r, 'vary')), 'Cookie', 'Vary: Cookie once');
 
 $t->check_log;
