@@ -103,20 +103,41 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
+/*
+ * The module's request path: in the preaccess phase a revalidation gets the
+ * file's ETag back (ngx_http_consent_revalidate); in the precontent phase
+ * the request passed upstream loses the cookies not granted
+ * (ngx_http_consent_strip_request) and the encodings the gate cannot read
+ * (ngx_http_consent_accept_encoding); then the one header filter and the
+ * one body filter below.
+ */
+
 ngx_int_t
 ngx_http_consent_filter_init(ngx_conf_t *cf)
 {
+    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
+    static struct {
+        ngx_uint_t              phase;
+        ngx_http_handler_pt     handler;
+    } handlers[] = {
+        { NGX_HTTP_PREACCESS_PHASE, ngx_http_consent_revalidate },
+        { NGX_HTTP_PRECONTENT_PHASE, ngx_http_consent_strip_request },
+        { NGX_HTTP_PRECONTENT_PHASE, ngx_http_consent_accept_encoding }
+    };
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+        h = ngx_array_push(&cmcf->phases[handlers[i].phase].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
 
-    *h = ngx_http_consent_revalidate;
+        *h = handlers[i].handler;
+    }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_consent_header_filter;
@@ -392,11 +413,10 @@ static ngx_int_t
 ngx_http_consent_page_header(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_uint_t *vary)
 {
-    ngx_uint_t                    i;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_consent_ctx_t       *cctx;
     ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_consent_headers_t    it;
     ngx_http_consent_encoding_e   encoding;
 
     if (lcf->endpoint || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0) {
@@ -462,28 +482,15 @@ ngx_http_consent_page_header(ngx_http_request_t *r,
 
         /* inflated here; nginx's gzip filter compresses again if on */
 
-        part = &r->headers_out.headers.part;
-        h = part->elts;
+        ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-        for (i = 0; /* void */ ; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == sizeof("Content-Encoding") - 1
-                && ngx_strncasecmp(h[i].key.data,
-                                   (u_char *) "Content-Encoding",
-                                   sizeof("Content-Encoding") - 1) == 0)
-            {
-                h[i].hash = 0;
-            }
+        while ((h = ngx_http_consent_header_next(&r->headers_out.headers,
+                                                 &it, "Content-Encoding",
+                                                 sizeof("Content-Encoding")
+                                                 - 1))
+               != NULL)
+        {
+            h->hash = 0;
         }
 
         r->headers_out.content_encoding = NULL;

@@ -23,7 +23,6 @@
 #define NGX_HTTP_CONSENT_DELETE_DOMAINS  4
 
 
-static ngx_int_t ngx_http_consent_strip_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
     ngx_table_elt_t *line, void *data);
 static ngx_int_t ngx_http_consent_match(u_char *pattern, size_t plen,
@@ -36,25 +35,6 @@ static ngx_int_t ngx_http_consent_delete(ngx_http_request_t *r, u_char *name,
     size_t len);
 static ngx_int_t ngx_http_consent_push_set_cookie(ngx_http_request_t *r,
     u_char *name, size_t len, u_char *domain, size_t dlen);
-
-
-ngx_int_t
-ngx_http_consent_headers_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_consent_strip_request;
-
-    return NGX_OK;
-}
 
 
 char *
@@ -142,10 +122,9 @@ ngx_int_t
 ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
 {
     u_char                       *p, *last;
-    ngx_uint_t                    i;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_headers_t    it;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
@@ -161,31 +140,15 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
         return NGX_ERROR;
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Set-Cookie") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Set-Cookie",
-                               sizeof("Set-Cookie") - 1) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+    while ((h = ngx_http_consent_header_next(&r->headers_out.headers, &it,
+                                             "Set-Cookie",
+                                             sizeof("Set-Cookie") - 1))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
         while (p < last && (*p == ' ' || *p == '\t')) {
             p++;
@@ -211,9 +174,9 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
                                           p, last - p))
         {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "consent strips Set-Cookie \"%V\"", &h[i].value);
+                           "consent strips Set-Cookie \"%V\"", &h->value);
 
-            h[i].hash = 0;
+            h->hash = 0;
         }
     }
 
@@ -221,9 +184,12 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
 }
 
 
-/* the Cookie header passed upstream loses the cookies not granted */
+/*
+ * The Cookie header passed upstream loses the cookies not granted: a
+ * precontent phase handler (ngx_http_consent_filter_init).
+ */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_strip_request(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t       *ctx;

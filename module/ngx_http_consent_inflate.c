@@ -62,7 +62,6 @@ struct ngx_http_consent_inflate_s {
 };
 
 
-static ngx_int_t ngx_http_consent_accept_encoding(ngx_http_request_t *r);
 static size_t ngx_http_consent_readable_codings(u_char *p, size_t len);
 static ngx_int_t ngx_http_consent_coding(u_char *p, size_t len);
 static ngx_int_t ngx_http_consent_inflate_run(ngx_http_request_t *r,
@@ -80,45 +79,30 @@ static void *ngx_http_consent_inflate_alloc(void *opaque, u_int items,
 static void ngx_http_consent_inflate_free(void *opaque, void *address);
 
 
+/* marks the inflater's own buffers */
+static ngx_uint_t  ngx_http_consent_inflate_tag;
+
+
 /* the codings the module reads, as sent in Accept-Encoding */
 #define NGX_HTTP_CONSENT_CODING_NONE      0
 #define NGX_HTTP_CONSENT_CODING_READABLE  1
 #define NGX_HTTP_CONSENT_CODING_OTHER     2
 
 
-ngx_int_t
-ngx_http_consent_inflate_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_consent_accept_encoding;
-
-    return NGX_OK;
-}
-
-
 /*
  * The Accept-Encoding the upstream sees keeps only the codings the gate
  * reads ("gzip, deflate, br, zstd" becomes "gzip, deflate"), and goes when
  * none is left.  nginx's gzip toward the reader reads the same header: it
- * still finds "gzip".
+ * still finds "gzip".  A precontent phase handler
+ * (ngx_http_consent_filter_init).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_accept_encoding(ngx_http_request_t *r)
 {
     size_t                        len;
-    ngx_uint_t                    i;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
+    ngx_http_consent_headers_t    it;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
@@ -127,44 +111,27 @@ ngx_http_consent_accept_encoding(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */ ; i++) {
+    while ((h = ngx_http_consent_header_next(&r->headers_in.headers, &it,
+                                             "Accept-Encoding",
+                                             sizeof("Accept-Encoding") - 1))
+           != NULL)
+    {
+        len = ngx_http_consent_readable_codings(h->value.data, h->value.len);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Accept-Encoding") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
-                               sizeof("Accept-Encoding") - 1) != 0)
-        {
-            continue;
-        }
-
-        len = ngx_http_consent_readable_codings(h[i].value.data,
-                                                h[i].value.len);
-
-        if (len == h[i].value.len) {
+        if (len == h->value.len) {
             continue;
         }
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "consent accept-encoding: \"%V\" -> \"%*s\"",
-                       &h[i].value, len, h[i].value.data);
+                       &h->value, len, h->value.data);
 
-        h[i].value.len = len;
+        h->value.len = len;
 
         if (len == 0
-            && ngx_http_consent_header_in_remove(r, &h[i]) == NGX_ERROR)
+            && ngx_http_consent_header_in_remove(r, h) == NGX_ERROR)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -273,9 +240,9 @@ ngx_http_consent_encoding_e
 ngx_http_consent_encoding(ngx_http_request_t *r)
 {
     u_char                       *p, *last, *end;
-    ngx_uint_t                    i, n;
-    ngx_list_part_t              *part;
+    ngx_uint_t                    n;
     ngx_table_elt_t              *h;
+    ngx_http_consent_headers_t    it;
     ngx_http_consent_encoding_e   e;
 
     if (r->headers_out.content_encoding == NULL
@@ -287,31 +254,15 @@ ngx_http_consent_encoding(ngx_http_request_t *r)
     e = NGX_HTTP_CONSENT_ENCODING_IDENTITY;
     n = 0;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Content-Encoding") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
-                               sizeof("Content-Encoding") - 1) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+    while ((h = ngx_http_consent_header_next(&r->headers_out.headers, &it,
+                                             "Content-Encoding",
+                                             sizeof("Content-Encoding") - 1))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
         for ( /* void */ ; p < last; p = end + 1) {
 
@@ -448,7 +399,7 @@ ngx_http_consent_inflate_body(ngx_http_request_t *r,
         cl = NULL;
 
         ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &cl,
-                                (ngx_buf_tag_t) &ngx_http_consent_inflate_init);
+                                (ngx_buf_tag_t) &ngx_http_consent_inflate_tag);
         ctx->nomem = 0;
         flush = 0;
 
@@ -482,7 +433,7 @@ ngx_http_consent_inflate_body(ngx_http_request_t *r,
         }
 
         ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &ctx->out,
-                                (ngx_buf_tag_t) &ngx_http_consent_inflate_init);
+                                (ngx_buf_tag_t) &ngx_http_consent_inflate_tag);
         ctx->last_out = &ctx->out;
         flush = 0;
 
@@ -692,7 +643,7 @@ ngx_http_consent_inflate_get_buf(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        ctx->out_buf->tag = (ngx_buf_tag_t) &ngx_http_consent_inflate_init;
+        ctx->out_buf->tag = (ngx_buf_tag_t) &ngx_http_consent_inflate_tag;
         ctx->out_buf->recycled = 1;
         ctx->bufs++;
 

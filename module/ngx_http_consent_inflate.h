@@ -24,6 +24,7 @@ typedef enum {
 typedef struct ngx_http_consent_inflate_s  ngx_http_consent_inflate_t;
 
 
+ngx_int_t ngx_http_consent_accept_encoding(ngx_http_request_t *r);
 ngx_http_consent_encoding_e ngx_http_consent_encoding(ngx_http_request_t *r);
 ngx_http_consent_inflate_t *ngx_http_consent_inflate_create(
     ngx_http_request_t *r, ngx_http_consent_encoding_e encoding, off_t max);

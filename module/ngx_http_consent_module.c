@@ -228,9 +228,10 @@ ngx_http_consent_preconfiguration(ngx_conf_t *cf)
 
 
 /*
- * Phase handlers and the caches each file needs, then the module's one
- * header filter and one body filter (ngx_http_consent_filter.c), which call
- * the other files' steps in the order written there.
+ * What each file needs built (texts, log, the cookie cache), then the
+ * request path: the phase handlers and the module's one header filter and
+ * one body filter, all set in ngx_http_consent_filter_init, which calls the
+ * other files' steps in the order written there.
  */
 
 static ngx_int_t
@@ -245,14 +246,6 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_consent_request_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_consent_headers_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_consent_inflate_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -190,6 +190,13 @@ typedef struct {
 } ngx_http_consent_cookie_pair_t;
 
 
+/* where ngx_http_consent_header_next is in a list of headers */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_consent_headers_t;
+
+
 /* ngx_http_consent_module.c */
 ngx_int_t ngx_http_consent_category_find(ngx_http_consent_main_conf_t *mcf,
     u_char *name, size_t len);
@@ -207,6 +214,8 @@ ngx_int_t ngx_http_consent_set_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_consent_is_secure(ngx_http_request_t *r);
 ngx_table_elt_t *ngx_http_consent_header_in(ngx_http_request_t *r,
     char *name, size_t len);
+ngx_table_elt_t *ngx_http_consent_header_next(ngx_list_t *list,
+    ngx_http_consent_headers_t *it, char *name, size_t len);
 ngx_table_elt_t *ngx_http_consent_header_out(ngx_http_request_t *r,
     char *key, u_char *value, size_t len);
 ngx_int_t ngx_http_consent_vary_cookie(ngx_http_request_t *r);
@@ -235,16 +244,13 @@ char *ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_consent_headers.c: Set-Cookie and Cookie enforcement */
-ngx_int_t ngx_http_consent_headers_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_strip_request(ngx_http_request_t *r);
 char *ngx_http_consent_strip_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r,
     ngx_uint_t *vary);
 ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
     uint64_t refused);
-
-/* ngx_http_consent_inflate.c: compressed answers (the rest in its .h) */
-ngx_int_t ngx_http_consent_inflate_init(ngx_conf_t *cf);
 
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -377,29 +377,49 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
 ngx_table_elt_t *
 ngx_http_consent_header_in(ngx_http_request_t *r, char *name, size_t len)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
+    ngx_http_consent_headers_t  it;
+
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
+
+    return ngx_http_consent_header_next(&r->headers_in.headers, &it, name,
+                                        len);
+}
+
+
+/*
+ * The next header of a name in a list (request or answer), removed ones
+ * (hash 0) skipped: the one loop over nginx's lists of headers.  A zeroed
+ * iterator starts at the beginning.
+ */
+
+ngx_table_elt_t *
+ngx_http_consent_header_next(ngx_list_t *list,
+    ngx_http_consent_headers_t *it, char *name, size_t len)
+{
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    if (it->part == NULL) {
+        it->part = &list->part;
+        it->i = 0;
+    }
 
-    for (i = 0; /* void */ ; i++) {
+    for ( ;; ) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
+        while (it->i >= it->part->nelts) {
+            if (it->part->next == NULL) {
                 return NULL;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
+            it->part = it->part->next;
+            it->i = 0;
         }
 
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        h = (ngx_table_elt_t *) it->part->elts + it->i++;
+
+        if (h->hash != 0 && h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
         {
-            return &h[i];
+            return h;
         }
     }
 }
@@ -439,34 +459,18 @@ ngx_http_consent_header_out(ngx_http_request_t *r, char *key, u_char *value,
 ngx_int_t
 ngx_http_consent_vary_cookie(ngx_http_request_t *r)
 {
-    u_char           *p, *last;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                      *p, *last;
+    ngx_table_elt_t             *h;
+    ngx_http_consent_headers_t   it;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != 4
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Vary", 4) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+    while ((h = ngx_http_consent_header_next(&r->headers_out.headers, &it,
+                                             "Vary", 4))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
         if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
             || ngx_strlchr(p, last, '*') != NULL)
