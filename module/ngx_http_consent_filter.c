@@ -500,6 +500,18 @@ ngx_http_consent_page_header(ngx_http_request_t *r,
     ngx_http_clear_accept_ranges(r);
 
     /*
+     * A HEAD answer has no body to store, and a gated page's length is not
+     * known: proxy_store would keep an empty file (and leave a temporary
+     * one) when the upstream, a gated nginx itself, sent no Content-Length.
+     */
+
+    if ((r->header_only || r->method == NGX_HTTP_HEAD)
+        && r->upstream != NULL)
+    {
+        r->upstream->store = 0;
+    }
+
+    /*
      * The page depends on the file and on the reader's choice: the ETag
      * says both, and Last-Modified, which cannot, goes.  A browser that
      * revalidates after a choice then never gets a 304 for the page it
@@ -543,7 +555,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
-    if (r->header_only) {
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
         return NGX_OK;
     }
 

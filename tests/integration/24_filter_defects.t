@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # Defects nginx's own test suite found with the module enabled (issue 13),
-# each reproduced here: add_after_body, a page filtered twice, Vary once.
+# each reproduced here: add_after_body, a HEAD through proxy_store, a page
+# filtered twice, Vary once.
 
 use strict;
 use warnings;
@@ -35,6 +36,12 @@ my $t = ConsentTest->new(http => <<'END');
         location /add_before { return 200 "before"; }
         location /add_after { return 200 "after"; }
 
+        location /store/ {
+            proxy_pass http://127.0.0.1:%%PORT%%/inner/;
+            proxy_store on;
+            root %%PREFIX%%/stored;
+        }
+
         location /twice/ {
             proxy_pass http://127.0.0.1:%%PORT%%/inner/;
         }
@@ -51,12 +58,28 @@ my $t = ConsentTest->new(http => <<'END');
 END
 
 $t->write_file('html/page.html', "<html><body><p>SEE-THIS</p></body></html>\n");
+mkdir $t->prefix . '/stored';
+chmod 0777, $t->prefix . '/stored';
 $t->run;
 
 # add_after_body: the body once, then the addition
 
 is($t->get('/a.html')->{body}, 'bodyafter', 'add_after_body: the body once');
 is($t->get('/ba.html')->{body}, 'beforebodyafter', 'before and after');
+
+# a HEAD through proxy_store, proxied to a gated page (no Content-Length):
+# nothing stored, no file left in proxy_temp
+
+my $r = $t->head('/store/page.html');
+is($r->{status}, 200, 'HEAD through proxy_store');
+ok(!-e $t->prefix . '/stored/store/page.html', 'HEAD: nothing stored');
+my @temp = grep { -f } glob($t->prefix . '/proxy_temp/* '
+                            . $t->prefix . '/proxy_temp/*/*');
+is(scalar @temp, 0, 'HEAD: no file left in proxy_temp');
+
+$r = $t->get('/store/page.html');
+like($r->{body}, qr/SEE-THIS/, 'GET through proxy_store');
+ok(-e $t->prefix . '/stored/store/page.html', 'GET: stored');
 
 # a page filtered twice (proxied to the same nginx): one ETag suffix
 
@@ -67,7 +90,7 @@ is($twice, $once, 'filtered twice: the same ETag, one suffix');
 
 # Vary: Cookie once, whatever the upstream said
 
-my $r = $t->get('/twice/page.html');
+$r = $t->get('/twice/page.html');
 is(join(',', header($r, 'vary')), 'Cookie', 'Vary: Cookie once');
 
 $t->check_log;
