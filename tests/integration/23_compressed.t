@@ -59,6 +59,13 @@ my $t = ConsentTest->new(http => <<'END');
             gzip_min_length 0;
         }
 
+        location /unbuffered/ {
+            proxy_pass http://127.0.0.1:NODE_PORT/;
+            proxy_buffering off;
+            proxy_buffer_size 1k;
+            consent_inflate_max_size 4m;
+        }
+
         location /small/ {
             consent_inflate_max_size 4m;
             proxy_pass http://127.0.0.1:NODE_PORT/;
@@ -173,6 +180,12 @@ for my $case (qw(gzip x-gzip deflate deflate-raw)) {
     }
 }
 
+for my $case (qw(gzip deflate)) {
+    gated_ok($t->get("/unbuffered/chunked/$case/gtm.html",
+                     'Accept-Encoding' => $browser),
+             "node $case, chunked, proxy_buffering off, 1k buffers");
+}
+
 gated_ok($t->get('/app-gzip/chunked/deflate/meta-pixel.html',
                  'Accept-Encoding' => $browser),
          'deflate in, gzip toward the reader', encoding => 'gzip');
@@ -237,6 +250,12 @@ unlike($r->{body}, qr/googletagmanager|facebook/, 'bomb: no refused host');
 ok(length($r->{body}) > 3_000_000 && length($r->{body}) < 6_000_000,
    'bomb: cut at consent_inflate_max_size (4m) of inflated page');
 unlike($r->{raw}, qr/0\r\n\r\n$/, 'bomb: the answer is not ended as whole');
+
+$r = $t->get('/unbuffered/gzip/bomb', 'Accept-Encoding' => $browser);
+unlike($r->{body}, qr/googletagmanager|facebook/,
+       'bomb, proxy_buffering off: no refused host');
+ok(length($r->{body}) > 3_000_000 && length($r->{body}) < 6_000_000,
+   'bomb, proxy_buffering off: cut at 4m');
 
 $r = $t->get('/app/gzip/bomb', 'Accept-Encoding' => $browser);
 ok(length($r->{body}) > 30_000_000 && length($r->{body}) < 36_000_000,
