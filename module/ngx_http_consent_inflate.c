@@ -470,7 +470,9 @@ ngx_http_consent_inflate_run(ngx_http_request_t *r,
 
                 if (ctx->in_buf->last_buf || ctx->in_buf->last_in_chain) {
 
-                    if (!ctx->ended) {
+                    /* an empty body is an empty page, as browsers read it */
+
+                    if (!ctx->ended && ctx->started) {
                         return ngx_http_consent_inflate_failed(r, ctx,
                                               "ends before its stream does",
                                               Z_BUF_ERROR);

@@ -224,6 +224,15 @@ like($log, qr/\[warn\].*Content-Encoding: br" cannot be gated in location "\/app
 like($log, qr/\[warn\].*Content-Encoding: gzip, gzip" cannot be gated/,
      'stacked codings are refused too');
 
+# an empty body with Content-Encoding: gzip (a gzip_static .gz of nothing)
+
+$t->write_file('html/empty.html', '');
+$t->write_file('html/empty.html.gz', '');
+$r = $t->get('/ng/static/empty.html', 'Accept-Encoding' => $browser);
+is($r->{status}, 200, 'an empty gzip body: 200');
+like($r->{body}, qr/^<div class="consent consent-banner"[^\0]*<\/div>$/,
+     'an empty gzip body: an empty page (with the banner, as an empty page)');
+
 # a broken stream: what was gated went out, the rest never does
 
 $r = $t->get('/app/gzip/truncated/gtm.html', 'Accept-Encoding' => $browser);
