@@ -198,6 +198,11 @@ is(header($r, 'x-upstream-saw'), '(none)',
    'nothing readable asked for: no Accept-Encoding upstream');
 $r = $t->get('/app/gzip/gtm.html', 'Accept-Encoding' => 'br,gzip;q=0.5');
 is(header($r, 'x-upstream-saw'), 'gzip;q=0.5', 'q-values are kept');
+$r = $t->get('/app/gzip/gtm.html', 'Accept-Encoding' => 'gzip,br,deflate');
+is(header($r, 'x-upstream-saw'), 'gzip, deflate', 'written without blanks');
+$r = $t->get('/app/gzip/gtm.html', 'Accept-Encoding' => 'GZIP, x-gzip ;q=1');
+is(header($r, 'x-upstream-saw'), 'GZIP, x-gzip ;q=1',
+   'nothing to drop: the header as sent');
 
 $r = $t->head('/app/gzip/gtm.html', 'Accept-Encoding' => $browser);
 is($r->{status}, 200, 'HEAD of a gzip page: 200');
