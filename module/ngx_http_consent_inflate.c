@@ -33,6 +33,11 @@
 /* r->buffered while inflating (the image filter's bit: never on HTML) */
 #define NGX_HTTP_CONSENT_BUFFERED          0x08
 
+/* a coding in Accept-Encoding: one the module reads, or not */
+#define NGX_HTTP_CONSENT_CODING_NONE       0
+#define NGX_HTTP_CONSENT_CODING_READABLE   1
+#define NGX_HTTP_CONSENT_CODING_OTHER      2
+
 
 struct ngx_http_consent_inflate_s {
     z_stream                      zstream;
@@ -81,12 +86,6 @@ static void ngx_http_consent_inflate_free(void *opaque, void *address);
 
 /* marks the inflater's own buffers */
 static ngx_uint_t  ngx_http_consent_inflate_tag;
-
-
-/* the codings the module reads, as sent in Accept-Encoding */
-#define NGX_HTTP_CONSENT_CODING_NONE      0
-#define NGX_HTTP_CONSENT_CODING_READABLE  1
-#define NGX_HTTP_CONSENT_CODING_OTHER     2
 
 
 /*
