@@ -870,6 +870,10 @@ ngx_http_consent_reissue(ngx_http_request_t *r, ngx_uint_t *vary)
     choice.granted = ctx->granted;
     choice.denied = ctx->refused;
 
+    /* the reader's own cookie, signed again: not for a shared cache */
+
+    *vary = 1;
+
     return ngx_http_consent_set_cookie(r, &choice);
 }
 

@@ -9,10 +9,12 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ConsentTest qw(header forge_cookie);
+use Digest::SHA;
+use ConsentTest qw(header forge_cookie set_cookie);
 
 my $t = ConsentTest->new(http => <<'END');
     consent_secret secret.key;
+    consent_secret old.key;
     consent_category necessary required;
     consent_category analytics;
     consent_banner off;
@@ -42,6 +44,15 @@ my $t = ConsentTest->new(http => <<'END');
             root %%PREFIX%%/stored;
         }
 
+        location /rotate/ {
+            consent_strip_cookie analytics c*;
+            proxy_pass http://127.0.0.1:%%PORT2%%/;
+        }
+
+        location /rotate-plain/ {
+            proxy_pass http://127.0.0.1:%%PORT2%%/;
+        }
+
         location /twice/ {
             proxy_pass http://127.0.0.1:%%PORT%%/inner/;
         }
@@ -54,9 +65,11 @@ my $t = ConsentTest->new(http => <<'END');
     server {
         listen 127.0.0.1:%%PORT2%%;
         root %%PREFIX%%/html;
+        add_header Set-Cookie "cx=1; Path=/";
     }
 END
 
+$t->write_file('html/x.txt', "plain\n");
 $t->write_file('html/page.html', "<html><body><p>SEE-THIS</p></body></html>\n");
 mkdir $t->prefix . '/stored';
 chmod 0777, $t->prefix . '/stored';
@@ -92,6 +105,27 @@ is($twice, $once, 'filtered twice: the same ETag, one suffix');
 
 $r = $t->get('/twice/page.html');
 is(join(',', header($r, 'vary')), 'Cookie', 'Vary: Cookie once');
+
+# the header filter's order: Set-Cookie stripped before the re-issue under
+# the current key, so a pattern such as "c*" never strips the module's own
+
+my $old = $t->read_file('conf/old.key');
+my $c = forge_cookie(key => $old, refused => ['analytics']);
+$r = $t->get('/rotate/page.html', Cookie => "consent=$c");
+ok(!grep({ /^cx=/ } header($r, 'set-cookie')),
+   'the upstream\'s cookie matching "c*" is stripped');
+my $new = set_cookie($r);
+ok(defined $new && $new ne $c, 'the consent cookie is signed again');
+my $kid = substr(Digest::SHA::sha256_hex($t->read_file('conf/secret.key')),
+                 0, 8);
+like($new // '', qr/\.\Q$kid\E\.[^.]+$/, 'with the current key');
+
+$r = $t->get('/rotate-plain/x.txt', Cookie => "consent=$c");
+ok(defined set_cookie($r), 'a text answer: the cookie signed again');
+is(join(',', header($r, 'vary')), 'Cookie',
+   'and, for that alone, the answer varies on Cookie');
+$r = $t->get('/rotate-plain/x.txt');
+ok(!defined header($r, 'vary'), 'no cookie to sign again: no Vary');
 
 $t->check_log;
 
