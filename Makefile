@@ -18,7 +18,7 @@ SHELL := /bin/bash
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-DEB_PKGS = nginx nginx-dev libjansson-dev libssl-dev libcmocka-dev \
+DEB_PKGS = nginx nginx-dev libjansson-dev libssl-dev zlib1g-dev libcmocka-dev \
            clang libfuzzer-14-dev libclang-rt-14-dev wrk perl openssl \
            chromium fonts-dejavu-core curl
 

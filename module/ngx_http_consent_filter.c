@@ -10,6 +10,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_html.h"
+#include "ngx_http_consent_inflate.h"
 
 
 #define NGX_HTTP_CONSENT_COPY_SIZE    4096
@@ -17,11 +18,18 @@
 #define NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN  (sizeof("-cn\"") - 1 + 16)
 
 
-typedef struct {
+/* what the gate reads of a location's rules, built once at merge time */
+struct ngx_http_consent_gate_rules_s {
+    ngx_http_consent_html_rules_t   html;
+};
+
+
+/* one gated page: the gate, its output chains, the inflater if compressed */
+struct ngx_http_consent_page_s {
     ngx_http_consent_html_gate_t    gate;
-    ngx_http_consent_html_rules_t   rules;
 
     ngx_http_request_t             *request;
+    ngx_http_consent_inflate_t     *inflate;  /* a gzip or deflate answer */
 
     ngx_chain_t                    *in;
     ngx_chain_t                    *out;
@@ -34,14 +42,24 @@ typedef struct {
     ngx_buf_t                      *buf;       /* the input buffer */
 
     ngx_str_t                       snippet;   /* consent_google_mode */
-} ngx_http_consent_filter_ctx_t;
+
+    unsigned                        done:1;    /* the page's last_buf seen */
+};
+
+
+typedef struct ngx_http_consent_page_s  ngx_http_consent_filter_ctx_t;
 
 
 static ngx_int_t ngx_http_consent_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_consent_page_header(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_uint_t *vary);
+static ngx_int_t ngx_http_consent_gate_body(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
-    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx);
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
+    ngx_http_consent_encoding_e encoding);
 static ngx_int_t ngx_http_consent_is_html(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_state_etag(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *cctx);
@@ -53,6 +71,8 @@ static ngx_int_t ngx_http_consent_revalidated(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
     ngx_str_t *snippet);
+static ngx_int_t ngx_http_consent_gate_after(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in);
 static int ngx_http_consent_filter_out(void *data,
     ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
 static ngx_int_t ngx_http_consent_filter_link(
@@ -83,20 +103,41 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
+/*
+ * The module's request path: in the preaccess phase a revalidation gets the
+ * file's ETag back (ngx_http_consent_revalidate); in the precontent phase
+ * the request passed upstream loses the cookies not granted
+ * (ngx_http_consent_strip_request) and the encodings the gate cannot read
+ * (ngx_http_consent_accept_encoding); then the one header filter and the
+ * one body filter below.
+ */
+
 ngx_int_t
 ngx_http_consent_filter_init(ngx_conf_t *cf)
 {
+    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
+    static struct {
+        ngx_uint_t              phase;
+        ngx_http_handler_pt     handler;
+    } handlers[] = {
+        { NGX_HTTP_PREACCESS_PHASE, ngx_http_consent_revalidate },
+        { NGX_HTTP_PRECONTENT_PHASE, ngx_http_consent_strip_request },
+        { NGX_HTTP_PRECONTENT_PHASE, ngx_http_consent_accept_encoding }
+    };
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+        h = ngx_array_push(&cmcf->phases[handlers[i].phase].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
 
-    *h = ngx_http_consent_revalidate;
+        *h = handlers[i].handler;
+    }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_consent_header_filter;
@@ -274,44 +315,122 @@ ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * The module's one header filter.  Its steps run in this order, each for a
+ * reason:
+ *
+ *   1. the page (ngx_http_consent_page_header): whether the gate reads this
+ *      answer, inflating it if compressed, its ETag; first, because an
+ *      encoding the gate cannot read replaces the whole answer by a 502,
+ *      and the steps below are for the answer actually sent;
+ *   2. the upstream's Set-Cookie of categories not granted are removed
+ *      (ngx_http_consent_strip_set_cookie, ngx_http_consent_headers.c);
+ *   3. a cookie verified by an older key is signed again with the current
+ *      one (ngx_http_consent_reissue, ngx_http_consent_request.c): after 2,
+ *      so that a strip pattern such as "c*" never removes the module's own
+ *      cookie;
+ *   4. Vary: Cookie, once, if any step made the answer depend on the
+ *      reader's cookie.
+ */
+
 static ngx_int_t
 ngx_http_consent_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_uint_t                    vary;
-    ngx_http_consent_ctx_t       *cctx;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    if (!lcf->enable || r != r->main) {
+    /* the endpoint may be outside "consent on": its cookie is re-issued */
+
+    if ((!lcf->enable && !lcf->endpoint) || r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
-    /* Set-Cookie is ngx_http_consent_headers.c's business */
-
     vary = 0;
-    cctx = NULL;
 
-    if (lcf->endpoint || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0) {
-        goto done;
+    rc = ngx_http_consent_page_header(r, lcf, &vary);
+
+    if (rc != NGX_OK) {
+        /* NGX_ERROR, or the 502 already sent in place of the answer */
+        return rc;
     }
 
-    /* the cookie is read only for an answer that depends on it */
+    if (ngx_http_consent_strip_set_cookie(r, &vary) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED
-        || (r->headers_out.status == NGX_HTTP_OK
-            && !(r->headers_out.content_encoding
-                 && r->headers_out.content_encoding->value.len)
-            && ngx_http_consent_is_html(r) == NGX_OK))
-    {
+    if (ngx_http_consent_reissue(r, &vary) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (vary && ngx_http_consent_vary_cookie(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * The module's one body filter: a compressed page is inflated (step 1,
+ * ngx_http_consent_inflate.c), and what is inflated, or the page as it
+ * came, goes through the gate (step 2) toward the next filter.
+ */
+
+static ngx_int_t
+ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_consent_ctx_t  *cctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    if (cctx == NULL || cctx->page == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (cctx->page->inflate != NULL) {
+        return ngx_http_consent_inflate_body(r, cctx->page->inflate, in,
+                                             ngx_http_consent_gate_body);
+    }
+
+    return ngx_http_consent_gate_body(r, in);
+}
+
+
+/*
+ * Step 1 of the header filter: an HTML answer to a GET or HEAD, 200, is
+ * gated; a 304 for a gated page gets its ETag back.  An encoding the gate
+ * cannot read fails closed: a 502 instead of the answer.
+ */
+
+static ngx_int_t
+ngx_http_consent_page_header(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf, ngx_uint_t *vary)
+{
+    ngx_table_elt_t              *h;
+    ngx_http_consent_ctx_t       *cctx;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_consent_headers_t    it;
+    ngx_http_consent_encoding_e   encoding;
+
+    if (lcf->endpoint || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) == 0) {
+        return NGX_OK;
+    }
+
+    if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
+
+        /* a 304 for a gated page: its ETag and Vary as the page had them */
+
         cctx = ngx_http_consent_get_ctx(r);
         if (cctx == NULL) {
             return NGX_ERROR;
         }
-    }
-
-    if (r->headers_out.status == NGX_HTTP_NOT_MODIFIED) {
-        /* a 304 for a gated page: its ETag and Vary as the page had them */
 
         switch (ngx_http_consent_revalidated(r, cctx)) {
 
@@ -319,26 +438,78 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
 
         case NGX_OK:
-            vary = 1;
-            break;
+            *vary = 1;
+            return NGX_OK;
 
         default: /* NGX_DECLINED: not a gated page */
-            break;
+            return NGX_OK;
+        }
+    }
+
+    if (r->headers_out.status != NGX_HTTP_OK
+        || ngx_http_consent_is_html(r) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    encoding = ngx_http_consent_encoding(r);
+
+    if (encoding == NGX_HTTP_CONSENT_ENCODING_UNREADABLE) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "consent: an HTML answer with \"Content-Encoding: %V\" "
+                      "cannot be gated in location \"%V\", a 502 is sent "
+                      "instead; let the upstream see the Accept-Encoding "
+                      "the module leaves (gzip, deflate), e.g. remove "
+                      "\"proxy_set_header Accept-Encoding\"",
+                      &r->headers_out.content_encoding->value, &clcf->name);
+
+        return ngx_http_filter_finalize_request(r, &ngx_http_consent_module,
+                                                NGX_HTTP_BAD_GATEWAY);
+    }
+
+    cctx = ngx_http_consent_get_ctx(r);
+    if (cctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_filter_start(r, lcf, cctx, encoding) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (encoding != NGX_HTTP_CONSENT_ENCODING_IDENTITY) {
+
+        /* inflated here; nginx's gzip filter compresses again if on */
+
+        ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
+
+        while ((h = ngx_http_consent_header_next(&r->headers_out.headers,
+                                                 &it, "Content-Encoding",
+                                                 sizeof("Content-Encoding")
+                                                 - 1))
+               != NULL)
+        {
+            h->hash = 0;
         }
 
-        goto done;
-    }
-
-    if (cctx == NULL) {
-        goto done;
-    }
-
-    if (ngx_http_consent_filter_start(r, lcf, cctx) != NGX_OK) {
-        return NGX_ERROR;
+        r->headers_out.content_encoding = NULL;
     }
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
+
+    /*
+     * A HEAD answer has no body to store, and a gated page's length is not
+     * known: proxy_store would keep an empty file (and leave a temporary
+     * one) when the upstream, a gated nginx itself, sent no Content-Length.
+     */
+
+    if ((r->header_only || r->method == NGX_HTTP_HEAD)
+        && r->upstream != NULL)
+    {
+        r->upstream->store = 0;
+    }
 
     /*
      * The page depends on the file and on the reader's choice: the ETag
@@ -353,30 +524,21 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    vary = 1;
+    *vary = 1;
 
-done:
-
-    if (vary && ngx_http_consent_vary_cookie(r) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_next_header_filter(r);
+    return NGX_OK;
 }
 
 
 static ngx_int_t
 ngx_http_consent_filter_start(ngx_http_request_t *r,
-    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx)
+    ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
+    ngx_http_consent_encoding_e encoding)
 {
     size_t                            cap;
     u_char                           *hold;
     uint64_t                          optional;
-    ngx_uint_t                        i, banner, head;
-    ngx_http_consent_rule_t          *rule;
-    ngx_http_consent_category_t      *cat;
-    ngx_http_consent_slice_t      *names;
-    ngx_http_consent_html_host_t     *hosts;
+    ngx_uint_t                        banner, head;
     ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
 
@@ -397,8 +559,14 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
-    if (r->header_only) {
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
         return NGX_OK;
+    }
+
+    if (lcf->gate_rules == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "consent filter: no gate rules for this location");
+        return NGX_ERROR;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_filter_ctx_t));
@@ -406,41 +574,12 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* the rules, by index of category */
-
-    cat = mcf->categories ? mcf->categories->elts : NULL;
-    ctx->rules.ncategories = mcf->categories ? mcf->categories->nelts : 0;
-
-    names = ngx_palloc(r->pool, (ctx->rules.ncategories + 1)
-                                * sizeof(ngx_http_consent_slice_t));
-    if (names == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < ctx->rules.ncategories; i++) {
-        names[cat[i].index].data = cat[i].name.data;
-        names[cat[i].index].len = cat[i].name.len;
-    }
-
-    ctx->rules.categories = names;
-
-    if (lcf->gate_hosts != NULL && lcf->gate_hosts->nelts) {
-        rule = lcf->gate_hosts->elts;
-        ctx->rules.nhosts = lcf->gate_hosts->nelts;
-
-        hosts = ngx_palloc(r->pool, ctx->rules.nhosts
-                                    * sizeof(ngx_http_consent_html_host_t));
-        if (hosts == NULL) {
+    if (encoding != NGX_HTTP_CONSENT_ENCODING_IDENTITY) {
+        ctx->inflate = ngx_http_consent_inflate_create(r, encoding,
+                                                       lcf->inflate_max);
+        if (ctx->inflate == NULL) {
             return NGX_ERROR;
         }
-
-        for (i = 0; i < ctx->rules.nhosts; i++) {
-            hosts[i].data = rule[i].pattern.data;
-            hosts[i].len = rule[i].pattern.len;
-            hosts[i].category = rule[i].category;
-        }
-
-        ctx->rules.hosts = hosts;
     }
 
     if (head
@@ -457,22 +596,99 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_http_consent_html_gate_init(&ctx->gate, &ctx->rules, cctx->granted,
-                                    head, banner, hold, cap,
+    ngx_http_consent_html_gate_init(&ctx->gate, &lcf->gate_rules->html,
+                                    cctx->granted, head, banner, hold, cap,
                                     ngx_http_consent_filter_out, ctx);
 
     ctx->request = r;
     ctx->last_out = &ctx->out;
 
-    cctx->filter = ctx;
+    cctx->page = ctx;
 
     r->filter_need_in_memory = 1;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "consent filter: banner:%ui head:%ui hosts:%uz",
-                   banner, head, ctx->rules.nhosts);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent filter: banner:%ui head:%ui hosts:%uz enc:%d",
+                   banner, head, lcf->gate_rules->html.nhosts, encoding);
 
     return NGX_OK;
+}
+
+
+/*
+ * The host table and the category names, as the gate reads them: built
+ * once per location at merge time, shared with the enclosing level when
+ * it has the same hosts.
+ */
+
+char *
+ngx_http_consent_filter_merge(ngx_conf_t *cf,
+    ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf)
+{
+    ngx_uint_t                      i, n;
+    ngx_http_consent_rule_t        *rule;
+    ngx_http_consent_slice_t       *names;
+    ngx_http_consent_category_t    *cat;
+    ngx_http_consent_html_host_t   *hosts;
+    ngx_http_consent_main_conf_t   *mcf;
+    ngx_http_consent_gate_rules_t  *rules;
+
+    if (conf->gate_rules != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (prev->gate_rules != NULL && prev->gate_hosts == conf->gate_hosts) {
+        conf->gate_rules = prev->gate_rules;
+        return NGX_CONF_OK;
+    }
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    rules = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_gate_rules_t));
+    if (rules == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the category names, by index of category */
+
+    cat = mcf->categories->elts;
+    n = mcf->categories->nelts;
+
+    names = ngx_palloc(cf->pool, (n + 1) * sizeof(ngx_http_consent_slice_t));
+    if (names == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        names[cat[i].index].data = cat[i].name.data;
+        names[cat[i].index].len = cat[i].name.len;
+    }
+
+    rules->html.categories = names;
+    rules->html.ncategories = n;
+
+    if (conf->gate_hosts != NULL && conf->gate_hosts->nelts) {
+        rule = conf->gate_hosts->elts;
+        n = conf->gate_hosts->nelts;
+
+        hosts = ngx_palloc(cf->pool, n * sizeof(ngx_http_consent_html_host_t));
+        if (hosts == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < n; i++) {
+            hosts[i].data = rule[i].pattern.data;
+            hosts[i].len = rule[i].pattern.len;
+            hosts[i].category = rule[i].category;
+        }
+
+        rules->html.hosts = hosts;
+        rules->html.nhosts = n;
+    }
+
+    conf->gate_rules = rules;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -522,6 +738,21 @@ ngx_http_consent_state_etag(ngx_http_request_t *r,
     {
         ngx_http_clear_etag(r);
         return NGX_OK;
+    }
+
+    /*
+     * a page filtered twice (proxied to an nginx that gated it already)
+     * keeps one suffix: the one it has is replaced
+     */
+
+    for (p = end - 1; p > start + 3 && ngx_strchr("0123456789abcdef", p[-1]);
+         p--)
+    { /* void */ }
+
+    if (p < end - 1 && p - start > 5 && ngx_strchr("nvoi", p[-1]) != NULL
+        && p[-2] == 'c' && p[-3] == '-')
+    {
+        end = p - 2;
     }
 
     p = ngx_pnalloc(r->pool, etag->value.len
@@ -742,8 +973,10 @@ ngx_http_consent_google_snippet(ngx_http_request_t *r,
 }
 
 
+/* step 2 of the body filter: the page through the gate */
+
 static ngx_int_t
-ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t                      *b;
     ngx_int_t                       rc;
@@ -751,20 +984,15 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_consent_loc_conf_t    *lcf;
     ngx_http_consent_filter_ctx_t  *ctx;
 
-    if (r != r->main) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
     cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-
-    if (cctx == NULL || cctx->filter == NULL) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    ctx = cctx->filter;
+    ctx = cctx->page;
 
     if (in == NULL && ctx->in == NULL && ctx->busy == NULL) {
         return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->done) {
+        return ngx_http_consent_gate_after(r, ctx, in);
     }
 
     if (in != NULL && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
@@ -809,6 +1037,8 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ctx->copy = NULL;
 
         if (ctx->buf->last_buf) {
+            ctx->done = 1;
+
             lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
             if (ctx->gate.overflows) {
@@ -830,6 +1060,36 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_http_consent_filter_output(r, ctx);
+}
+
+
+/*
+ * After the page's end.  add_after_body, for one, sends its own last_buf
+ * (ngx_http_send_special) from inside the call that passed ours on, that
+ * is, while ctx->out is still being sent: that call must not touch the
+ * gate's chains (it did, and the page came out twice), so what comes after
+ * the end goes straight on; bytes there, which no handler sends, are
+ * dropped.
+ */
+
+static ngx_int_t
+ngx_http_consent_gate_after(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_buf_size(cl->buf) != 0) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "consent filter: %O bytes after the end of the "
+                          "page are dropped", ngx_buf_size(cl->buf));
+
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
 }
 
 

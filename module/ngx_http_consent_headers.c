@@ -23,45 +23,18 @@
 #define NGX_HTTP_CONSENT_DELETE_DOMAINS  4
 
 
-static ngx_int_t ngx_http_consent_headers_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_consent_strip_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_strip_line(ngx_http_request_t *r,
-    ngx_str_t *line, void *data);
+    ngx_table_elt_t *line, void *data);
 static ngx_int_t ngx_http_consent_match(u_char *pattern, size_t plen,
     u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_refused_name(ngx_array_t *rules,
     uint64_t granted, u_char *name, size_t len);
 static ngx_int_t ngx_http_consent_delete_line(ngx_http_request_t *r,
-    ngx_str_t *line, void *data);
+    ngx_table_elt_t *line, void *data);
 static ngx_int_t ngx_http_consent_delete(ngx_http_request_t *r, u_char *name,
     size_t len);
 static ngx_int_t ngx_http_consent_push_set_cookie(ngx_http_request_t *r,
     u_char *name, size_t len, u_char *domain, size_t dlen);
-
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-
-
-ngx_int_t
-ngx_http_consent_headers_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_consent_strip_request;
-
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_consent_headers_filter;
-
-    return NGX_OK;
-}
 
 
 char *
@@ -139,31 +112,22 @@ ngx_http_consent_strip_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* Set-Cookie of a category the reader has not granted never leaves */
-
-static ngx_int_t
-ngx_http_consent_headers_filter(ngx_http_request_t *r)
-{
-    if (r == r->main && ngx_http_consent_strip_set_cookie(r) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_next_header_filter(r);
-}
-
+/*
+ * Set-Cookie of a category the reader has not granted never leaves: a step
+ * of the header filter (ngx_http_consent_filter.c); *vary is set when the
+ * answer depends on the reader's cookie.
+ */
 
 ngx_int_t
-ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
+ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
 {
     u_char                       *p, *last;
-    ngx_uint_t                    i, vary;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_headers_t    it;
     ngx_http_consent_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    vary = 0;
 
     /* the endpoint's own answers carry the deletions: they stay */
 
@@ -176,31 +140,15 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Set-Cookie") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Set-Cookie",
-                               sizeof("Set-Cookie") - 1) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+    while ((h = ngx_http_consent_header_next(&r->headers_out.headers, &it,
+                                             "Set-Cookie",
+                                             sizeof("Set-Cookie") - 1))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
         while (p < last && (*p == ' ' || *p == '\t')) {
             p++;
@@ -219,30 +167,29 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r)
 
         if (ngx_http_consent_refused_name(lcf->strip_cookies, 0, p, last - p))
         {
-            vary = 1;
+            *vary = 1;
         }
 
         if (ngx_http_consent_refused_name(lcf->strip_cookies, ctx->granted,
                                           p, last - p))
         {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "consent strips Set-Cookie \"%V\"", &h[i].value);
+                           "consent strips Set-Cookie \"%V\"", &h->value);
 
-            h[i].hash = 0;
+            h->hash = 0;
         }
-    }
-
-    if (vary) {
-        return ngx_http_consent_vary_cookie(r);
     }
 
     return NGX_OK;
 }
 
 
-/* the Cookie header passed upstream loses the cookies not granted */
+/*
+ * The Cookie header passed upstream loses the cookies not granted: a
+ * precontent phase handler (ngx_http_consent_filter_init).
+ */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_strip_request(ngx_http_request_t *r)
 {
     ngx_http_consent_ctx_t       *ctx;
@@ -263,75 +210,73 @@ ngx_http_consent_strip_request(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    (void) ngx_http_consent_cookie_lines(r, ngx_http_consent_strip_line,
-                                         &ctx->granted);
+    if (ngx_http_consent_cookie_lines(r, ngx_http_consent_strip_line,
+                                      &ctx->granted)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return NGX_DECLINED;
 }
 
 
-/* rewrites one Cookie line in place: it only ever gets shorter */
+/*
+ * Rewrites one Cookie line in place: it only ever gets shorter.  A line
+ * left empty is removed, so that the upstream gets no empty "Cookie:".
+ */
 
 static ngx_int_t
-ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_str_t *line,
+ngx_http_consent_strip_line(ngx_http_request_t *r, ngx_table_elt_t *line,
     void *data)
 {
     uint64_t granted = *(uint64_t *) data;
 
-    u_char                       *p, *last, *pair, *name, *end, *d;
-    ngx_http_consent_loc_conf_t  *lcf;
+    u_char                          *p, *last, *d;
+    ngx_http_consent_cookie_pair_t   pair;
+    ngx_http_consent_loc_conf_t     *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    p = line->data;
-    last = p + line->len;
+    p = line->value.data;
+    last = p + line->value.len;
     d = p;
 
-    while (p < last) {
+    while (ngx_http_consent_cookie_pair(&p, last, &pair) == NGX_OK) {
 
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        pair = p;
-        name = p;
-
-        while (p < last && *p != ';') {
-            p++;
-        }
-
-        end = ngx_strlchr(name, p, '=');
-        if (end == NULL) {
-            end = p;
-        }
-
-        while (end > name && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-
-        if (ngx_http_consent_refused_name(lcf->strip_cookies, granted, name,
-                                          end - name))
+        if (ngx_http_consent_refused_name(lcf->strip_cookies, granted,
+                                          pair.name.data, pair.name.len))
         {
             continue;
         }
 
-        if (d != line->data) {
+        if (d != line->value.data) {
             *d++ = ';';
-            *d++ = ' ';
+
+            /* "a=1;b=2", written without a blank, has no room for one */
+
+            if (d < pair.pair.data) {
+                *d++ = ' ';
+            }
         }
 
-        d = ngx_movemem(d, pair, p - pair);
+        d = ngx_movemem(d, pair.pair.data, pair.pair.len);
     }
 
-    if ((size_t) (d - line->data) != line->len) {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "consent strips cookies: \"%*s\"",
-                       d - line->data, line->data);
-        line->len = d - line->data;
+    if ((size_t) (d - line->value.data) == line->value.len) {
+        return NGX_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent strips cookies: \"%*s\"",
+                   d - line->value.data, line->value.data);
+
+    line->value.len = d - line->value.data;
+
+    if (line->value.len == 0
+        && ngx_http_consent_header_in_remove(r, line) == NGX_ERROR)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -426,44 +371,28 @@ ngx_http_consent_delete_cookies(ngx_http_request_t *r, uint64_t refused)
 
 
 static ngx_int_t
-ngx_http_consent_delete_line(ngx_http_request_t *r, ngx_str_t *line,
+ngx_http_consent_delete_line(ngx_http_request_t *r, ngx_table_elt_t *line,
     void *data)
 {
     uint64_t refused = *(uint64_t *) data;
 
-    u_char                       *p, *last, *name, *end;
-    ngx_http_consent_loc_conf_t  *lcf;
+    u_char                          *p;
+    ngx_http_consent_cookie_pair_t   pair;
+    ngx_http_consent_loc_conf_t     *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
-    p = line->data;
-    last = p + line->len;
+    p = line->value.data;
 
-    while (p < last) {
-
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
-            p++;
-        }
-
-        name = p;
-
-        while (p < last && *p != ';') {
-            p++;
-        }
-
-        end = ngx_strlchr(name, p, '=');
-        if (end == NULL) {
-            continue;
-        }
-
-        while (end > name && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-
-        if (end > name
+    while (ngx_http_consent_cookie_pair(&p, line->value.data
+                                            + line->value.len, &pair)
+           == NGX_OK)
+    {
+        if (pair.value.data != NULL && pair.name.len
             && ngx_http_consent_refused_name(lcf->strip_cookies, ~refused,
-                                             name, end - name)
-            && ngx_http_consent_delete(r, name, end - name) != NGX_OK)
+                                             pair.name.data, pair.name.len)
+            && ngx_http_consent_delete(r, pair.name.data, pair.name.len)
+               != NGX_OK)
         {
             return NGX_ERROR;
         }

@@ -94,6 +94,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       offsetof(ngx_http_consent_loc_conf_t, gate_buffer),
       NULL },
 
+    { ngx_string("consent_inflate_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, inflate_max),
+      NULL },
+
     { ngx_string("consent_csp_nonce"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -241,6 +248,13 @@ ngx_http_consent_preconfiguration(ngx_conf_t *cf)
 }
 
 
+/*
+ * What each file needs built (texts, log, the cookie cache), then the
+ * request path: the phase handlers and the module's one header filter and
+ * one body filter, all set in ngx_http_consent_filter_init, which calls the
+ * other files' steps in the order written there.
+ */
+
 static ngx_int_t
 ngx_http_consent_postconfiguration(ngx_conf_t *cf)
 {
@@ -253,10 +267,6 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_consent_request_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_consent_headers_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -410,6 +420,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *     conf->google_mode = NULL;
      *     conf->csp_nonce = NULL;
      *     conf->policy_url = { 0, NULL };
+     *     conf->gate_rules = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -417,6 +428,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->endpoint = NGX_CONF_UNSET;
     conf->choices_link = NGX_CONF_UNSET;
     conf->gate_buffer = NGX_CONF_UNSET_SIZE;
+    conf->inflate_max = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -437,6 +449,8 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
                               64 * 1024);
     ngx_conf_merge_str_value(conf->policy_url, prev->policy_url, "");
+    ngx_conf_merge_off_value(conf->inflate_max, prev->inflate_max,
+                             32 * 1024 * 1024);
 
     if (conf->gate_hosts == NULL) {
         conf->gate_hosts = prev->gate_hosts;
@@ -477,7 +491,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_consent_filter_merge(cf, prev, conf);
 }
 
 

@@ -30,6 +30,12 @@
 #define NGX_HTTP_CONSENT_MAX_AGE_LIMIT    (395 * 86400)
 
 
+/* state shared between files, each type defined in the file that owns it */
+typedef struct ngx_http_consent_cache_s       ngx_http_consent_cache_t;
+typedef struct ngx_http_consent_page_s        ngx_http_consent_page_t;
+typedef struct ngx_http_consent_gate_rules_s  ngx_http_consent_gate_rules_t;
+
+
 typedef enum {
     NGX_HTTP_CONSENT_STATE_NONE = 0,
     NGX_HTTP_CONSENT_STATE_VALID,
@@ -89,7 +95,7 @@ typedef struct {
     ngx_http_consent_policy_t   policy;
 
     /* valid cookies this worker saw lately (ngx_http_consent_request.c) */
-    void                       *cache;
+    ngx_http_consent_cache_t   *cache;
 
     /* URL prefix of the first consent_endpoint: where the banner posts */
     ngx_str_t                   endpoint;
@@ -131,6 +137,11 @@ typedef struct {
     ngx_array_t                *strip_cookies;   /* ngx_http_consent_rule_t */
     ngx_array_t                *google_mode;     /* ngx_http_consent_signal_t */
     size_t                      gate_buffer;
+    off_t                       inflate_max; /* consent_inflate_max_size */
+
+    /* gate_hosts and the category names as the gate reads them, built
+       once at merge time (ngx_http_consent_filter.c) */
+    ngx_http_consent_gate_rules_t  *gate_rules;
 
     ngx_http_complex_value_t   *csp_nonce;
     ngx_str_t                   policy_url;
@@ -161,11 +172,26 @@ typedef struct {
     ngx_str_t                   lang;        /* set by texts, lazily */
     ngx_http_consent_choice_t  *choice;      /* set by a POST */
 
-    void                       *filter;      /* ngx_http_consent_filter.c */
+    ngx_http_consent_page_t    *page;        /* ngx_http_consent_filter.c */
 
     unsigned                    reissue:1;   /* verified by an older key */
     unsigned                    gpc:1;       /* Sec-GPC: 1 */
 } ngx_http_consent_ctx_t;
+
+
+/* one "name=value" of a Cookie line, as ngx_http_consent_cookie_pair reads */
+typedef struct {
+    ngx_str_t                   name;        /* blanks around it trimmed */
+    ngx_str_t                   value;       /* trimmed; NULL data: no "=" */
+    ngx_str_t                   pair;        /* as written, up to the ";" */
+} ngx_http_consent_cookie_pair_t;
+
+
+/* where ngx_http_consent_header_next is in a list of headers */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_consent_headers_t;
 
 
 /* ngx_http_consent_module.c */
@@ -193,12 +219,20 @@ ngx_int_t ngx_http_consent_set_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_consent_is_secure(ngx_http_request_t *r);
 ngx_table_elt_t *ngx_http_consent_header_in(ngx_http_request_t *r,
     char *name, size_t len);
+ngx_table_elt_t *ngx_http_consent_header_next(ngx_list_t *list,
+    ngx_http_consent_headers_t *it, char *name, size_t len);
 ngx_table_elt_t *ngx_http_consent_header_out(ngx_http_request_t *r,
     char *key, u_char *value, size_t len);
 ngx_int_t ngx_http_consent_vary_cookie(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_cookie_lines(ngx_http_request_t *r,
-    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_str_t *line, void *data),
-    void *data);
+    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_table_elt_t *line,
+    void *data), void *data);
+ngx_int_t ngx_http_consent_cookie_pair(u_char **pos, u_char *last,
+    ngx_http_consent_cookie_pair_t *pair);
+ngx_int_t ngx_http_consent_header_in_remove(ngx_http_request_t *r,
+    ngx_table_elt_t *h);
+ngx_int_t ngx_http_consent_reissue(ngx_http_request_t *r,
+    ngx_uint_t *vary);
 
 /* ngx_http_consent_endpoint.c */
 char *ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -206,18 +240,22 @@ char *ngx_http_consent_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_consent_send_buf(ngx_http_request_t *r,
     ngx_uint_t status, char *type, ngx_buf_t *b);
 
-/* ngx_http_consent_filter.c: banner insertion and gating */
+/* ngx_http_consent_filter.c: the module's header and body filters, banner
+   insertion and gating */
 ngx_int_t ngx_http_consent_filter_init(ngx_conf_t *cf);
+char *ngx_http_consent_filter_merge(ngx_conf_t *cf,
+    ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf);
 char *ngx_http_consent_gate_host(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_consent_headers.c: Set-Cookie and Cookie enforcement */
-ngx_int_t ngx_http_consent_headers_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_strip_request(ngx_http_request_t *r);
 char *ngx_http_consent_strip_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r,
+    ngx_uint_t *vary);
 ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
     uint64_t refused);
 

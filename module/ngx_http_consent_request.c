@@ -29,7 +29,7 @@
  * every hit.
  */
 
-typedef struct {
+struct ngx_http_consent_cache_s {
     size_t                          len;
     u_char                          value[NGX_HTTP_CONSENT_CACHE_VALUE];
     u_char                          id[NGX_HTTP_CONSENT_ID_LEN];
@@ -38,16 +38,19 @@ typedef struct {
     uint64_t                        granted;
     uint64_t                        refused;
     ngx_uint_t                      reissue;
-} ngx_http_consent_cache_t;
+};
+
 
 static ngx_int_t ngx_http_consent_scan_header(ngx_http_request_t *r,
-    ngx_str_t *header, void *data);
+    ngx_table_elt_t *header, void *data);
 static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len,
     ngx_http_consent_ctx_t *ctx);
 static ngx_http_consent_cache_t *ngx_http_consent_cache_slot(
     ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
+static void ngx_http_consent_header_in_forget(ngx_http_request_t *r,
+    ngx_table_elt_t *h);
 static void ngx_http_consent_var(ngx_http_variable_value_t *v, u_char *data,
     size_t len);
 static ngx_int_t ngx_http_consent_state_variable(ngx_http_request_t *r,
@@ -60,7 +63,6 @@ static ngx_int_t ngx_http_consent_gpc_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_category_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_consent_reissue_filter(ngx_http_request_t *r);
 
 
 static ngx_str_t  ngx_http_consent_states[] = {
@@ -98,9 +100,6 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
 
       ngx_http_null_variable
 };
-
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 ngx_int_t
@@ -162,9 +161,6 @@ ngx_http_consent_request_init(ngx_conf_t *cf)
     if (mcf->cache == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_consent_reissue_filter;
 
     return NGX_OK;
 }
@@ -228,62 +224,37 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_str_t *header,
+ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_table_elt_t *header,
     void *data)
 {
     ngx_http_consent_ctx_t  *ctx = data;
 
-    u_char                        *p, *last, *name, *value, *end;
-    ngx_http_consent_ctx_t         try;
-    ngx_http_consent_state_e       state;
-    ngx_http_consent_main_conf_t  *mcf;
+    u_char                          *p, *value, *end;
+    ngx_http_consent_ctx_t           try;
+    ngx_http_consent_state_e         state;
+    ngx_http_consent_cookie_pair_t   pair;
+    ngx_http_consent_main_conf_t    *mcf;
 
     static ngx_uint_t  rank[] = { 0, 3, 2, 1 };
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    p = header->data;
-    last = p + header->len;
+    p = header->value.data;
 
-    while (p < last) {
-
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
-            p++;
-        }
-
-        name = p;
-
-        while (p < last && *p != '=' && *p != ';') {
-            p++;
-        }
-
-        if (p == last || *p == ';') {
-            continue;
-        }
-
-        end = p++;
-
-        while (end > name && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-
-        value = p;
-
-        while (p < last && *p != ';') {
-            p++;
-        }
-
-        if ((size_t) (end - name) != mcf->cookie_name.len
-            || ngx_strncmp(name, mcf->cookie_name.data, end - name) != 0)
+    while (ngx_http_consent_cookie_pair(&p, header->value.data
+                                            + header->value.len, &pair)
+           == NGX_OK)
+    {
+        if (pair.value.data == NULL
+            || pair.name.len != mcf->cookie_name.len
+            || ngx_strncmp(pair.name.data, mcf->cookie_name.data,
+                           pair.name.len) != 0)
         {
             continue;
         }
 
-        end = p;
-
-        while (end > value && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
+        value = pair.value.data;
+        end = value + pair.value.len;
 
         if (end - value >= 2 && value[0] == '"' && end[-1] == '"') {
             value++;
@@ -386,8 +357,7 @@ ngx_http_consent_cache_slot(ngx_http_consent_main_conf_t *mcf, u_char *value,
 
     n = (ngx_uint_t) value[len - 1] * 31 + value[len - 2];
 
-    return (ngx_http_consent_cache_t *) mcf->cache
-           + n % NGX_HTTP_CONSENT_CACHE_SLOTS;
+    return mcf->cache + n % NGX_HTTP_CONSENT_CACHE_SLOTS;
 }
 
 
@@ -407,29 +377,49 @@ ngx_http_consent_gpc(ngx_http_request_t *r)
 ngx_table_elt_t *
 ngx_http_consent_header_in(ngx_http_request_t *r, char *name, size_t len)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
+    ngx_http_consent_headers_t  it;
+
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
+
+    return ngx_http_consent_header_next(&r->headers_in.headers, &it, name,
+                                        len);
+}
+
+
+/*
+ * The next header of a name in a list (request or answer), removed ones
+ * (hash 0) skipped: the one loop over nginx's lists of headers.  A zeroed
+ * iterator starts at the beginning.
+ */
+
+ngx_table_elt_t *
+ngx_http_consent_header_next(ngx_list_t *list,
+    ngx_http_consent_headers_t *it, char *name, size_t len)
+{
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    if (it->part == NULL) {
+        it->part = &list->part;
+        it->i = 0;
+    }
 
-    for (i = 0; /* void */ ; i++) {
+    for ( ;; ) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
+        while (it->i >= it->part->nelts) {
+            if (it->part->next == NULL) {
                 return NULL;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
+            it->part = it->part->next;
+            it->i = 0;
         }
 
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        h = (ngx_table_elt_t *) it->part->elts + it->i++;
+
+        if (h->hash != 0 && h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
         {
-            return &h[i];
+            return h;
         }
     }
 }
@@ -469,34 +459,18 @@ ngx_http_consent_header_out(ngx_http_request_t *r, char *key, u_char *value,
 ngx_int_t
 ngx_http_consent_vary_cookie(ngx_http_request_t *r)
 {
-    u_char           *p, *last;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                      *p, *last;
+    ngx_table_elt_t             *h;
+    ngx_http_consent_headers_t   it;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_memzero(&it, sizeof(ngx_http_consent_headers_t));
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || h[i].key.len != 4
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Vary", 4) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+    while ((h = ngx_http_consent_header_next(&r->headers_out.headers, &it,
+                                             "Vary", 4))
+           != NULL)
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
         if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
             || ngx_strlchr(p, last, '*') != NULL)
@@ -514,36 +488,226 @@ ngx_http_consent_vary_cookie(ngx_http_request_t *r)
 
 /*
  * Calls the handler for every Cookie line of the request: nginx 1.23 keeps
- * them in a linked list, earlier versions in an array.
+ * them in a linked list, earlier versions in an array.  The handler may
+ * remove its line (ngx_http_consent_header_in_remove).
  */
 
 ngx_int_t
 ngx_http_consent_cookie_lines(ngx_http_request_t *r,
-    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_str_t *line, void *data),
-    void *data)
+    ngx_int_t (*handler)(ngx_http_request_t *r, ngx_table_elt_t *line,
+    void *data), void *data)
 {
 #if (nginx_version >= 1023000)
-    ngx_table_elt_t   *h;
+    ngx_table_elt_t   *h, *next;
 
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (handler(r, &h->value, data) != NGX_OK) {
+    for (h = r->headers_in.cookie; h; h = next) {
+        next = h->next;
+
+        if (handler(r, h, data) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 #else
-    ngx_uint_t         i;
+    ngx_uint_t         i, n;
     ngx_table_elt_t  **h;
 
     h = r->headers_in.cookies.elts;
 
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (handler(r, &h[i]->value, data) != NGX_OK) {
+    for (i = 0; i < r->headers_in.cookies.nelts; /* void */) {
+        n = r->headers_in.cookies.nelts;
+
+        if (handler(r, h[i], data) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        /* a line removed moves the next one to i */
+
+        if (r->headers_in.cookies.nelts == n) {
+            i++;
         }
     }
 #endif
 
     return NGX_OK;
+}
+
+
+/*
+ * The one reader of Cookie lines: the next "name=value" from *pos, skipping
+ * empty pairs; NGX_DONE at the end of the line.  A pair without "=" comes
+ * with a NULL value: the stripping drops it by name, the others skip it.
+ */
+
+ngx_int_t
+ngx_http_consent_cookie_pair(u_char **pos, u_char *last,
+    ngx_http_consent_cookie_pair_t *pair)
+{
+    u_char  *p, *end, *eq;
+
+    p = *pos;
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
+        p++;
+    }
+
+    if (p == last) {
+        *pos = p;
+        return NGX_DONE;
+    }
+
+    pair->pair.data = p;
+
+    while (p < last && *p != ';') {
+        p++;
+    }
+
+    pair->pair.len = p - pair->pair.data;
+    *pos = p;
+
+    pair->name.data = pair->pair.data;
+
+    eq = ngx_strlchr(pair->pair.data, p, '=');
+    end = (eq != NULL) ? eq : p;
+
+    while (end > pair->name.data && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+
+    pair->name.len = end - pair->name.data;
+
+    if (eq == NULL) {
+        pair->value.data = NULL;
+        pair->value.len = 0;
+        return NGX_OK;
+    }
+
+    end = p;
+
+    for (eq++; eq < end && (*eq == ' ' || *eq == '\t'); eq++) { /* void */ }
+
+    while (end > eq && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+
+    pair->value.data = eq;
+    pair->value.len = end - eq;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A request header taken out of the list that nginx passes upstream, so
+ * that no empty "Cookie:" or "Accept-Encoding:" is sent.  No element moves
+ * (nginx keeps pointers to them): the list part is split around it, as
+ * headers-more does.  Two rules keep the list sound for nginx's loops and
+ * for ngx_list_push(): no part but the first is ever empty, and the last
+ * part always has room for nalloc elements from its start, so a split of
+ * the last part lowers nalloc by what lies before its rest.
+ */
+
+ngx_int_t
+ngx_http_consent_header_in_remove(ngx_http_request_t *r, ngx_table_elt_t *h)
+{
+    u_char           *elts;
+    ngx_uint_t        i, n;
+    ngx_list_t       *list;
+    ngx_list_part_t  *part, *prev, *rest;
+
+    list = &r->headers_in.headers;
+    prev = NULL;
+
+    for (part = &list->part; part; prev = part, part = part->next) {
+        elts = part->elts;
+
+        if ((u_char *) h >= elts
+            && (u_char *) h < elts + part->nelts * list->size)
+        {
+            break;
+        }
+    }
+
+    if (part == NULL) {
+        return NGX_DECLINED;
+    }
+
+    i = ((u_char *) h - elts) / list->size;
+    n = part->nelts;
+
+    if (i + 1 < n) {
+        rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+        if (rest == NULL) {
+            return NGX_ERROR;
+        }
+
+        rest->elts = elts + (i + 1) * list->size;
+        rest->nelts = n - i - 1;
+        rest->next = part->next;
+        part->next = rest;
+
+        if (list->last == part) {
+            list->last = rest;
+            list->nalloc -= i + 1;
+        }
+    }
+
+    part->nelts = i;
+
+    if (i == 0 && prev != NULL) {
+
+        /* an empty part goes out of the chain */
+
+        prev->next = part->next;
+
+        if (list->last == part) {
+            list->last = prev;
+            list->nalloc = prev->nelts ? prev->nelts : 1;
+        }
+    }
+
+    ngx_http_consent_header_in_forget(r, h);
+
+    h->hash = 0;
+
+    return NGX_OK;
+}
+
+
+/* nginx's own pointers to a removed header: the Cookie lines, the encoding */
+
+static void
+ngx_http_consent_header_in_forget(ngx_http_request_t *r, ngx_table_elt_t *h)
+{
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t   **pp;
+
+    for (pp = &r->headers_in.cookie; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+#else
+    ngx_uint_t          i;
+    ngx_table_elt_t   **c;
+
+    c = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (c[i] == h) {
+            ngx_memmove(&c[i], &c[i + 1], (r->headers_in.cookies.nelts - i - 1)
+                                          * sizeof(ngx_table_elt_t *));
+            r->headers_in.cookies.nelts--;
+            break;
+        }
+    }
+#endif
+
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    if (r->headers_in.accept_encoding == h) {
+        r->headers_in.accept_encoding = NULL;
+    }
+#endif
 }
 
 
@@ -661,19 +825,19 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
 }
 
 
-/* a cookie verified by an older key is signed again with the current one */
+/*
+ * A cookie verified by an older key is signed again with the current one:
+ * a step of the header filter (ngx_http_consent_filter.c), after the
+ * upstream's Set-Cookie are stripped.
+ */
 
-static ngx_int_t
-ngx_http_consent_reissue_filter(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_consent_reissue(ngx_http_request_t *r, ngx_uint_t *vary)
 {
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_choice_t      choice;
     ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *mcf;
-
-    if (r != r->main) {
-        return ngx_http_next_header_filter(r);
-    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
 
@@ -684,7 +848,7 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
         /* with one key, nothing is ever signed again */
 
         if (!lcf->enable || mcf->policy.nkeys < 2) {
-            return ngx_http_next_header_filter(r);
+            return NGX_OK;
         }
 
         ctx = ngx_http_consent_get_ctx(r);
@@ -694,7 +858,7 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
     }
 
     if (!ctx->reissue || ctx->choice != NULL) {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
     ctx->reissue = 0;
@@ -706,11 +870,11 @@ ngx_http_consent_reissue_filter(ngx_http_request_t *r)
     choice.granted = ctx->granted;
     choice.denied = ctx->refused;
 
-    if (ngx_http_consent_set_cookie(r, &choice) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* the reader's own cookie, signed again: not for a shared cache */
 
-    return ngx_http_next_header_filter(r);
+    *vary = 1;
+
+    return ngx_http_consent_set_cookie(r, &choice);
 }
 
 
