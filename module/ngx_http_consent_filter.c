@@ -10,6 +10,7 @@
 
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_html.h"
+#include "ngx_http_consent_plan.h"
 
 
 #define NGX_HTTP_CONSENT_COPY_SIZE    4096
@@ -334,6 +335,10 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
     }
 
     if (ngx_http_consent_filter_start(r, lcf, cctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_plan_header(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -758,6 +763,12 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     ctx = cctx->filter;
+
+    rc = ngx_http_consent_plan_body(r, in, &ctx->gate, &ctx->snippet,
+                                    ngx_http_next_body_filter);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (in == NULL && ctx->in == NULL && ctx->busy == NULL) {
         return ngx_http_next_body_filter(r, in);

@@ -1,0 +1,1173 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+/*
+ * Edit plans of static files.  The gate's answer for a static file is a
+ * pure function of the file, the location's configuration, the reader's
+ * granted set and whether the head snippet and the banner go in: the
+ * first request scans the file and records what the gate sent (ranges of
+ * the file, bytes it made, the places of the snippet and the banner); the
+ * next ones send the recorded ranges from the file by sendfile, as nginx's
+ * range filter does, without reading it.  The snippet (its nonce) and the
+ * banner (its language and return path) are made per request.
+ *
+ * The file is the one the static module opened (its descriptor, so that
+ * open_file_cache's and a rename's answers stay whole): fstat() keys the
+ * plan on device, inode, size, mtime and ctime.  A file that changes while
+ * it is scanned is scanned again; one that changes while it is being sent
+ * is cut before the last chunk, never completed with a mix.
+ *
+ * One cache per consent_plan_cache directive, per worker: lookups take no
+ * lock, and a worker scans a file once.  Its memory is a slab of the set
+ * size, allocated when the worker starts; the least recently used plans
+ * make room for a new one.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_consent_module.h"
+#include "ngx_http_consent_plan.h"
+
+
+#define NGX_HTTP_CONSENT_PLAN_READ   65536
+#define NGX_HTTP_CONSENT_PLAN_TRIES  3
+#define NGX_HTTP_CONSENT_PLAN_MIN    (64 * 1024)
+
+
+/* $consent_plan */
+typedef enum {
+    NGX_HTTP_CONSENT_PLAN_WAIT = 0,      /* no body yet */
+    NGX_HTTP_CONSENT_PLAN_BYPASS,        /* the full scan, in memory */
+    NGX_HTTP_CONSENT_PLAN_MISS,
+    NGX_HTTP_CONSENT_PLAN_HIT
+} ngx_http_consent_plan_status_e;
+
+
+typedef enum {
+    NGX_HTTP_CONSENT_PLAN_FILE = 0,      /* a range of the file, as is */
+    NGX_HTTP_CONSENT_PLAN_DATA,          /* bytes of the plan's own */
+    NGX_HTTP_CONSENT_PLAN_HEAD,          /* the head snippet */
+    NGX_HTTP_CONSENT_PLAN_BANNER         /* the banner */
+} ngx_http_consent_plan_op_e;
+
+
+typedef struct {
+    off_t                           start;   /* in the file or the data */
+    off_t                           len;
+    ngx_http_consent_plan_op_e      kind;
+} ngx_http_consent_plan_op_t;
+
+
+/* what the answer depends on: zeroed, then filled, compared whole */
+typedef struct {
+    dev_t                           dev;
+    ino_t                           ino;
+    off_t                           size;
+    time_t                          mtime;
+    time_t                          ctime;
+    long                            mtime_nsec;
+    long                            ctime_nsec;
+    void                           *conf;    /* consent's loc conf */
+    uint64_t                        granted;
+    ngx_uint_t                      head;
+    ngx_uint_t                      banner;
+} ngx_http_consent_plan_key_t;
+
+
+typedef struct {
+    ngx_http_consent_plan_op_t     *ops;
+    ngx_uint_t                      nops;
+    u_char                         *data;
+    size_t                          data_len;
+} ngx_http_consent_plan_t;
+
+
+/* a cached plan: its ops and data follow it in the same allocation */
+typedef struct {
+    ngx_rbtree_node_t               node;    /* key: hash of the key */
+    ngx_queue_t                     queue;   /* least recently used last */
+    ngx_http_consent_plan_key_t     key;
+    ngx_http_consent_plan_t         plan;
+} ngx_http_consent_plan_node_t;
+
+
+typedef struct {
+    size_t                          size;
+    ngx_slab_pool_t                *pool;    /* the worker's, or NULL */
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     lru;
+} ngx_http_consent_plan_cache_t;
+
+
+typedef struct {
+    ngx_array_t                     caches;  /* plan_cache_t * */
+} ngx_http_consent_plan_main_conf_t;
+
+
+typedef struct {
+    ngx_http_consent_plan_cache_t  *cache;   /* NULL: off */
+} ngx_http_consent_plan_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_consent_plan_cache_t  *cache;
+    ngx_http_consent_plan_key_t     key;
+    ngx_file_t                     *file;    /* NULL until the body */
+    ngx_http_consent_html_gate_t   *gate;
+    ngx_http_output_body_filter_pt  next;
+
+    ngx_array_t                     ops;     /* recorded on a miss */
+    ngx_array_t                     data;
+
+    ngx_chain_t                    *sent;    /* our links, until sent */
+    ngx_chain_t                    *last;    /* the last_buf, held back */
+
+    ngx_http_consent_plan_status_e  status;
+} ngx_http_consent_plan_ctx_t;
+
+
+static ngx_int_t ngx_http_consent_plan_stat(ngx_http_request_t *r,
+    ngx_file_t *file, ngx_http_consent_plan_key_t *key);
+static ngx_http_consent_plan_node_t *ngx_http_consent_plan_lookup(
+    ngx_http_consent_plan_cache_t *cache, ngx_http_consent_plan_key_t *key,
+    uint32_t hash);
+static ngx_int_t ngx_http_consent_plan_scan(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
+static int ngx_http_consent_plan_record(void *data,
+    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
+static ngx_int_t ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
+    ngx_http_consent_plan_op_e kind, off_t start, off_t len);
+static void ngx_http_consent_plan_store(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, uint32_t hash,
+    ngx_http_consent_plan_t *plan);
+static ngx_int_t ngx_http_consent_plan_send(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan,
+    ngx_str_t *snippet);
+static ngx_int_t ngx_http_consent_plan_link(ngx_http_request_t *r,
+    ngx_chain_t ***llp, ngx_buf_t **bp);
+static ngx_int_t ngx_http_consent_plan_finish(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_int_t rc);
+static void ngx_http_consent_plan_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+
+static ngx_int_t ngx_http_consent_plan_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static ngx_int_t ngx_http_consent_plan_add_variables(ngx_conf_t *cf);
+static char *ngx_http_consent_plan_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_consent_plan_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_consent_plan_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_consent_plan_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_http_consent_plan_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_consent_plan_commands[] = {
+
+    { ngx_string("consent_plan_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_plan_cache,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_str_t  ngx_http_consent_plan_statuses[] = {
+    ngx_null_string,
+    ngx_string("BYPASS"),
+    ngx_string("MISS"),
+    ngx_string("HIT")
+};
+
+
+static ngx_http_module_t  ngx_http_consent_plan_module_ctx = {
+    ngx_http_consent_plan_add_variables,   /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_consent_plan_create_main_conf, /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_consent_plan_create_loc_conf, /* create location configuration */
+    ngx_http_consent_plan_merge_loc_conf   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_consent_plan_module = {
+    NGX_MODULE_V1,
+    &ngx_http_consent_plan_module_ctx,     /* module context */
+    ngx_http_consent_plan_commands,        /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_consent_plan_init_process,    /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The header filter has started the gate: a static file of a location
+ * with a plan cache, which nobody after us needs in memory, is taken as
+ * the static module's file buffer, not read by the copy filter.
+ */
+
+ngx_int_t
+ngx_http_consent_plan_header(ngx_http_request_t *r)
+{
+    ngx_http_consent_ctx_t            *cctx;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_consent_plan_ctx_t       *ctx;
+    ngx_http_consent_plan_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_plan_module);
+
+    if (plcf->cache == NULL || plcf->cache->pool == NULL) {
+        return NGX_OK;
+    }
+
+    cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
+
+    if (cctx == NULL || cctx->filter == NULL) {
+        return NGX_OK;                     /* HEAD: no body */
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /*
+     * what the static module sends: a whole file, its size and mtime
+     * known; sent by sendfile (not under SSL, not with directio, which
+     * the copy filter reads into memory anyway)
+     */
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_plan_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->cache = plcf->cache;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_consent_plan_module);
+
+    if (r->upstream != NULL
+        || r->headers_out.last_modified_time == -1
+        || r->headers_out.content_length_n < 0
+        || r->headers_out.content_length_n >= clcf->directio
+        || !r->connection->sendfile
+        || r->main_filter_need_in_memory)
+    {
+        ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
+        return NGX_OK;
+    }
+
+    /* a filter after us that needs memory sets it again */
+    r->filter_need_in_memory = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
+    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet,
+    ngx_http_output_body_filter_pt next)
+{
+    uint32_t                       hash;
+    ngx_buf_t                     *b;
+    ngx_int_t                      rc;
+    ngx_http_consent_plan_t        plan;
+    ngx_http_consent_plan_ctx_t   *ctx;
+    ngx_http_consent_plan_node_t  *pn;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_plan_module);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_CONSENT_PLAN_BYPASS) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->file != NULL) {
+        /* the plan is sent: what is left is to flush it */
+        return ngx_http_consent_plan_finish(r, ctx, next(r, in));
+    }
+
+    if (in == NULL) {
+        return NGX_DECLINED;
+    }
+
+    b = in->buf;
+
+    if (ngx_buf_in_memory(b) || !b->in_file) {
+        /* a filter after us asked for memory (gzip, sub_filter, ...) */
+        ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
+        return NGX_DECLINED;
+    }
+
+    if (in->next != NULL || !b->last_buf || b->file_pos != 0
+        || b->file == NULL)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "consent plan: a file buffer other than a whole "
+                      "file reached the filter");
+        return NGX_ERROR;
+    }
+
+    ctx->file = b->file;
+    ctx->gate = gate;
+    ctx->next = next;
+
+    /* the key: padding zeroed, as it is hashed and compared whole */
+
+    ngx_memzero(&ctx->key, sizeof(ngx_http_consent_plan_key_t));
+
+    ctx->key.conf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    ctx->key.granted = gate->granted;
+    ctx->key.head = gate->head;
+    ctx->key.banner = gate->banner;
+
+    if (ngx_http_consent_plan_stat(r, ctx->file, &ctx->key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the buffer is consumed: its ranges go out as buffers of our own */
+    b->file_pos = b->file_last;
+
+    hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+
+    pn = ngx_http_consent_plan_lookup(ctx->cache, &ctx->key, hash);
+
+    if (pn != NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent plan: hit, %ui ops", pn->plan.nops);
+
+        ngx_queue_remove(&pn->queue);
+        ngx_queue_insert_head(&ctx->cache->lru, &pn->queue);
+
+        ctx->status = NGX_HTTP_CONSENT_PLAN_HIT;
+
+        return ngx_http_consent_plan_send(r, ctx, &pn->plan, snippet);
+    }
+
+    ctx->status = NGX_HTTP_CONSENT_PLAN_MISS;
+
+    rc = ngx_http_consent_plan_scan(r, ctx, &plan);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the key may be that of the file as it was when it was scanned */
+    hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+
+    ngx_http_consent_plan_store(r, ctx, hash, &plan);
+
+    return ngx_http_consent_plan_send(r, ctx, &plan, snippet);
+}
+
+
+/*
+ * The key's file part, from the descriptor that will be sent from; the
+ * rest of the key as it is in *key.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_stat(ngx_http_request_t *r, ngx_file_t *file,
+    ngx_http_consent_plan_key_t *key)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(file->fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_fd_info_n " \"%V\" failed", &file->name);
+        return NGX_ERROR;
+    }
+
+    key->dev = fi.st_dev;
+    key->ino = fi.st_ino;
+    key->size = fi.st_size;
+    key->mtime = fi.st_mtime;
+    key->ctime = fi.st_ctime;
+#if (NGX_LINUX)
+    key->mtime_nsec = fi.st_mtim.tv_nsec;
+    key->ctime_nsec = fi.st_ctim.tv_nsec;
+#endif
+
+    return NGX_OK;
+}
+
+
+static ngx_http_consent_plan_node_t *
+ngx_http_consent_plan_lookup(ngx_http_consent_plan_cache_t *cache,
+    ngx_http_consent_plan_key_t *key, uint32_t hash)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_consent_plan_node_t  *pn;
+
+    node = cache->rbtree.root;
+    sentinel = cache->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        pn = (ngx_http_consent_plan_node_t *) node;
+
+        rc = ngx_memcmp(key, &pn->key, sizeof(ngx_http_consent_plan_key_t));
+
+        if (rc == 0) {
+            return pn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A miss: the file is read in pieces and given to the gate, which records
+ * what it would send.  Nothing is sent before the whole file is scanned,
+ * and a file that changed meanwhile (a short read, another fstat()) is
+ * scanned again: the plan is that of one version of the file.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_scan(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan)
+{
+    off_t                                 off;
+    size_t                                n, cap, hold_cap;
+    u_char                               *buf, *hold;
+    ssize_t                               got;
+    uint64_t                              granted;
+    ngx_uint_t                            tries, head, banner, last;
+    ngx_http_consent_plan_key_t           now;
+    ngx_http_consent_html_gate_t         *g;
+    const ngx_http_consent_html_rules_t  *rules;
+
+    g = ctx->gate;
+
+    rules = g->rules;
+    granted = g->granted;
+    head = g->head;
+    banner = g->banner;
+    hold = g->hold;
+    hold_cap = g->hold_cap;
+
+    if (ngx_array_init(&ctx->ops, r->pool, 16,
+                       sizeof(ngx_http_consent_plan_op_t))
+        != NGX_OK
+        || ngx_array_init(&ctx->data, r->pool, 1024, 1) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cap = NGX_HTTP_CONSENT_PLAN_READ;
+
+    buf = ngx_pnalloc(r->pool, cap);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (tries = 1; /* void */; tries++) {
+
+        ctx->ops.nelts = 0;
+        ctx->data.nelts = 0;
+
+        ngx_http_consent_html_gate_init(g, rules, granted, head, banner,
+                                        hold, hold_cap,
+                                        ngx_http_consent_plan_record, ctx);
+
+        off = 0;
+        last = 0;
+
+        do {
+            n = (size_t) ngx_min((off_t) cap, ctx->key.size - off);
+            got = 0;
+
+            if (n) {
+                got = ngx_read_file(ctx->file, buf, n, off);
+
+                if (got == NGX_ERROR) {
+                    return NGX_ERROR;
+                }
+
+                if ((size_t) got < n) {
+                    break;                 /* shorter now */
+                }
+            }
+
+            off += n;
+            last = (off == ctx->key.size);
+
+            if (ngx_http_consent_html_gate(g, buf, n, last) != 0) {
+                return NGX_ERROR;
+            }
+
+        } while (!last);
+
+        now = ctx->key;
+
+        if (ngx_http_consent_plan_stat(r, ctx->file, &now) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (off == ctx->key.size
+            && ngx_memcmp(&now, &ctx->key, sizeof(now)) == 0)
+        {
+            break;
+        }
+
+        if (tries == NGX_HTTP_CONSENT_PLAN_TRIES) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "consent plan: \"%V\" changed each of the %ui "
+                          "times it was read; the request fails rather "
+                          "than mix versions", &ctx->file->name, tries);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "consent plan: \"%V\" changed while it was read, "
+                      "reading it again", &ctx->file->name);
+
+        ctx->key = now;
+    }
+
+    if (g->overflows) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "consent: %ui element(s) of \"%V\" longer than "
+                      "consent_gate_buffer decided without being read in "
+                      "full (removed unless every category is granted); "
+                      "raise \"consent_gate_buffer\"",
+                      (ngx_uint_t) g->overflows, &ctx->file->name);
+    }
+
+    plan->ops = ctx->ops.elts;
+    plan->nops = ctx->ops.nelts;
+    plan->data = ctx->data.elts;
+    plan->data_len = ctx->data.nelts;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent plan: miss, %ui ops, %uz bytes, removed:%ui",
+                   plan->nops, plan->data_len, (ngx_uint_t) g->removed);
+
+    return NGX_OK;
+}
+
+
+/* the gate's out(): what it would send, as ops */
+
+static int
+ngx_http_consent_plan_record(void *data, ngx_http_consent_html_out_e kind,
+    const unsigned char *p, size_t len)
+{
+    ngx_http_consent_plan_ctx_t *ctx = data;
+
+    u_char                        *d;
+    off_t                          start;
+    ngx_http_consent_html_gate_t  *g;
+
+    switch (kind) {
+
+    case NGX_HTTP_CONSENT_HTML_OUT_INPUT:
+        if (len == 0) {
+            return 0;
+        }
+
+        g = ctx->gate;
+        start = (off_t) (g->in_off + (uint64_t) (p - g->in));
+
+        return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_FILE,
+                                        start, (off_t) len) == NGX_OK
+               ? 0 : -1;
+
+    case NGX_HTTP_CONSENT_HTML_OUT_COPY:
+        if (len == 0) {
+            return 0;
+        }
+
+        start = (off_t) ctx->data.nelts;
+
+        d = ngx_array_push_n(&ctx->data, len);
+        if (d == NULL) {
+            return -1;
+        }
+
+        ngx_memcpy(d, p, len);
+
+        return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_DATA,
+                                        start, (off_t) len) == NGX_OK
+               ? 0 : -1;
+
+    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+        return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_HEAD, 0, 0)
+               == NGX_OK ? 0 : -1;
+
+    default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
+        return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_BANNER,
+                                        0, 0)
+               == NGX_OK ? 0 : -1;
+    }
+}
+
+
+/* an op at the end of the plan, merged with the last one if it goes on */
+
+static ngx_int_t
+ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
+    ngx_http_consent_plan_op_e kind, off_t start, off_t len)
+{
+    ngx_http_consent_plan_op_t  *op;
+
+    if (ctx->ops.nelts && len) {
+        op = (ngx_http_consent_plan_op_t *) ctx->ops.elts
+             + ctx->ops.nelts - 1;
+
+        if (op->kind == kind && op->start + op->len == start) {
+            op->len += len;
+            return NGX_OK;
+        }
+    }
+
+    op = ngx_array_push(&ctx->ops);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->kind = kind;
+    op->start = start;
+    op->len = len;
+
+    return NGX_OK;
+}
+
+
+/* into the cache, the least recently used plans making room */
+
+static void
+ngx_http_consent_plan_store(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, uint32_t hash,
+    ngx_http_consent_plan_t *plan)
+{
+    size_t                          size;
+    ngx_queue_t                    *q;
+    ngx_http_consent_plan_node_t   *pn, *old;
+    ngx_http_consent_plan_cache_t  *cache;
+
+    cache = ctx->cache;
+
+    if (ngx_http_consent_plan_lookup(cache, &ctx->key, hash) != NULL) {
+        return;
+    }
+
+    size = sizeof(ngx_http_consent_plan_node_t)
+           + plan->nops * sizeof(ngx_http_consent_plan_op_t)
+           + plan->data_len;
+
+    for ( ;; ) {
+        pn = ngx_slab_alloc_locked(cache->pool, size);
+
+        if (pn != NULL) {
+            break;
+        }
+
+        if (ngx_queue_empty(&cache->lru)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "consent plan: the plan of \"%V\" (%uz bytes) "
+                          "does not fit in consent_plan_cache (%uz); "
+                          "it is scanned on every request",
+                          &ctx->file->name, size, cache->size);
+            return;
+        }
+
+        q = ngx_queue_last(&cache->lru);
+        old = ngx_queue_data(q, ngx_http_consent_plan_node_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&cache->rbtree, &old->node);
+        ngx_slab_free_locked(cache->pool, old);
+    }
+
+    pn->node.key = hash;
+    pn->key = ctx->key;
+
+    pn->plan.nops = plan->nops;
+    pn->plan.ops = (ngx_http_consent_plan_op_t *) (pn + 1);
+    pn->plan.data_len = plan->data_len;
+    pn->plan.data = (u_char *) (pn->plan.ops + plan->nops);
+
+    ngx_memcpy(pn->plan.ops, plan->ops,
+               plan->nops * sizeof(ngx_http_consent_plan_op_t));
+    ngx_memcpy(pn->plan.data, plan->data, plan->data_len);
+
+    ngx_rbtree_insert(&cache->rbtree, &pn->node);
+    ngx_queue_insert_head(&cache->lru, &pn->queue);
+}
+
+
+/*
+ * The answer from a plan: file buffers for the ranges, memory for the
+ * plan's bytes (copied: the cache may drop the plan before they are
+ * sent), the snippet and the banner of this request.  The last buffer
+ * is held back until the rest is sent and the file is seen unchanged.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_send(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan,
+    ngx_str_t *snippet)
+{
+    u_char                      *data;
+    ngx_buf_t                   *b;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_chain_t                 *out, **ll, *cl, *banner;
+    ngx_http_consent_plan_op_t  *op;
+
+    data = NULL;
+
+    if (plan->data_len) {
+        data = ngx_pnalloc(r->pool, plan->data_len);
+        if (data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(data, plan->data, plan->data_len);
+    }
+
+    out = NULL;
+    ll = &out;
+    b = NULL;
+
+    for (i = 0; i < plan->nops; i++) {
+        op = &plan->ops[i];
+
+        switch (op->kind) {
+
+        case NGX_HTTP_CONSENT_PLAN_FILE:
+            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->in_file = 1;
+            b->file = ctx->file;
+            b->file_pos = op->start;
+            b->file_last = op->start + op->len;
+            break;
+
+        case NGX_HTTP_CONSENT_PLAN_DATA:
+            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->memory = 1;
+            b->pos = data + op->start;
+            b->last = b->pos + op->len;
+            break;
+
+        case NGX_HTTP_CONSENT_PLAN_HEAD:
+            if (snippet->len == 0) {
+                break;
+            }
+
+            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->memory = 1;
+            b->pos = snippet->data;
+            b->last = snippet->data + snippet->len;
+            break;
+
+        default: /* NGX_HTTP_CONSENT_PLAN_BANNER */
+
+            banner = NULL;
+            rc = ngx_http_consent_render_banner(r, &banner);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc != NGX_OK) {
+                break;
+            }
+
+            for (cl = banner; cl; cl = cl->next) {
+                b = cl->buf;
+                b->last_buf = 0;
+                b->last_in_chain = 0;
+                *ll = cl;
+                ll = &cl->next;
+            }
+
+            *ll = NULL;
+            break;
+        }
+    }
+
+    if (b != NULL) {
+        b->flush = 1;
+    }
+
+    ctx->sent = out;
+
+    cl = NULL;
+    ll = &cl;
+
+    if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    ctx->last = cl;
+
+    rc = (out != NULL) ? ctx->next(r, out) : NGX_OK;
+
+    return ngx_http_consent_plan_finish(r, ctx, rc);
+}
+
+
+/* a link at *llp, its buffer zeroed and ours */
+
+static ngx_int_t
+ngx_http_consent_plan_link(ngx_http_request_t *r, ngx_chain_t ***llp,
+    ngx_buf_t **bp)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_consent_plan_module;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    **llp = cl;
+    *llp = &cl->next;
+
+    *bp = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Once every byte before the last buffer is sent, the file is looked at
+ * again: changed (same inode written over, truncated), the answer is cut
+ * (no last chunk) rather than completed as a mix of two versions.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_finish(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_chain_t                  *cl;
+    ngx_http_consent_plan_key_t   now;
+
+    if (rc == NGX_ERROR || ctx->last == NULL) {
+        return rc;
+    }
+
+    for (cl = ctx->sent; cl; cl = cl->next) {
+        if (ngx_buf_size(cl->buf) != 0) {
+            return rc;
+        }
+    }
+
+    now = ctx->key;
+
+    if (ngx_http_consent_plan_stat(r, ctx->file, &now) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_memcmp(&now, &ctx->key, sizeof(now)) != 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "consent plan: \"%V\" changed while it was sent; "
+                      "the answer is cut rather than mixed",
+                      &ctx->file->name);
+        return NGX_ERROR;
+    }
+
+    cl = ctx->last;
+    ctx->last = NULL;
+    ctx->sent = NULL;
+
+    return ctx->next(r, cl);
+}
+
+
+static void
+ngx_http_consent_plan_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_consent_plan_node_t  *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            n = (ngx_http_consent_plan_node_t *) node;
+            t = (ngx_http_consent_plan_node_t *) temp;
+
+            p = (ngx_memcmp(&n->key, &t->key,
+                            sizeof(ngx_http_consent_plan_key_t)) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* $consent_plan: HIT, MISS, BYPASS, or not found for other answers */
+
+static ngx_int_t
+ngx_http_consent_plan_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                    *s;
+    ngx_http_consent_plan_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_consent_plan_module);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_CONSENT_PLAN_WAIT) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = &ngx_http_consent_plan_statuses[ctx->status];
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_plan_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var;
+
+    static ngx_str_t  name = ngx_string("consent_plan");
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_consent_plan_variable;
+
+    return NGX_OK;
+}
+
+
+/* consent_plan_cache off | SIZE */
+
+static char *
+ngx_http_consent_plan_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_plan_loc_conf_t *plcf = conf;
+
+    ssize_t                             size;
+    ngx_str_t                          *value;
+    ngx_http_consent_plan_cache_t      *cache, **cp;
+    ngx_http_consent_plan_main_conf_t  *pmcf;
+
+    if (plcf->cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        plcf->cache = NULL;
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid size \"%V\"; give \"off\" or a size "
+                           "such as \"1m\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < NGX_HTTP_CONSENT_PLAN_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is too small for a plan cache; give at "
+                           "least \"64k\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_consent_plan_module);
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_plan_cache_t));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cache->size = size;
+
+    cp = ngx_array_push(&pmcf->caches);
+    if (cp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *cp = cache;
+    plcf->cache = cache;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_consent_plan_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_plan_main_conf_t  *pmcf;
+
+    pmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_plan_main_conf_t));
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->caches, cf->pool, 4,
+                       sizeof(ngx_http_consent_plan_cache_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return pmcf;
+}
+
+
+static void *
+ngx_http_consent_plan_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_consent_plan_loc_conf_t  *plcf;
+
+    plcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_plan_loc_conf_t));
+    if (plcf == NULL) {
+        return NULL;
+    }
+
+    plcf->cache = NGX_CONF_UNSET_PTR;
+
+    return plcf;
+}
+
+
+static char *
+ngx_http_consent_plan_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_consent_plan_loc_conf_t *prev = parent;
+    ngx_http_consent_plan_loc_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
+
+    return NGX_CONF_OK;
+}
+
+
+/* each cache's memory, in each worker: a slab of its own, with no lock */
+
+static ngx_int_t
+ngx_http_consent_plan_init_process(ngx_cycle_t *cycle)
+{
+    u_char                              *p;
+    ngx_uint_t                           i;
+    ngx_slab_pool_t                     *sp;
+    ngx_http_consent_plan_cache_t      **caches, *cache;
+    ngx_http_consent_plan_main_conf_t   *pmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_consent_plan_module);
+    if (pmcf == NULL) {
+        return NGX_OK;
+    }
+
+    caches = pmcf->caches.elts;
+
+    for (i = 0; i < pmcf->caches.nelts; i++) {
+        cache = caches[i];
+
+        p = ngx_memalign(ngx_pagesize, cache->size, cycle->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        sp = (ngx_slab_pool_t *) p;
+
+        sp->end = p + cache->size;
+        sp->min_shift = 3;
+        sp->addr = p;
+
+        ngx_slab_init(sp);
+
+        sp->log_nomem = 0;
+
+        ngx_rbtree_init(&cache->rbtree, &cache->sentinel,
+                        ngx_http_consent_plan_insert);
+        ngx_queue_init(&cache->lru);
+
+        cache->pool = sp;
+    }
+
+    return NGX_OK;
+}
