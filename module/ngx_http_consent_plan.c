@@ -39,6 +39,9 @@
 #define NGX_HTTP_CONSENT_PLAN_TRIES  3
 #define NGX_HTTP_CONSENT_PLAN_MIN    (64 * 1024)
 
+/* ranges shorter than this are sent from memory */
+#define NGX_HTTP_CONSENT_PLAN_INLINE 8192
+
 
 /* $consent_plan */
 typedef enum {
@@ -144,6 +147,8 @@ static int ngx_http_consent_plan_record(void *data,
     ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
 static ngx_int_t ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
     ngx_http_consent_plan_op_e kind, off_t start, off_t len);
+static ngx_int_t ngx_http_consent_plan_inline(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx);
 static void ngx_http_consent_plan_store(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, uint32_t hash,
     ngx_http_consent_plan_t *plan);
@@ -459,6 +464,7 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
     u_char                               *buf, *hold;
     ssize_t                               got;
     uint64_t                              granted;
+    ngx_int_t                             rc;
     ngx_uint_t                            tries, head, banner, last;
     ngx_http_consent_plan_key_t           now;
     ngx_http_consent_html_gate_t         *g;
@@ -525,15 +531,19 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
 
         } while (!last);
 
+        rc = (off == ctx->key.size) ? ngx_http_consent_plan_inline(r, ctx)
+                                    : NGX_DECLINED;
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
         now = ctx->key;
 
         if (ngx_http_consent_plan_stat(r, ctx->file, &now) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        if (off == ctx->key.size
-            && ngx_memcmp(&now, &ctx->key, sizeof(now)) == 0)
-        {
+        if (rc == NGX_OK && ngx_memcmp(&now, &ctx->key, sizeof(now)) == 0) {
             break;
         }
 
@@ -656,6 +666,88 @@ ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
     op->kind = kind;
     op->start = start;
     op->len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Short ranges of the file join the plan's bytes, read again (before the
+ * file is looked at again): one buffer and one writev(), not a sendfile()
+ * and a packet each.  NGX_DECLINED: the file is shorter now.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_inline(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx)
+{
+    off_t                        start;
+    size_t                       len;
+    u_char                      *d, *old;
+    ssize_t                      got;
+    ngx_uint_t                   i, n;
+    ngx_array_t                  data;
+    ngx_http_consent_plan_op_t  *op;
+
+    if (ngx_array_init(&data, r->pool, ctx->data.nelts + 1024, 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    op = ctx->ops.elts;
+    old = ctx->data.elts;
+    n = 0;
+
+    for (i = 0; i < ctx->ops.nelts; i++) {
+
+        if (op[i].kind == NGX_HTTP_CONSENT_PLAN_HEAD
+            || op[i].kind == NGX_HTTP_CONSENT_PLAN_BANNER
+            || (op[i].kind == NGX_HTTP_CONSENT_PLAN_FILE
+                && op[i].len >= NGX_HTTP_CONSENT_PLAN_INLINE))
+        {
+            op[n++] = op[i];
+            continue;
+        }
+
+        len = (size_t) op[i].len;
+        start = (off_t) data.nelts;
+
+        d = ngx_array_push_n(&data, len);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (op[i].kind == NGX_HTTP_CONSENT_PLAN_DATA) {
+            ngx_memcpy(d, old + op[i].start, len);
+
+        } else {
+            got = ngx_read_file(ctx->file, d, len, op[i].start);
+
+            if (got == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if ((size_t) got < len) {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (n && op[n - 1].kind == NGX_HTTP_CONSENT_PLAN_DATA
+            && op[n - 1].start + op[n - 1].len == start)
+        {
+            op[n - 1].len += len;
+            continue;
+        }
+
+        op[n].kind = NGX_HTTP_CONSENT_PLAN_DATA;
+        op[n].start = start;
+        op[n].len = len;
+        n++;
+    }
+
+    ctx->ops.nelts = n;
+    ctx->data = data;
 
     return NGX_OK;
 }
