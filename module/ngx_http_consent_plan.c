@@ -130,7 +130,6 @@ typedef struct {
     ngx_array_t                     data;
 
     ngx_chain_t                    *sent;    /* our links, until sent */
-    ngx_chain_t                    *last;    /* the last_buf, held back */
 
     ngx_http_consent_plan_status_e  status;
 } ngx_http_consent_plan_ctx_t;
@@ -157,8 +156,8 @@ static ngx_int_t ngx_http_consent_plan_send(ngx_http_request_t *r,
     ngx_str_t *snippet);
 static ngx_int_t ngx_http_consent_plan_link(ngx_http_request_t *r,
     ngx_chain_t ***llp, ngx_buf_t **bp);
-static ngx_int_t ngx_http_consent_plan_finish(ngx_http_request_t *r,
-    ngx_http_consent_plan_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_consent_plan_check(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx);
 static void ngx_http_consent_plan_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -307,8 +306,13 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
     }
 
     if (ctx->file != NULL) {
-        /* the plan is sent: what is left is to flush it */
-        return ngx_http_consent_plan_finish(r, ctx, next(r, in));
+        /* the plan is given: what is left is to write it */
+
+        if (ngx_http_consent_plan_check(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return next(r, in);
     }
 
     if (in == NULL) {
@@ -916,27 +920,22 @@ ngx_http_consent_plan_send(ngx_http_request_t *r,
         }
     }
 
-    if (b != NULL) {
-        b->flush = 1;
-    }
-
-    ctx->sent = out;
-
-    cl = NULL;
-    ll = &cl;
-
-    if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+    if (b == NULL && ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
         return NGX_ERROR;
     }
 
     b->last_buf = 1;
     b->last_in_chain = 1;
 
-    ctx->last = cl;
+    ctx->sent = out;
 
-    rc = (out != NULL) ? ctx->next(r, out) : NGX_OK;
+    rc = ctx->next(r, out);
 
-    return ngx_http_consent_plan_finish(r, ctx, rc);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (ngx_http_consent_plan_check(r, ctx) == NGX_OK) ? rc : NGX_ERROR;
 }
 
 
@@ -974,26 +973,28 @@ ngx_http_consent_plan_link(ngx_http_request_t *r, ngx_chain_t ***llp,
 
 
 /*
- * Once every byte before the last buffer is sent, the file is looked at
- * again: changed (same inode written over, truncated), the answer is cut
- * (no last chunk) rather than completed as a mix of two versions.
+ * While the answer is not all written, each time nginx writes more, the
+ * file is looked at again: changed under the answer (written over in
+ * place, truncated), the answer is cut (the last chunk never goes out)
+ * rather than completed as a mix of two versions.
  */
 
 static ngx_int_t
-ngx_http_consent_plan_finish(ngx_http_request_t *r,
-    ngx_http_consent_plan_ctx_t *ctx, ngx_int_t rc)
+ngx_http_consent_plan_check(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx)
 {
     ngx_chain_t                  *cl;
     ngx_http_consent_plan_key_t   now;
 
-    if (rc == NGX_ERROR || ctx->last == NULL) {
-        return rc;
-    }
-
     for (cl = ctx->sent; cl; cl = cl->next) {
         if (ngx_buf_size(cl->buf) != 0) {
-            return rc;
+            break;
         }
+    }
+
+    if (cl == NULL) {
+        ctx->sent = NULL;                  /* all written */
+        return NGX_OK;
     }
 
     now = ctx->key;
@@ -1010,11 +1011,7 @@ ngx_http_consent_plan_finish(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cl = ctx->last;
-    ctx->last = NULL;
-    ctx->sent = NULL;
-
-    return ctx->next(r, cl);
+    return NGX_OK;
 }
 
 
