@@ -338,12 +338,10 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_http_consent_plan_header(r) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
+
+    ngx_http_consent_plan_header(r);
 
     /*
      * The page depends on the file and on the reader's choice: the ETag
@@ -468,6 +466,10 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     cctx->filter = ctx;
 
     r->filter_need_in_memory = 1;
+
+    if (ngx_http_consent_plan_start(r, &ctx->gate, &ctx->snippet) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent filter: banner:%ui head:%ui hosts:%uz",
@@ -764,8 +766,7 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx = cctx->filter;
 
-    rc = ngx_http_consent_plan_body(r, in, &ctx->gate, &ctx->snippet,
-                                    ngx_http_next_body_filter);
+    rc = ngx_http_consent_plan_body(r, in, ngx_http_next_body_filter);
     if (rc != NGX_DECLINED) {
         return rc;
     }

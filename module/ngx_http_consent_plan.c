@@ -122,12 +122,18 @@ typedef struct {
 typedef struct {
     ngx_http_consent_plan_cache_t  *cache;
     ngx_http_consent_plan_key_t     key;
-    ngx_file_t                     *file;    /* NULL until the body */
+    ngx_file_t                      hfile;   /* the descriptor found */
+    ngx_file_t                     *file;    /* the buffer's, in the body */
     ngx_http_consent_html_gate_t   *gate;
+    ngx_str_t                      *snippet;
     ngx_http_output_body_filter_pt  next;
 
     ngx_array_t                     ops;     /* recorded on a miss */
     ngx_array_t                     data;
+
+    ngx_http_consent_plan_t         plan;    /* this answer's, pooled */
+    ngx_chain_t                    *banner;
+    off_t                           length;
 
     ngx_chain_t                    *sent;    /* our links, until sent */
 
@@ -135,12 +141,16 @@ typedef struct {
 } ngx_http_consent_plan_ctx_t;
 
 
+static ngx_int_t ngx_http_consent_plan_open(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_core_loc_conf_t *clcf);
 static ngx_int_t ngx_http_consent_plan_stat(ngx_http_request_t *r,
     ngx_file_t *file, ngx_http_consent_plan_key_t *key);
 static ngx_http_consent_plan_node_t *ngx_http_consent_plan_lookup(
     ngx_http_consent_plan_cache_t *cache, ngx_http_consent_plan_key_t *key,
     uint32_t hash);
 static ngx_int_t ngx_http_consent_plan_scan(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
+static ngx_int_t ngx_http_consent_plan_read(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
 static int ngx_http_consent_plan_record(void *data,
     ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
@@ -151,9 +161,10 @@ static ngx_int_t ngx_http_consent_plan_inline(ngx_http_request_t *r,
 static void ngx_http_consent_plan_store(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, uint32_t hash,
     ngx_http_consent_plan_t *plan);
+static ngx_int_t ngx_http_consent_plan_prepare(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
 static ngx_int_t ngx_http_consent_plan_send(ngx_http_request_t *r,
-    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan,
-    ngx_str_t *snippet);
+    ngx_http_consent_plan_ctx_t *ctx);
 static ngx_int_t ngx_http_consent_plan_link(ngx_http_request_t *r,
     ngx_chain_t ***llp, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_plan_check(ngx_http_request_t *r,
@@ -227,17 +238,22 @@ ngx_module_t  ngx_http_consent_plan_module = {
 
 
 /*
- * The header filter has started the gate: a static file of a location
- * with a plan cache, which nobody after us needs in memory, is taken as
- * the static module's file buffer, not read by the copy filter.
+ * The gate is started (its rules, the reader's grants, the snippet): for
+ * a static file of a location with a plan cache, sent by sendfile, the
+ * plan is found or made now, from the static module's descriptor, so that
+ * the answer gets its length.  The file buffer is then taken as it is,
+ * not read into memory by the copy filter.
  */
 
 ngx_int_t
-ngx_http_consent_plan_header(ngx_http_request_t *r)
+ngx_http_consent_plan_start(ngx_http_request_t *r,
+    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet)
 {
-    ngx_http_consent_ctx_t            *cctx;
+    uint32_t                           hash;
+    ngx_int_t                          rc;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_consent_plan_ctx_t       *ctx;
+    ngx_http_consent_plan_node_t      *pn;
     ngx_http_consent_plan_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_plan_module);
@@ -246,28 +262,25 @@ ngx_http_consent_plan_header(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
-
-    if (cctx == NULL || cctx->filter == NULL) {
-        return NGX_OK;                     /* HEAD: no body */
-    }
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    /*
-     * what the static module sends: a whole file, its size and mtime
-     * known; sent by sendfile (not under SSL, not with directio, which
-     * the copy filter reads into memory anyway)
-     */
-
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_plan_ctx_t));
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
     ctx->cache = plcf->cache;
+    ctx->gate = gate;
+    ctx->snippet = snippet;
+    ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
 
     ngx_http_set_ctx(r, ctx, ngx_http_consent_plan_module);
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /*
+     * what the static module sends: a whole file, its size and mtime
+     * known; by sendfile (not under SSL, not with directio, which the
+     * copy filter reads into memory anyway)
+     */
 
     if (r->upstream != NULL
         || r->headers_out.last_modified_time == -1
@@ -276,8 +289,59 @@ ngx_http_consent_plan_header(ngx_http_request_t *r)
         || !r->connection->sendfile
         || r->main_filter_need_in_memory)
     {
-        ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
         return NGX_OK;
+    }
+
+    rc = ngx_http_consent_plan_open(r, ctx, clcf);
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_OK : rc;
+    }
+
+    /* the key: padding zeroed, as it is hashed and compared whole */
+
+    ngx_memzero(&ctx->key, sizeof(ngx_http_consent_plan_key_t));
+
+    ctx->key.conf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+    ctx->key.granted = gate->granted;
+    ctx->key.head = gate->head;
+    ctx->key.banner = gate->banner;
+
+    if (ngx_http_consent_plan_stat(r, &ctx->hfile, &ctx->key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+
+    pn = ngx_http_consent_plan_lookup(ctx->cache, &ctx->key, hash);
+
+    if (pn != NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent plan: hit, %ui ops", pn->plan.nops);
+
+        ngx_queue_remove(&pn->queue);
+        ngx_queue_insert_head(&ctx->cache->lru, &pn->queue);
+
+        ctx->status = NGX_HTTP_CONSENT_PLAN_HIT;
+
+        rc = ngx_http_consent_plan_prepare(r, ctx, &pn->plan);
+
+    } else {
+        ctx->status = NGX_HTTP_CONSENT_PLAN_MISS;
+
+        rc = ngx_http_consent_plan_scan(r, ctx, &ctx->plan);
+
+        if (rc == NGX_OK) {
+            /* the key may be that of the file as it was when scanned */
+            hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+
+            ngx_http_consent_plan_store(r, ctx, hash, &ctx->plan);
+
+            rc = ngx_http_consent_plan_prepare(r, ctx, &ctx->plan);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* a filter after us that needs memory sets it again */
@@ -287,17 +351,28 @@ ngx_http_consent_plan_header(ngx_http_request_t *r)
 }
 
 
+/* the header filter has cleared Content-Length: the plan's answer has one */
+
+void
+ngx_http_consent_plan_header(ngx_http_request_t *r)
+{
+    ngx_http_consent_plan_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_plan_module);
+
+    if (ctx != NULL && ctx->status != NGX_HTTP_CONSENT_PLAN_BYPASS) {
+        r->headers_out.content_length_n = ctx->length;
+    }
+}
+
+
 ngx_int_t
 ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
-    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet,
     ngx_http_output_body_filter_pt next)
 {
-    uint32_t                       hash;
-    ngx_buf_t                     *b;
-    ngx_int_t                      rc;
-    ngx_http_consent_plan_t        plan;
-    ngx_http_consent_plan_ctx_t   *ctx;
-    ngx_http_consent_plan_node_t  *pn;
+    ngx_buf_t                    *b;
+    ngx_http_consent_plan_key_t   now;
+    ngx_http_consent_plan_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_plan_module);
 
@@ -322,7 +397,10 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
     b = in->buf;
 
     if (ngx_buf_in_memory(b) || !b->in_file) {
-        /* a filter after us asked for memory (gzip, sub_filter, ...) */
+        /*
+         * a filter after us asked for memory (gzip, sub_filter, ...): the
+         * full scan, which makes the same bytes
+         */
         ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
         return NGX_DECLINED;
     }
@@ -336,55 +414,99 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
         return NGX_ERROR;
     }
 
-    ctx->file = b->file;
-    ctx->gate = gate;
-    ctx->next = next;
+    if (b->file->fd != ctx->hfile.fd) {
+        /* not the descriptor the plan was found for: the same file? */
 
-    /* the key: padding zeroed, as it is hashed and compared whole */
+        now = ctx->key;
 
-    ngx_memzero(&ctx->key, sizeof(ngx_http_consent_plan_key_t));
+        if (ngx_http_consent_plan_stat(r, b->file, &now) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    ctx->key.conf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
-    ctx->key.granted = gate->granted;
-    ctx->key.head = gate->head;
-    ctx->key.banner = gate->banner;
-
-    if (ngx_http_consent_plan_stat(r, ctx->file, &ctx->key) != NGX_OK) {
-        return NGX_ERROR;
+        if (ngx_memcmp(&now, &ctx->key, sizeof(now)) != 0) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "consent plan: \"%V\" changed as it was opened; "
+                          "the answer is cut rather than mixed",
+                          &b->file->name);
+            return NGX_ERROR;
+        }
     }
+
+    ctx->file = b->file;
+    ctx->next = next;
 
     /* the buffer is consumed: its ranges go out as buffers of our own */
     b->file_pos = b->file_last;
 
-    hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+    return ngx_http_consent_plan_send(r, ctx);
+}
 
-    pn = ngx_http_consent_plan_lookup(ctx->cache, &ctx->key, hash);
 
-    if (pn != NULL) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "consent plan: hit, %ui ops", pn->plan.nops);
+/*
+ * The static module's descriptor: the latest file in the request pool's
+ * cleanups, or, under open_file_cache, the cached one it was given.
+ * NGX_DECLINED: none (the full scan then).
+ */
 
-        ngx_queue_remove(&pn->queue);
-        ngx_queue_insert_head(&ctx->cache->lru, &pn->queue);
+static ngx_int_t
+ngx_http_consent_plan_open(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_core_loc_conf_t *clcf)
+{
+    u_char                    *last;
+    size_t                     root;
+    ngx_str_t                  path;
+    ngx_pool_cleanup_t        *cln;
+    ngx_open_file_info_t       of;
+    ngx_pool_cleanup_file_t   *clnf;
 
-        ctx->status = NGX_HTTP_CONSENT_PLAN_HIT;
+    ctx->hfile.log = r->connection->log;
 
-        return ngx_http_consent_plan_send(r, ctx, &pn->plan, snippet);
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_pool_cleanup_file) {
+            clnf = cln->data;
+
+            ctx->hfile.fd = clnf->fd;
+            ctx->hfile.name.data = clnf->name;
+            ctx->hfile.name.len = ngx_strlen(clnf->name);
+
+            return NGX_OK;
+        }
     }
 
-    ctx->status = NGX_HTTP_CONSENT_PLAN_MISS;
-
-    rc = ngx_http_consent_plan_scan(r, ctx, &plan);
-    if (rc != NGX_OK) {
-        return rc;
+    if (clcf->open_file_cache == NULL) {
+        return NGX_DECLINED;
     }
 
-    /* the key may be that of the file as it was when it was scanned */
-    hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+    last = ngx_http_map_uri_to_path(r, &path, &root, 0);
+    if (last == NULL) {
+        return NGX_ERROR;
+    }
 
-    ngx_http_consent_plan_store(r, ctx, hash, &plan);
+    path.len = last - path.data;
 
-    return ngx_http_consent_plan_send(r, ctx, &plan, snippet);
+    ngx_memzero(&of, sizeof(ngx_open_file_info_t));
+
+    of.read_ahead = clcf->read_ahead;
+    of.directio = clcf->directio;
+    of.valid = clcf->open_file_cache_valid;
+    of.min_uses = clcf->open_file_cache_min_uses;
+    of.errors = clcf->open_file_cache_errors;
+    of.events = clcf->open_file_cache_events;
+
+    if (ngx_http_set_disable_symlinks(r, clcf, &path, &of) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_open_cached_file(clcf->open_file_cache, &path, &of, r->pool)
+        != NGX_OK || !of.is_file)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->hfile.fd = of.fd;
+    ctx->hfile.name = path;
+
+    return NGX_OK;
 }
 
 
@@ -463,6 +585,31 @@ static ngx_int_t
 ngx_http_consent_plan_scan(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan)
 {
+    void                          *data;
+    ngx_int_t                      rc;
+    ngx_http_consent_html_gate_t  *g;
+    ngx_http_consent_html_out_pt   out;
+
+    /* the filter's gate is lent, and given back as it came */
+
+    g = ctx->gate;
+    out = g->out;
+    data = g->data;
+
+    rc = ngx_http_consent_plan_read(r, ctx, plan);
+
+    ngx_http_consent_html_gate_init(g, g->rules, ctx->key.granted,
+                                    ctx->key.head, ctx->key.banner, g->hold,
+                                    g->hold_cap, out, data);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_consent_plan_read(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan)
+{
     off_t                                 off;
     size_t                                n, cap, hold_cap;
     u_char                               *buf, *hold;
@@ -515,7 +662,7 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
             got = 0;
 
             if (n) {
-                got = ngx_read_file(ctx->file, buf, n, off);
+                got = ngx_read_file(&ctx->hfile, buf, n, off);
 
                 if (got == NGX_ERROR) {
                     return NGX_ERROR;
@@ -543,7 +690,7 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
 
         now = ctx->key;
 
-        if (ngx_http_consent_plan_stat(r, ctx->file, &now) != NGX_OK) {
+        if (ngx_http_consent_plan_stat(r, &ctx->hfile, &now) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -555,13 +702,13 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "consent plan: \"%V\" changed each of the %ui "
                           "times it was read; the request fails rather "
-                          "than mix versions", &ctx->file->name, tries);
+                          "than mix versions", &ctx->hfile.name, tries);
             return NGX_ERROR;
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "consent plan: \"%V\" changed while it was read, "
-                      "reading it again", &ctx->file->name);
+                      "reading it again", &ctx->hfile.name);
 
         ctx->key = now;
     }
@@ -572,7 +719,7 @@ ngx_http_consent_plan_scan(ngx_http_request_t *r,
                       "consent_gate_buffer decided without being read in "
                       "full (removed unless every category is granted); "
                       "raise \"consent_gate_buffer\"",
-                      (ngx_uint_t) g->overflows, &ctx->file->name);
+                      (ngx_uint_t) g->overflows, &ctx->hfile.name);
     }
 
     plan->ops = ctx->ops.elts;
@@ -726,7 +873,7 @@ ngx_http_consent_plan_inline(ngx_http_request_t *r,
             ngx_memcpy(d, old + op[i].start, len);
 
         } else {
-            got = ngx_read_file(ctx->file, d, len, op[i].start);
+            got = ngx_read_file(&ctx->hfile, d, len, op[i].start);
 
             if (got == NGX_ERROR) {
                 return NGX_ERROR;
@@ -791,7 +938,7 @@ ngx_http_consent_plan_store(ngx_http_request_t *r,
                           "consent plan: the plan of \"%V\" (%uz bytes) "
                           "does not fit in consent_plan_cache (%uz); "
                           "it is scanned on every request",
-                          &ctx->file->name, size, cache->size);
+                          &ctx->hfile.name, size, cache->size);
             return;
         }
 
@@ -821,34 +968,105 @@ ngx_http_consent_plan_store(ngx_http_request_t *r,
 
 
 /*
- * The answer from a plan: file buffers for the ranges, memory for the
- * plan's bytes (copied: the cache may drop the plan before they are
- * sent), the snippet and the banner of this request.  The last buffer
- * is held back until the rest is sent and the file is seen unchanged.
+ * The plan of this answer, in the request's pool (the cache may drop it
+ * before the answer is sent), the banner of this request, the length.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_prepare(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan)
+{
+    off_t                        len;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_chain_t                 *cl;
+    ngx_http_consent_plan_t     *p;
+    ngx_http_consent_plan_op_t  *op;
+
+    p = &ctx->plan;
+
+    if (plan != p) {
+        p->nops = plan->nops;
+        p->data_len = plan->data_len;
+
+        p->ops = ngx_palloc(r->pool,
+                            plan->nops * sizeof(ngx_http_consent_plan_op_t)
+                            + plan->data_len);
+        if (p->ops == NULL) {
+            return NGX_ERROR;
+        }
+
+        p->data = (u_char *) (p->ops + plan->nops);
+
+        ngx_memcpy(p->ops, plan->ops,
+                   plan->nops * sizeof(ngx_http_consent_plan_op_t));
+        ngx_memcpy(p->data, plan->data, plan->data_len);
+    }
+
+    len = 0;
+
+    for (i = 0; i < p->nops; i++) {
+        op = &p->ops[i];
+
+        switch (op->kind) {
+
+        case NGX_HTTP_CONSENT_PLAN_HEAD:
+            len += ctx->snippet->len;
+            break;
+
+        case NGX_HTTP_CONSENT_PLAN_BANNER:
+            if (ctx->banner != NULL) {
+                break;
+            }
+
+            rc = ngx_http_consent_render_banner(r, &ctx->banner);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc != NGX_OK) {
+                ctx->banner = NULL;
+                break;
+            }
+
+            for (cl = ctx->banner; cl; cl = cl->next) {
+                cl->buf->last_buf = 0;
+                cl->buf->last_in_chain = 0;
+                len += ngx_buf_size(cl->buf);
+            }
+
+            break;
+
+        default: /* FILE, DATA */
+            len += op->len;
+            break;
+        }
+    }
+
+    ctx->length = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The answer: file buffers for the ranges, memory for the plan's bytes,
+ * the snippet and the banner of this request.
  */
 
 static ngx_int_t
 ngx_http_consent_plan_send(ngx_http_request_t *r,
-    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan,
-    ngx_str_t *snippet)
+    ngx_http_consent_plan_ctx_t *ctx)
 {
-    u_char                      *data;
     ngx_buf_t                   *b;
     ngx_int_t                    rc;
     ngx_uint_t                   i;
-    ngx_chain_t                 *out, **ll, *cl, *banner;
+    ngx_chain_t                 *out, **ll, *cl;
+    ngx_http_consent_plan_t     *plan;
     ngx_http_consent_plan_op_t  *op;
 
-    data = NULL;
-
-    if (plan->data_len) {
-        data = ngx_pnalloc(r->pool, plan->data_len);
-        if (data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(data, plan->data, plan->data_len);
-    }
+    plan = &ctx->plan;
 
     out = NULL;
     ll = &out;
@@ -876,12 +1094,12 @@ ngx_http_consent_plan_send(ngx_http_request_t *r,
             }
 
             b->memory = 1;
-            b->pos = data + op->start;
+            b->pos = plan->data + op->start;
             b->last = b->pos + op->len;
             break;
 
         case NGX_HTTP_CONSENT_PLAN_HEAD:
-            if (snippet->len == 0) {
+            if (ctx->snippet->len == 0) {
                 break;
             }
 
@@ -890,32 +1108,20 @@ ngx_http_consent_plan_send(ngx_http_request_t *r,
             }
 
             b->memory = 1;
-            b->pos = snippet->data;
-            b->last = snippet->data + snippet->len;
+            b->pos = ctx->snippet->data;
+            b->last = ctx->snippet->data + ctx->snippet->len;
             break;
 
         default: /* NGX_HTTP_CONSENT_PLAN_BANNER */
 
-            banner = NULL;
-            rc = ngx_http_consent_render_banner(r, &banner);
-
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc != NGX_OK) {
-                break;
-            }
-
-            for (cl = banner; cl; cl = cl->next) {
+            for (cl = ctx->banner; cl; cl = cl->next) {
                 b = cl->buf;
-                b->last_buf = 0;
-                b->last_in_chain = 0;
                 *ll = cl;
                 ll = &cl->next;
             }
 
             *ll = NULL;
+            ctx->banner = NULL;
             break;
         }
     }

@@ -25,12 +25,15 @@
 #include "ngx_http_consent_html.h"
 
 
-/* the header filter, once the filter is started: a static file or not */
-ngx_int_t ngx_http_consent_plan_header(ngx_http_request_t *r);
+/* the header filter, once the gate is started: a static file or not */
+ngx_int_t ngx_http_consent_plan_start(ngx_http_request_t *r,
+    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet);
+
+/* the header filter, once it cleared Content-Length: the plan's length */
+void ngx_http_consent_plan_header(ngx_http_request_t *r);
 
 /* the body filter: NGX_DECLINED leaves the answer to the full scan */
 ngx_int_t ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
-    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet,
     ngx_http_output_body_filter_pt next);
 
 

@@ -183,6 +183,10 @@ for my $p (@pages) {
                 if ($want->{status} != 200
                     || $cold->{body} ne $want->{body}
                     || $warm->{body} ne $want->{body}
+                    || (header($cold, 'content-length') // -1)
+                       != length($want->{body})
+                    || (header($warm, 'content-length') // -1)
+                       != length($want->{body})
                     || $cs ne 'MISS' || $ws ne 'HIT')
                 {
                     $bad++;
@@ -255,7 +259,10 @@ is($head->{status}, 200, 'HEAD: 200');
 is($head->{body}, '', 'HEAD: no body');
 is(header($head, 'etag'), header($fhead, 'etag'), 'HEAD: the same ETag');
 is(header($head, 'etag'), header($get, 'etag'), 'HEAD: the GET\'s ETag');
-ok(!defined header($head, 'content-length'), 'HEAD: no Content-Length');
+is(header($head, 'content-length'), length($get->{body}),
+   'HEAD: the GET\'s Content-Length');
+ok(!defined header($fhead, 'content-length'),
+   'HEAD, full scan: no Content-Length (it is not known)');
 
 my $etag = header($get, 'etag');
 like($etag // '', qr/^W\/".*-cv/, 'a weak ETag of the page and choice');
@@ -422,7 +429,10 @@ for my $case (
     fast('/big.html');
     sleep 0.02;
     my ($r, $raw) = slow_get('/big.html', $change);
-    my $complete = $raw =~ /\r\n0\r\n\r\n\z/;
+    my $cl = header($r, 'content-length');
+    my ($body) = $raw =~ /\r\n\r\n(.*)\z/s;
+    my $complete = defined $cl ? length($body // '') == $cl
+                               : $raw =~ /\r\n0\r\n\r\n\z/;
     ok(!$complete || $r->{body} eq $big_want,
        "$name while sent: never a complete answer with a mix");
     ok(!$complete, "$name while sent: the answer is cut")
