@@ -39,8 +39,12 @@
 #define NGX_HTTP_CONSENT_PLAN_TRIES  3
 #define NGX_HTTP_CONSENT_PLAN_MIN    (64 * 1024)
 
-/* ranges shorter than this are sent from memory */
+/* ranges shorter than this are sent from memory, up to a total */
 #define NGX_HTTP_CONSENT_PLAN_INLINE 8192
+#define NGX_HTTP_CONSENT_PLAN_INLINE_TOTAL  (64 * 1024)
+
+/* the most a plan's ranges and bytes take: a page changed more is scanned */
+#define NGX_HTTP_CONSENT_PLAN_MAX    (256 * 1024)
 
 
 /* $consent_plan */
@@ -88,6 +92,7 @@ typedef struct {
     ngx_uint_t                      nops;
     u_char                         *data;
     size_t                          data_len;
+    ngx_uint_t                      none;    /* too large: the full scan */
 } ngx_http_consent_plan_t;
 
 
@@ -138,6 +143,7 @@ typedef struct {
     ngx_chain_t                    *sent;    /* our links, until sent */
 
     ngx_http_consent_plan_status_e  status;
+    ngx_uint_t                      too_big;
 } ngx_http_consent_plan_ctx_t;
 
 
@@ -321,6 +327,10 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
         ngx_queue_remove(&pn->queue);
         ngx_queue_insert_head(&ctx->cache->lru, &pn->queue);
 
+        if (pn->plan.none) {
+            return NGX_OK;                 /* BYPASS */
+        }
+
         ctx->status = NGX_HTTP_CONSENT_PLAN_HIT;
 
         rc = ngx_http_consent_plan_prepare(r, ctx, &pn->plan);
@@ -329,6 +339,23 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
         ctx->status = NGX_HTTP_CONSENT_PLAN_MISS;
 
         rc = ngx_http_consent_plan_scan(r, ctx, &ctx->plan);
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "consent plan: \"%V\" changes in more places "
+                          "than a plan holds (%uzk); it takes the full scan",
+                          &ctx->hfile.name,
+                          (size_t) NGX_HTTP_CONSENT_PLAN_MAX / 1024);
+
+            ngx_memzero(&ctx->plan, sizeof(ngx_http_consent_plan_t));
+            ctx->plan.none = 1;
+
+            hash = ngx_murmur_hash2((u_char *) &ctx->key, sizeof(ctx->key));
+            ngx_http_consent_plan_store(r, ctx, hash, &ctx->plan);
+
+            ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
+            return NGX_OK;
+        }
 
         if (rc == NGX_OK) {
             /* the key may be that of the file as it was when scanned */
@@ -677,7 +704,7 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
             last = (off == ctx->key.size);
 
             if (ngx_http_consent_html_gate(g, buf, n, last) != 0) {
-                return NGX_ERROR;
+                return ctx->too_big ? NGX_DECLINED : NGX_ERROR;
             }
 
         } while (!last);
@@ -766,6 +793,11 @@ ngx_http_consent_plan_record(void *data, ngx_http_consent_html_out_e kind,
             return 0;
         }
 
+        if (ctx->data.nelts + len > NGX_HTTP_CONSENT_PLAN_MAX) {
+            ctx->too_big = 1;
+            return -1;
+        }
+
         start = (off_t) ctx->data.nelts;
 
         d = ngx_array_push_n(&ctx->data, len);
@@ -807,6 +839,13 @@ ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
             op->len += len;
             return NGX_OK;
         }
+    }
+
+    if ((ctx->ops.nelts + 1) * sizeof(ngx_http_consent_plan_op_t)
+        + ctx->data.nelts > NGX_HTTP_CONSENT_PLAN_MAX)
+    {
+        ctx->too_big = 1;
+        return NGX_ERROR;
     }
 
     op = ngx_array_push(&ctx->ops);
@@ -855,7 +894,9 @@ ngx_http_consent_plan_inline(ngx_http_request_t *r,
         if (op[i].kind == NGX_HTTP_CONSENT_PLAN_HEAD
             || op[i].kind == NGX_HTTP_CONSENT_PLAN_BANNER
             || (op[i].kind == NGX_HTTP_CONSENT_PLAN_FILE
-                && op[i].len >= NGX_HTTP_CONSENT_PLAN_INLINE))
+                && (op[i].len >= NGX_HTTP_CONSENT_PLAN_INLINE
+                    || data.nelts + op[i].len
+                       > NGX_HTTP_CONSENT_PLAN_INLINE_TOTAL)))
         {
             op[n++] = op[i];
             continue;
@@ -1007,6 +1048,10 @@ ngx_http_consent_plan_prepare(ngx_http_request_t *r,
 
     for (i = 0; i < p->nops; i++) {
         op = &p->ops[i];
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "consent plan: op %d @%O %O",
+                       (int) op->kind, op->start, op->len);
 
         switch (op->kind) {
 

@@ -248,6 +248,21 @@ my $gz = same('/gz/article.html', 'BYPASS', 'gzip (needs memory)',
               'Accept-Encoding' => 'gzip');
 is(header($gz, 'content-encoding'), 'gzip', 'gzip: compressed');
 
+# a page changed in more places than a plan holds: the full scan, and
+# the verdict kept
+
+my $many = "<html><head></head><body>\n"
+    . ("<p>t</p><img src=\"https://www.facebook.com/tr?id=1\">\n" x 20000)
+    . "</body></html>\n";
+put('many.html', $many);
+for my $try (1, 2) {
+    same('/many.html', 'BYPASS', "20000 changes, request $try",
+         Cookie => "consent=$cookie{refused}");
+}
+my @too = ($t->read_file('logs/error.log') // '')
+    =~ /"[^"]*many\.html" changes in more places than a plan holds/g;
+is(scalar @too, 1, 'said once, naming the file');
+
 # HEAD, 304, ranges
 
 my $get = fast('/article.html', Cookie => "consent=$cookie{refused}");
