@@ -994,6 +994,7 @@ ngx_http_consent_plan_store(ngx_http_request_t *r,
     pn->node.key = hash;
     pn->key = ctx->key;
 
+    pn->plan.none = plan->none;
     pn->plan.nops = plan->nops;
     pn->plan.ops = (ngx_http_consent_plan_op_t *) (pn + 1);
     pn->plan.data_len = plan->data_len;
