@@ -474,6 +474,30 @@ is(plan_status(), 'MISS', 'the least recently used one went');
 ok(fast('/small/lru2.html')->{body} eq full('/small/lru2.html')->{body},
    'and is planned anew, the same bytes');
 
+# --- nginx -t ---------------------------------------------------------------
+
+for my $case (
+    [ 'consent_plan_cache 1x;', qr/invalid size "1x"; give "off" or a size such as "1m"/ ],
+    [ 'consent_plan_cache 4k;', qr/"4k" is too small for a plan cache; give at least "64k"/ ],
+    [ 'consent_plan_cache 1m; consent_plan_cache 2m;', qr/"consent_plan_cache" directive is duplicate/ ],
+)
+{
+    my ($directives, $re) = @$case;
+    my ($rc, $out) = $t->test_config(
+        "consent_secret secret.key;\n"
+        . "server { listen 127.0.0.1:%%PORT%%; location / { $directives } }");
+    isnt($rc, 0, "\"$directives\": nginx -t fails");
+    like($out, $re, "\"$directives\": says what to do") or diag($out);
+    like($out, qr{ in \Q${\ $t->prefix}\E/conf/test\.conf:\d+},
+         "\"$directives\": names file:line");
+}
+
+my ($rc, $out) = $t->test_config("consent_secret secret.key;\n"
+    . "consent_plan_cache 1m;\n"
+    . "server { listen 127.0.0.1:%%PORT%%; consent_plan_cache 64k;\n"
+    . "    location / { consent_plan_cache off; } }");
+is($rc, 0, 'http, server and location levels pass') or diag($out);
+
 $t->check_log(qr/sendfile\(\) reported that "[^"]*big\.html" was truncated/);
 
 done_testing();
