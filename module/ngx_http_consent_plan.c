@@ -151,6 +151,9 @@ static ngx_int_t ngx_http_consent_plan_open(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_core_loc_conf_t *clcf);
 static ngx_int_t ngx_http_consent_plan_stat(ngx_http_request_t *r,
     ngx_file_t *file, ngx_http_consent_plan_key_t *key);
+static ngx_int_t ngx_http_consent_plan_same(ngx_http_request_t *r,
+    ngx_file_t *file, ngx_http_consent_plan_key_t *key,
+    ngx_http_consent_plan_key_t *now);
 static ngx_http_consent_plan_node_t *ngx_http_consent_plan_lookup(
     ngx_http_consent_plan_cache_t *cache, ngx_http_consent_plan_key_t *key,
     uint32_t hash);
@@ -398,6 +401,7 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
     ngx_http_output_body_filter_pt next)
 {
     ngx_buf_t                    *b;
+    ngx_int_t                     rc;
     ngx_http_consent_plan_key_t   now;
     ngx_http_consent_plan_ctx_t  *ctx;
 
@@ -444,13 +448,13 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
     if (b->file->fd != ctx->hfile.fd) {
         /* not the descriptor the plan was found for: the same file? */
 
-        now = ctx->key;
+        rc = ngx_http_consent_plan_same(r, b->file, &ctx->key, &now);
 
-        if (ngx_http_consent_plan_stat(r, b->file, &now) != NGX_OK) {
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        if (ngx_memcmp(&now, &ctx->key, sizeof(now)) != 0) {
+        if (rc == NGX_DECLINED) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "consent plan: \"%V\" changed as it was opened; "
                           "the answer is cut rather than mixed",
@@ -568,6 +572,23 @@ ngx_http_consent_plan_stat(ngx_http_request_t *r, ngx_file_t *file,
 }
 
 
+/* NGX_OK: the file is as *key says; NGX_DECLINED: changed, as *now says */
+
+static ngx_int_t
+ngx_http_consent_plan_same(ngx_http_request_t *r, ngx_file_t *file,
+    ngx_http_consent_plan_key_t *key, ngx_http_consent_plan_key_t *now)
+{
+    *now = *key;
+
+    if (ngx_http_consent_plan_stat(r, file, now) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return (ngx_memcmp(now, key, sizeof(ngx_http_consent_plan_key_t)) == 0)
+           ? NGX_OK : NGX_DECLINED;
+}
+
+
 static ngx_http_consent_plan_node_t *
 ngx_http_consent_plan_lookup(ngx_http_consent_plan_cache_t *cache,
     ngx_http_consent_plan_key_t *key, uint32_t hash)
@@ -642,7 +663,7 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
     u_char                               *buf, *hold;
     ssize_t                               got;
     uint64_t                              granted;
-    ngx_int_t                             rc;
+    ngx_int_t                             rc, whole;
     ngx_uint_t                            tries, head, banner, last;
     ngx_http_consent_plan_key_t           now;
     ngx_http_consent_html_gate_t         *g;
@@ -709,19 +730,19 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
 
         } while (!last);
 
-        rc = (off == ctx->key.size) ? ngx_http_consent_plan_inline(r, ctx)
-                                    : NGX_DECLINED;
+        whole = (off == ctx->key.size) ? ngx_http_consent_plan_inline(r, ctx)
+                                       : NGX_DECLINED;
+        if (whole == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_consent_plan_same(r, &ctx->hfile, &ctx->key, &now);
+
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        now = ctx->key;
-
-        if (ngx_http_consent_plan_stat(r, &ctx->hfile, &now) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_OK && ngx_memcmp(&now, &ctx->key, sizeof(now)) == 0) {
+        if (rc == NGX_OK && whole == NGX_OK) {
             break;
         }
 
@@ -1227,14 +1248,15 @@ ngx_http_consent_plan_link(ngx_http_request_t *r, ngx_chain_t ***llp,
 /*
  * While the answer is not all written, each time nginx writes more, the
  * file is looked at again: changed under the answer (written over in
- * place, truncated), the answer is cut (the last chunk never goes out)
- * rather than completed as a mix of two versions.
+ * place, truncated), the answer is cut (the connection closed short of
+ * its length) rather than completed as a mix of two versions.
  */
 
 static ngx_int_t
 ngx_http_consent_plan_check(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx)
 {
+    ngx_int_t                     rc;
     ngx_chain_t                  *cl;
     ngx_http_consent_plan_key_t   now;
 
@@ -1249,13 +1271,13 @@ ngx_http_consent_plan_check(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    now = ctx->key;
+    rc = ngx_http_consent_plan_same(r, ctx->file, &ctx->key, &now);
 
-    if (ngx_http_consent_plan_stat(r, ctx->file, &now) != NGX_OK) {
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    if (ngx_memcmp(&now, &ctx->key, sizeof(now)) != 0) {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "consent plan: \"%V\" changed while it was sent; "
                       "the answer is cut rather than mixed",
