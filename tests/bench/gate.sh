@@ -16,25 +16,11 @@
 # BENCH_RPS=0 leaves part 1 out.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${CONSENT_BUILD:-$root/build}
+. "$(dirname "$0")/lib.sh"
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-3}
-article=$root/tests/fixtures/vendors/article.html
 
-prefix=$(mktemp -d /tmp/consent-bench-gate-XXXXXX)
-trap 'nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop 2>/dev/null; rm -rf "$prefix"' EXIT
-chmod 755 "$prefix"
-mkdir -p "$prefix/logs" "$prefix/html"
-openssl rand -out "$prefix/secret.key" 32
-chmod 600 "$prefix/secret.key"
-cp "$article" "$prefix/html/article.html"
-
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport'
-}
+bench_init gate
 
 port_on=$(free_port)
 port_sub=$(free_port)
@@ -104,15 +90,8 @@ CONF
 }
 
 # the banner as the module renders it, for sub_filter to insert
-conf 'banner'
-nginx -p "$prefix/" -c "$prefix/nginx.conf"
-sleep 0.5
-banner=$(curl -s "http://127.0.0.1:$port_on/article.html" \
-         | perl -0ne 'print $1 if m{(<div class="consent consent-banner".*?</script></div>)}s')
-[ -n "$banner" ] || { echo "no banner in the module's answer" >&2; exit 1; }
-nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop
-sleep 0.5
-conf "$(printf '%s' "$banner" | sed "s/'/\\\\'/g")"
+banner=$(bench_banner "$port_on" conf)
+conf "$banner"
 nginx -p "$prefix/" -c "$prefix/nginx.conf"
 sleep 0.5
 
@@ -129,7 +108,6 @@ rps() {
         | awk '/Requests\/sec/ { print $2 }'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 if [ "${BENCH_RPS:-1}" = 1 ]; then
 on_all=(); sub_all=(); off_all=()
@@ -147,7 +125,6 @@ echo "article ($(stat -c %s "$article") bytes), one worker, ${rounds}x${seconds}
 printf '  plain file:              %10.0f req/s\n' "$off"
 printf '  sub_filter (banner):     %10.0f req/s\n' "$sub"
 printf '  module (gating+banner):  %10.0f req/s\n' "$on"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '  module / sub_filter:     %10s   (target >= 1.5)\n' "$(ratio "$on" "$sub")"
 printf '  module / plain file:     %10s\n' "$(ratio "$on" "$off")"
 fi

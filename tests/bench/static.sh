@@ -16,25 +16,11 @@
 # perf (if it runs here) on the first visit.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${CONSENT_BUILD:-$root/build}
+. "$(dirname "$0")/lib.sh"
 seconds=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-3}
-article=$root/tests/fixtures/vendors/article.html
 
-prefix=$(mktemp -d /tmp/consent-bench-static-XXXXXX)
-trap 'nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop 2>/dev/null; rm -rf "$prefix"' EXIT
-chmod 755 "$prefix"
-mkdir -p "$prefix/logs" "$prefix/html"
-openssl rand -out "$prefix/secret.key" 32
-chmod 600 "$prefix/secret.key"
-cp "$article" "$prefix/html/article.html"
-
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport'
-}
+bench_init static
 
 port_on=$(free_port)
 port_full=$(free_port)
@@ -92,21 +78,11 @@ http {
 CONF
 }
 
-start() { nginx -p "$prefix/" -c "$prefix/nginx.conf"; sleep 0.5; }
-stop() {
-    nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop
-    while [ -f "$prefix/nginx.pid" ]; do sleep 0.1; done
-}
-
 # the banner as the module renders it, for sub_filter to insert
-conf 'banner'
-start
-banner=$(curl -s "http://127.0.0.1:$port_on/article.html" \
-         | perl -0ne 'print $1 if m{(<div class="consent consent-banner".*?</script></div>)}s')
-[ -n "$banner" ] || { echo "no banner in the module's answer" >&2; exit 1; }
-stop
-conf "$(printf '%s' "$banner" | sed "s/'/\\\\'/g")"
-start
+banner=$(bench_banner "$port_on" conf)
+conf "$banner"
+nginx -p "$prefix/" -c "$prefix/nginx.conf"
+sleep 0.5
 
 key=$prefix/secret.key
 cookie() {    # cookie GRANTED REFUSED: signed as the module signs it
@@ -145,10 +121,7 @@ rps() {    # rps PORT [COOKIE]
         | awk '/Requests\/sec/ { print $2 }'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
-names=(plain sub_filter first refused accepted full_first full_refused full_accepted)
 declare -A all
 for i in $(seq "$rounds"); do
     off=$(rps "$port_off")
