@@ -11,7 +11,8 @@
 #               accepted everything
 #   full scan   the same with consent_plan_cache off (the filter as before)
 # Ratios are per round (the machine drifts between rounds, not within
-# one), medians printed.  Targets against plain: first visit >= 0.8,
+# one), medians printed: of requests/s, and of the worker's CPU time per
+# request (less sensitive to other work on a shared machine).  Targets against plain: first visit >= 0.8,
 # refused >= 0.8, accepted >= 0.9.  Then where the worker's time goes, by
 # perf (if it runs here) on the first visit.
 set -euo pipefail
@@ -114,56 +115,68 @@ case "$(curl -s -H "Cookie: $accepted" "http://127.0.0.1:$port_on/article.html")
     *googletagmanager.com*) ;; *)
     echo "an accepted reader did not get the trackers" >&2; exit 1 ;; esac
 
-rps() {    # rps PORT [COOKIE]
-    local h=()
+worker=$(ps -o pid= --ppid "$(cat "$prefix/nginx.pid")" | head -n 1 | tr -d ' ')
+ticks() { awk '{ print $14 + $15 }' "/proc/$worker/stat"; }
+hz=$(getconf CLK_TCK)
+
+run() {    # run PORT [COOKIE]: "requests/s  worker CPU µs per request"
+    local h=() out t0 t1
     [ -n "${2:-}" ] && h=(-H "Cookie: $2")
-    wrk -t1 -c16 -d"${seconds}s" "${h[@]}" "http://127.0.0.1:$1/article.html" \
-        | awk '/Requests\/sec/ { print $2 }'
+    t0=$(ticks)
+    out=$(wrk -t1 -c16 -d"${seconds}s" "${h[@]}" "http://127.0.0.1:$1/article.html")
+    t1=$(ticks)
+    awk -v t=$((t1 - t0)) -v hz="$hz" '
+        /requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
+        END { printf "%s %.2f", r, t * 1e6 / hz / n }' <<< "$out"
 }
 
+# case: name, port, cookie
+cases=("plain $port_off" "sub_filter $port_sub" "first $port_on"
+       "refused $port_on $refused" "accepted $port_on $accepted"
+       "full_first $port_full" "full_refused $port_full $refused"
+       "full_accepted $port_full $accepted")
 
-declare -A all
+declare -A rps cpu all
 for i in $(seq "$rounds"); do
-    off=$(rps "$port_off")
-    sub=$(rps "$port_sub")
-    on1=$(rps "$port_on")
-    on2=$(rps "$port_on" "$refused")
-    on3=$(rps "$port_on" "$accepted")
-    fu1=$(rps "$port_full")
-    fu2=$(rps "$port_full" "$refused")
-    fu3=$(rps "$port_full" "$accepted")
-    echo "round $i: plain $off, sub_filter $sub, first $on1, refused $on2, accepted $on3, full scan $fu1 / $fu2 / $fu3 req/s"
-    all[plain]+=" $off"; all[sub_filter]+=" $sub"
-    all[first]+=" $(ratio "$on1" "$off")"
-    all[refused]+=" $(ratio "$on2" "$off")"
-    all[accepted]+=" $(ratio "$on3" "$off")"
-    all[first_sub]+=" $(ratio "$on1" "$sub")"
-    all[refused_sub]+=" $(ratio "$on2" "$sub")"
-    all[full_first]+=" $(ratio "$fu1" "$off")"
-    all[full_refused]+=" $(ratio "$fu2" "$off")"
-    all[full_accepted]+=" $(ratio "$fu3" "$off")"
+    line="round $i:"
+    for c in "${cases[@]}"; do
+        set -- $c
+        read -r rps[$1] cpu[$1] <<< "$(run "$2" "${3:-}")"
+        line="$line $1 ${rps[$1]}/s ${cpu[$1]}us"
+    done
+    echo "$line"
+    all[plain]+=" ${rps[plain]}"; all[sub_filter]+=" ${rps[sub_filter]}"
+    all[plain_cpu]+=" ${cpu[plain]}"
+    for c in first refused accepted full_first full_refused full_accepted; do
+        all[$c]+=" $(ratio "${rps[$c]}" "${rps[plain]}")"
+        all[${c}_cpu]+=" $(ratio "${cpu[plain]}" "${cpu[$c]}")"
+    done
+    all[first_sub]+=" $(ratio "${rps[first]}" "${rps[sub_filter]}")"
+    all[refused_sub]+=" $(ratio "${rps[refused]}" "${rps[sub_filter]}")"
 done
 
 m() { median ${all[$1]}; }
 
 echo
-echo "article ($(stat -c %s "$article") bytes), one worker, ${rounds}x${seconds}s, load average $(cut -d' ' -f1-3 /proc/loadavg), medians:"
-printf '  plain file (sendfile):           %10.0f req/s\n' "$(m plain)"
-printf '  sub_filter (one banner):         %10.0f req/s\n' "$(m sub_filter)"
-printf '  first visit   / plain:           %10s   (target >= 0.8)\n' "$(m first)"
-printf '  refused       / plain:           %10s   (target >= 0.8)\n' "$(m refused)"
-printf '  accepted      / plain:           %10s   (target >= 0.9)\n' "$(m accepted)"
-printf '  first visit   / sub_filter:      %10s\n' "$(m first_sub)"
-printf '  refused       / sub_filter:      %10s\n' "$(m refused_sub)"
-printf '  full scan (plan cache off) / plain: first %s, refused %s, accepted %s\n' \
-    "$(m full_first)" "$(m full_refused)" "$(m full_accepted)"
+echo "article ($(stat -c %s "$article") bytes), one worker, ${rounds}x${seconds}s, load average $(cut -d' ' -f1-3 /proc/loadavg), medians of per-round ratios:"
+printf '  plain file (sendfile):      %8.0f req/s, %s us of worker CPU per request\n' "$(m plain)" "$(m plain_cpu)"
+printf '  sub_filter (one banner):    %8.0f req/s\n' "$(m sub_filter)"
+printf '  %-28s %8s %12s %10s\n' "against the plain file" "req/s" "CPU/request" "target"
+printf '  %-28s %8s %12s %10s\n' "first visit" "$(m first)" "$(m first_cpu)" ">= 0.8"
+printf '  %-28s %8s %12s %10s\n' "refused" "$(m refused)" "$(m refused_cpu)" ">= 0.8"
+printf '  %-28s %8s %12s %10s\n' "accepted" "$(m accepted)" "$(m accepted_cpu)" ">= 0.9"
+printf '  %-28s %8s %12s\n' "full scan, first visit" "$(m full_first)" "$(m full_first_cpu)"
+printf '  %-28s %8s %12s\n' "full scan, refused" "$(m full_refused)" "$(m full_refused_cpu)"
+printf '  %-28s %8s %12s\n' "full scan, accepted" "$(m full_accepted)" "$(m full_accepted_cpu)"
+printf '  first visit / sub_filter:   %8s req/s\n' "$(m first_sub)"
+printf '  refused / sub_filter:       %8s req/s\n' "$(m refused_sub)"
+echo "  (CPU/request: the plain file's worker CPU per request over the case's)"
 
 # --- where the time goes --------------------------------------------------
 
 if [ "${BENCH_PERF:-1}" = 1 ] && command -v perf >/dev/null \
     && perf stat -e task-clock true >/dev/null 2>&1
 then
-    worker=$(ps -o pid= --ppid "$(cat "$prefix/nginx.pid")" | head -n 1 | tr -d ' ')
     for case in first accepted; do
         h=()
         [ "$case" = accepted ] && h=(-H "Cookie: $accepted")
