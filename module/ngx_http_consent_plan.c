@@ -474,9 +474,9 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
 
 
 /*
- * The static module's descriptor: the latest file in the request pool's
- * cleanups, or, under open_file_cache, the cached one it was given.
- * NGX_DECLINED: none (the full scan then).
+ * The static module's descriptor: the file of the request's path among the
+ * request pool's cleanups, or, under open_file_cache, the cached one it was
+ * given.  NGX_DECLINED: none (the full scan then).
  */
 
 static ngx_int_t
@@ -490,30 +490,30 @@ ngx_http_consent_plan_open(ngx_http_request_t *r,
     ngx_open_file_info_t       of;
     ngx_pool_cleanup_file_t   *clnf;
 
-    ctx->hfile.log = r->connection->log;
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_pool_cleanup_file) {
-            clnf = cln->data;
-
-            ctx->hfile.fd = clnf->fd;
-            ctx->hfile.name.data = clnf->name;
-            ctx->hfile.name.len = ngx_strlen(clnf->name);
-
-            return NGX_OK;
-        }
-    }
-
-    if (clcf->open_file_cache == NULL) {
-        return NGX_DECLINED;
-    }
-
     last = ngx_http_map_uri_to_path(r, &path, &root, 0);
     if (last == NULL) {
         return NGX_ERROR;
     }
 
     path.len = last - path.data;
+
+    ctx->hfile.log = r->connection->log;
+    ctx->hfile.name = path;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_pool_cleanup_file) {
+            clnf = cln->data;
+
+            if (ngx_strcmp(clnf->name, path.data) == 0) {
+                ctx->hfile.fd = clnf->fd;
+                return NGX_OK;
+            }
+        }
+    }
+
+    if (clcf->open_file_cache == NULL) {
+        return NGX_DECLINED;
+    }
 
     ngx_memzero(&of, sizeof(ngx_open_file_info_t));
 
@@ -535,7 +535,6 @@ ngx_http_consent_plan_open(ngx_http_request_t *r,
     }
 
     ctx->hfile.fd = of.fd;
-    ctx->hfile.name = path;
 
     return NGX_OK;
 }
