@@ -16,7 +16,7 @@
 # BENCH_RPS=0 leaves part 1 out.
 set -euo pipefail
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-3}
 

@@ -1,6 +1,7 @@
-# Sourced by the benchmarks of the gating filter (gate.sh, static.sh): a
-# temporary prefix with a key and the article, stopped and removed at the
-# end; free ports; medians and ratios; the banner as the module renders it.
+# Sourced by the benchmarks of the gating filter (gate.sh, static.sh; not
+# one itself, so not in tests/bench/*.sh): a temporary prefix with a key
+# and the article, stopped and removed at the end; free ports; medians and
+# ratios; the banner as the module renders it.
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
