@@ -177,11 +177,13 @@ echo "  (CPU/request: the plain file's worker CPU per request over the case's)"
 if [ "${BENCH_PERF:-1}" = 1 ] && command -v perf >/dev/null \
     && perf stat -e task-clock true >/dev/null 2>&1
 then
-    for case in first accepted; do
+    for case in plain first accepted; do
         h=()
+        port=$port_on
         [ "$case" = accepted ] && h=(-H "Cookie: $accepted")
+        [ "$case" = plain ] && port=$port_off
         wrk -t1 -c16 -d"$((seconds + 2))s" "${h[@]}" \
-            "http://127.0.0.1:$port_on/article.html" >/dev/null &
+            "http://127.0.0.1:$port/article.html" >/dev/null &
         sleep 1
         perf record -q -o "$prefix/perf.data" -p "$worker" -- sleep "$seconds" \
             >/dev/null 2>&1
@@ -189,10 +191,10 @@ then
         echo
         echo "where the worker's time goes, $case (perf, self time, top 25):"
         perf report -q -i "$prefix/perf.data" --stdio --no-children \
-            --sort dso,symbol 2>/dev/null | grep -v '^$' | head -n 25
+            --sort dso,symbol 2>/dev/null | grep -v '^$' | head -n 25 || true
         echo "  by part:"
         perf report -q -i "$prefix/perf.data" --stdio --no-children \
-            --sort dso 2>/dev/null | grep -v '^$' | head -n 6
+            --sort dso 2>/dev/null | grep -v '^$' | head -n 6 || true
     done
 else
     echo "(perf is not available here: no profile)"
