@@ -13,8 +13,9 @@
 # Ratios are per round (the machine drifts between rounds, not within
 # one), medians printed: of requests/s, and of the worker's CPU time per
 # request (less sensitive to other work on a shared machine).  Targets against plain: first visit >= 0.8,
-# refused >= 0.8, accepted >= 0.9.  Then where the worker's time goes, by
-# perf (if it runs here) on the first visit.
+# refused >= 0.8, accepted >= 0.9.  Then where the worker's time goes:
+# perf on the plain file, a first visit and an accepted reader, or where
+# perf does not run, callgrind on a first visit (user space only).
 set -euo pipefail
 
 . "$(dirname "$0")/lib/common.sh"
@@ -174,9 +175,17 @@ echo "  (CPU/request: the plain file's worker CPU per request over the case's)"
 
 # --- where the time goes --------------------------------------------------
 
-if [ "${BENCH_PERF:-1}" = 1 ] && command -v perf >/dev/null \
-    && perf stat -e task-clock true >/dev/null 2>&1
-then
+# BENCH_PROFILE: perf, callgrind or none; by default perf where it runs,
+# else callgrind where valgrind is installed
+profile=${BENCH_PROFILE:-auto}
+if [ "$profile" = auto ]; then
+    profile=none
+    command -v valgrind >/dev/null && profile=callgrind
+    command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 \
+        && profile=perf
+fi
+
+if [ "$profile" = perf ]; then
     for case in plain first accepted; do
         h=()
         port=$port_on
@@ -196,6 +205,54 @@ then
         perf report -q -i "$prefix/perf.data" --stdio --no-children \
             --sort dso 2>/dev/null | grep -v '^$' | head -n 6 || true
     done
+elif [ "$profile" = callgrind ]; then
+    # no perf here: nginx's instructions by callgrind (user space only: the
+    # kernel's share is not seen), a first visit from a plan, one process
+    port_cg=$(free_port)
+    cat > "$prefix/cg.conf" <<CONF
+load_module $build/ngx_http_consent_module.so;
+master_process off;
+daemon off;
+error_log $prefix/logs/cg.log warn;
+pid $prefix/cg.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    include /etc/nginx/mime.types;
+    sendfile on;
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing;
+    consent_gate_host analytics *.googletagmanager.com
+                                www.google-analytics.com static.hotjar.com;
+    consent_gate_host marketing connect.facebook.net *.facebook.com;
+    consent_google_mode analytics_storage=analytics ad_storage=marketing
+                        ad_user_data=marketing ad_personalization=marketing;
+    server {
+        listen 127.0.0.1:$port_cg;
+        root $prefix/html;
+        consent on;
+        consent_plan_cache 1m;
+        location /consent/ { consent_endpoint; }
+    }
+}
+CONF
+    valgrind -q --tool=callgrind --callgrind-out-file="$prefix/cg.out" \
+        nginx -p "$prefix/" -c "$prefix/cg.conf" &
+    cg=$!
+    for i in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port_cg/article.html" && break
+        sleep 0.2
+    done
+    wrk -t1 -c1 -d"${seconds}s" "http://127.0.0.1:$port_cg/article.html" \
+        | awk '/requests in/ { print "  (" $1 " requests under callgrind)" }'
+    kill -QUIT "$cg"
+    wait "$cg" || true
+    echo
+    echo "where nginx's instructions go, first visit (callgrind, self, top 25):"
+    callgrind_annotate "$prefix/cg.out" 2>/dev/null \
+        | sed -n '/^ *Ir/,$p' | head -n 30 || true
 else
-    echo "(perf is not available here: no profile)"
+    echo "(neither perf nor valgrind here: no profile)"
 fi
