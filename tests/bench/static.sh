@@ -12,8 +12,9 @@
 #   full scan   the same with consent_plan_cache off (the filter as before)
 # Ratios are per round (the machine drifts between rounds, not within
 # one), medians printed: of requests/s, and of the worker's CPU time per
-# request (less sensitive to other work on a shared machine).  Targets against plain: first visit >= 0.8,
-# refused >= 0.8, accepted >= 0.9.  Then where the worker's time goes:
+# request (less sensitive to other work on a shared machine).  Targets
+# against plain: first visit >= 0.8, refused >= 0.8, accepted >= 0.9.
+# Then where the worker's time goes:
 # perf on the plain file, a first visit and an accepted reader, or where
 # perf does not run, callgrind on a first visit (user space only).
 set -euo pipefail

@@ -383,7 +383,8 @@ is(plan_status(), 'HIT', 'open_file_cache: planned');
 # socket buffers, the file changed under the answer
 
 my $big = do {
-    my ($head, $body, $tail) = $page{article} =~ m{^(.*?<body[^>]*>)(.*)(</body>.*)$}s
+    my ($head, $body, $tail)
+        = $page{article} =~ m{^(.*?<body[^>]*>)(.*)(</body>.*)$}s
         or die 'no body in article.html';
     my $out = $head;
     $out .= $body while length($out) < 8 * 1024 * 1024;
@@ -477,9 +478,12 @@ ok(fast('/small/lru2.html')->{body} eq full('/small/lru2.html')->{body},
 # --- nginx -t ---------------------------------------------------------------
 
 for my $case (
-    [ 'consent_plan_cache 1x;', qr/invalid size "1x"; give "off" or a size such as "1m"/ ],
-    [ 'consent_plan_cache 4k;', qr/"4k" is too small for a plan cache; give at least "64k"/ ],
-    [ 'consent_plan_cache 1m; consent_plan_cache 2m;', qr/"consent_plan_cache" directive is duplicate/ ],
+    [ 'consent_plan_cache 1x;',
+      qr/invalid size "1x"; give "off" or a size such as "1m"/ ],
+    [ 'consent_plan_cache 4k;',
+      qr/"4k" is too small for a plan cache; give at least "64k"/ ],
+    [ 'consent_plan_cache 1m; consent_plan_cache 2m;',
+      qr/"consent_plan_cache" directive is duplicate/ ],
 )
 {
     my ($directives, $re) = @$case;
