@@ -685,7 +685,10 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cap = NGX_HTTP_CONSENT_PLAN_READ;
+    /* the file's size now, it may be more when read again: no matter */
+
+    cap = (size_t) ngx_min((off_t) NGX_HTTP_CONSENT_PLAN_READ,
+                           ctx->key.size + 1);
 
     buf = ngx_pnalloc(r->pool, cap);
     if (buf == NULL) {
