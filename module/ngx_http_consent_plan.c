@@ -142,6 +142,13 @@ typedef struct {
 
     ngx_chain_t                    *sent;    /* our links, until sent */
 
+    /* no sendfile: the plan applied to the copy filter's buffers */
+    ngx_uint_t                      memory;
+    ngx_uint_t                      op;      /* the op being sent */
+    off_t                           done;    /* of its bytes */
+    off_t                           offset;  /* of the file, given so far */
+    ngx_chain_t                    *busy;    /* our links, until sent */
+
     ngx_http_consent_plan_status_e  status;
     ngx_uint_t                      too_big;
 } ngx_http_consent_plan_ctx_t;
@@ -174,6 +181,12 @@ static ngx_int_t ngx_http_consent_plan_prepare(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
 static ngx_int_t ngx_http_consent_plan_send(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_plan_emit(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_op_t *op,
+    ngx_chain_t ***llp, ngx_buf_t **bp);
+static ngx_int_t ngx_http_consent_plan_slice(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_chain_t *in,
+    ngx_http_output_body_filter_pt next);
 static ngx_int_t ngx_http_consent_plan_link(ngx_http_request_t *r,
     ngx_chain_t ***llp, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_plan_check(ngx_http_request_t *r,
@@ -287,19 +300,21 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
 
     /*
      * what the static module sends: a whole file, its size and mtime
-     * known; by sendfile (not under SSL, not with directio, which the
-     * copy filter reads into memory anyway)
+     * known, not by directio (which makes the copy filter read it in its
+     * own way); by sendfile, or else (sendfile off, SSL) read by the copy
+     * filter into buffers the plan is applied to, without a scan
      */
 
     if (r->upstream != NULL
         || r->headers_out.last_modified_time == -1
         || r->headers_out.content_length_n < 0
         || r->headers_out.content_length_n >= clcf->directio
-        || !r->connection->sendfile
         || r->main_filter_need_in_memory)
     {
         return NGX_OK;
     }
+
+    ctx->memory = !r->connection->sendfile;
 
     rc = ngx_http_consent_plan_open(r, ctx, clcf);
     if (rc != NGX_OK) {
@@ -374,8 +389,10 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
         return rc;
     }
 
-    /* a filter after us that needs memory sets it again */
-    r->filter_need_in_memory = 0;
+    if (!ctx->memory) {
+        /* a filter after us that needs memory sets it again */
+        r->filter_need_in_memory = 0;
+    }
 
     return NGX_OK;
 }
@@ -409,6 +426,10 @@ ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,
 
     if (ctx == NULL || ctx->status == NGX_HTTP_CONSENT_PLAN_BYPASS) {
         return NGX_DECLINED;
+    }
+
+    if (ctx->memory) {
+        return ngx_http_consent_plan_slice(r, ctx, in, next);
     }
 
     if (ctx->file != NULL) {
@@ -1131,68 +1152,32 @@ ngx_http_consent_plan_send(ngx_http_request_t *r,
     ngx_buf_t                   *b;
     ngx_int_t                    rc;
     ngx_uint_t                   i;
-    ngx_chain_t                 *out, **ll, *cl;
-    ngx_http_consent_plan_t     *plan;
+    ngx_chain_t                 *out, **ll;
     ngx_http_consent_plan_op_t  *op;
-
-    plan = &ctx->plan;
 
     out = NULL;
     ll = &out;
     b = NULL;
 
-    for (i = 0; i < plan->nops; i++) {
-        op = &plan->ops[i];
+    for (i = 0; i < ctx->plan.nops; i++) {
+        op = &ctx->plan.ops[i];
 
-        switch (op->kind) {
-
-        case NGX_HTTP_CONSENT_PLAN_FILE:
-            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+        if (op->kind != NGX_HTTP_CONSENT_PLAN_FILE) {
+            if (ngx_http_consent_plan_emit(r, ctx, op, &ll, &b) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            b->in_file = 1;
-            b->file = ctx->file;
-            b->file_pos = op->start;
-            b->file_last = op->start + op->len;
-            break;
-
-        case NGX_HTTP_CONSENT_PLAN_DATA:
-            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            b->memory = 1;
-            b->pos = plan->data + op->start;
-            b->last = b->pos + op->len;
-            break;
-
-        case NGX_HTTP_CONSENT_PLAN_HEAD:
-            if (ctx->snippet->len == 0) {
-                break;
-            }
-
-            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            b->memory = 1;
-            b->pos = ctx->snippet->data;
-            b->last = ctx->snippet->data + ctx->snippet->len;
-            break;
-
-        default: /* NGX_HTTP_CONSENT_PLAN_BANNER */
-
-            for (cl = ctx->banner; cl; cl = cl->next) {
-                b = cl->buf;
-                *ll = cl;
-                ll = &cl->next;
-            }
-
-            *ll = NULL;
-            ctx->banner = NULL;
-            break;
+            continue;
         }
+
+        if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b->in_file = 1;
+        b->file = ctx->file;
+        b->file_pos = op->start;
+        b->file_last = op->start + op->len;
     }
 
     if (b == NULL && ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
@@ -1211,6 +1196,216 @@ ngx_http_consent_plan_send(ngx_http_request_t *r,
     }
 
     return (ngx_http_consent_plan_check(r, ctx) == NGX_OK) ? rc : NGX_ERROR;
+}
+
+
+/* a DATA, HEAD or BANNER op at *llp; *bp is the last buffer linked */
+
+static ngx_int_t
+ngx_http_consent_plan_emit(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_op_t *op,
+    ngx_chain_t ***llp, ngx_buf_t **bp)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    switch (op->kind) {
+
+    case NGX_HTTP_CONSENT_PLAN_DATA:
+        if (ngx_http_consent_plan_link(r, llp, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b->memory = 1;
+        b->pos = ctx->plan.data + op->start;
+        b->last = b->pos + op->len;
+        break;
+
+    case NGX_HTTP_CONSENT_PLAN_HEAD:
+        if (ctx->snippet->len == 0) {
+            return NGX_OK;
+        }
+
+        if (ngx_http_consent_plan_link(r, llp, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b->memory = 1;
+        b->pos = ctx->snippet->data;
+        b->last = ctx->snippet->data + ctx->snippet->len;
+        break;
+
+    default: /* NGX_HTTP_CONSENT_PLAN_BANNER */
+
+        if (ctx->banner == NULL) {
+            return NGX_OK;
+        }
+
+        for (cl = ctx->banner; cl; cl = cl->next) {
+            b = cl->buf;
+            **llp = cl;
+            *llp = &cl->next;
+        }
+
+        ctx->banner = NULL;
+        break;
+    }
+
+    *bp = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * No sendfile: the copy filter reads the file into its buffers, in order,
+ * and the plan takes from them the ranges it keeps (buffers of our own
+ * pointing into them, each given back once what points into it is sent)
+ * with no scan.  The file is looked at before anything read from it goes
+ * on: a change under the answer cuts it.
+ */
+
+static ngx_int_t
+ngx_http_consent_plan_slice(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_chain_t *in,
+    ngx_http_output_body_filter_pt next)
+{
+    off_t                         n, want;
+    u_char                       *p;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b, *ib;
+    ngx_chain_t                  *out, **ll, *cl;
+    ngx_http_consent_plan_op_t   *op;
+    ngx_http_consent_plan_key_t   now;
+
+    out = NULL;
+    ll = &out;
+
+    for ( /* void */ ; in; in = in->next) {
+        ib = in->buf;
+
+        if (!ngx_buf_in_memory(ib) && ngx_buf_size(ib)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "consent plan: a file buffer reached the filter "
+                          "without sendfile");
+            return NGX_ERROR;
+        }
+
+        p = ib->pos;
+
+        while (ctx->op < ctx->plan.nops) {
+            op = &ctx->plan.ops[ctx->op];
+
+            if (op->kind != NGX_HTTP_CONSENT_PLAN_FILE) {
+                if (ngx_http_consent_plan_emit(r, ctx, op, &ll, &b)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                ctx->op++;
+                continue;
+            }
+
+            if (p == ib->last) {
+                break;
+            }
+
+            want = op->start + ctx->done;
+
+            if (want > ctx->offset) {
+                /* removed: not sent */
+                n = ngx_min(ib->last - p, want - ctx->offset);
+                p += n;
+                ctx->offset += n;
+                continue;
+            }
+
+            n = ngx_min(ib->last - p, op->len - ctx->done);
+
+            if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->memory = 1;
+            b->pos = p;
+            b->last = p + n;
+
+            p += n;
+            ctx->offset += n;
+            ctx->done += n;
+
+            if (ctx->done == op->len) {
+                ctx->op++;
+                ctx->done = 0;
+            }
+        }
+
+        ctx->offset += ib->last - p;
+
+        /* an empty link gives the buffer back once all before it is sent */
+
+        if (ngx_http_consent_plan_link(r, &ll, &b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b->sync = 1;
+        b->flush = ib->flush;
+        b->last_buf = ib->last_buf;
+        b->last_in_chain = ib->last_in_chain;
+        b->shadow = ib;
+        b->recycled = ib->recycled;       /* the writer flushes it */
+
+        if (ib->last_buf
+            && (ctx->op < ctx->plan.nops || ctx->offset != ctx->key.size))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "consent plan: \"%V\" changed while it was sent; "
+                          "the answer is cut rather than mixed",
+                          &ctx->hfile.name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (out != NULL) {
+        rc = ngx_http_consent_plan_same(r, &ctx->hfile, &ctx->key, &now);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "consent plan: \"%V\" changed while it was sent; "
+                          "the answer is cut rather than mixed",
+                          &ctx->hfile.name);
+            return NGX_ERROR;
+        }
+    }
+
+    rc = next(r, out);
+
+    if (ctx->busy == NULL) {
+        ctx->busy = out;
+
+    } else {
+        for (cl = ctx->busy; cl->next; cl = cl->next) { /* void */ }
+        cl->next = out;
+    }
+
+    for (cl = ctx->busy; cl; cl = cl->next) {
+        if (ngx_buf_size(cl->buf) != 0) {
+            break;
+        }
+
+        if (cl->buf->shadow) {
+            cl->buf->shadow->pos = cl->buf->shadow->last;
+        }
+    }
+
+    ctx->busy = cl;
+
+    return rc;
 }
 
 

@@ -80,6 +80,13 @@ sub server {
             sendfile off;
         }
 
+        location /nosf-quiet/ {
+            alias %%PREFIX%%/html/;
+            sendfile off;
+            output_buffers 1 97;
+            consent_banner off;
+        }
+
         location /small/ {
             alias %%PREFIX%%/html/;
             consent_plan_cache 64k;
@@ -163,7 +170,7 @@ my ($n, $bad, %seen) = (0, 0);
 for my $p (@pages) {
     for my $who (sort keys %cookie) {
         for my $lang (qw(en fr)) {
-            for my $loc ('/', '/quiet/') {
+            for my $loc ('/', '/quiet/', '/nosf/', '/nosf-quiet/') {
                 my $uri = "$loc$p.html";
                 my %h = (Cookie => $cookie{$who} && "consent=$cookie{$who}",
                          'Accept-Language' => $lang);
@@ -204,8 +211,8 @@ for my $p (@pages) {
 
 ok(!$bad, "$n combinations: the fast path, cold and warm, gives the full "
           . "scan's bytes");
-is($n, @pages * 5 * 2 * 2, 'every page, grant set, language and banner '
-   . 'setting was compared');
+is($n, @pages * 5 * 2 * 4, 'every page, grant set, language, banner '
+   . 'setting, with sendfile and without, was compared');
 ok(@pages >= 11, scalar(@pages) . ' fixture pages');
 
 # the comparison saw what it compares: banners, both languages, removals
@@ -218,7 +225,7 @@ unlike($art_first->{body}, qr/googletagmanager\.com|connect\.facebook\.net/,
 like($art_first->{body}, qr{<script nonce="n0nce">window\.dataLayer},
      'the consent default, with the nonce, on the fast path');
 is(plan_status(), 'HIT', 'and that answer came from the plan');
-ok(!grep({ /\/quiet\// } keys %seen), 'consent_banner off: no banner');
+ok(!grep({ /quiet\// } keys %seen), 'consent_banner off: no banner');
 
 # --- the places nginx sends files from ------------------------------------
 
@@ -241,7 +248,8 @@ for my $p (qw(article gtm)) {
     same("/threads/$p.html", 'MISS', "aio threads $p, cold");
     same("/threads/$p.html", 'HIT', "aio threads $p, warm");
     same("/dio/$p.html", 'BYPASS', "directio $p (read into memory)");
-    same("/nosf/$p.html", 'BYPASS', "sendfile off $p");
+    same("/nosf/$p.html", 'MISS', "sendfile off $p, cold");
+    same("/nosf/$p.html", 'HIT', "sendfile off $p, warm");
 }
 
 my $gz = same('/gz/article.html', 'BYPASS', 'gzip (needs memory)',
@@ -420,15 +428,13 @@ sub slow_get {
 }
 
 put('big.html', $big);
-my $big_want = full('/big.html')->{body};
-fast('/big.html');
-fast('/big.html');
-is(plan_status(), 'HIT', 'the big page planned');
+my %big_want = map { $_ => full("$_/big.html")->{body} } ('', '/nosf');
 
 my $big_other = $big;
 my $at = index($big, 'a', length($big) - 4096);
 substr($big_other, $at, 1) = 'b';
 
+for my $loc ('', '/nosf') {
 for my $case (
     [ 'rewritten in place, same size', sub {
         open my $fh, '+<:raw', $t->prefix . '/html/big.html' or die $!;
@@ -440,19 +446,23 @@ for my $case (
     } ],
 )
 {
-    my ($name, $change) = @$case;
+    my ($what, $change) = @$case;
+    my $name = ($loc ? 'without' : 'with') . " sendfile, $what";
     put('big.html', $big);
-    fast('/big.html');
+    fast("$loc/big.html");
+    fast("$loc/big.html");
+    is(plan_status(), 'HIT', "$name: the big page planned");
     sleep 0.02;
-    my ($r, $raw) = slow_get('/big.html', $change);
+    my ($r, $raw) = slow_get("$loc/big.html", $change);
     my $cl = header($r, 'content-length');
     my ($body) = $raw =~ /\r\n\r\n(.*)\z/s;
     my $complete = defined $cl ? length($body // '') == $cl
                                : $raw =~ /\r\n0\r\n\r\n\z/;
-    ok(!$complete || $r->{body} eq $big_want,
+    ok(!$complete || $r->{body} eq $big_want{$loc},
        "$name while sent: never a complete answer with a mix");
     ok(!$complete, "$name while sent: the answer is cut")
         or diag(length($r->{body}) . ' bytes');
+}
 }
 
 my $log = $t->read_file('logs/error.log');
