@@ -10,6 +10,7 @@
 #               and consent default), a reader who refused, one who
 #               accepted everything
 #   full scan   the same with consent_plan_cache off (the filter as before)
+#   sendfile off  the plain file and the module (a first visit, refused)
 # Ratios are per round (the machine drifts between rounds, not within
 # one), medians printed: of requests/s, and of the worker's CPU time per
 # request (less sensitive to other work on a shared machine).  Targets
@@ -29,6 +30,8 @@ port_on=$(free_port)
 port_full=$(free_port)
 port_sub=$(free_port)
 port_off=$(free_port)
+port_nosf=$(free_port)
+port_nosf_off=$(free_port)
 
 conf() {    # the configuration, with the banner for sub_filter in $1
 cat > "$prefix/nginx.conf" <<CONF
@@ -76,6 +79,21 @@ http {
     server {
         listen 127.0.0.1:$port_off backlog=1024;
         root $prefix/html;
+    }
+
+    server {
+        listen 127.0.0.1:$port_nosf backlog=1024;
+        root $prefix/html;
+        sendfile off;
+        consent on;
+        consent_plan_cache 1m;
+        location /consent/ { consent_endpoint; }
+    }
+
+    server {
+        listen 127.0.0.1:$port_nosf_off backlog=1024;
+        root $prefix/html;
+        sendfile off;
     }
 }
 CONF
@@ -136,7 +154,9 @@ run() {    # run PORT [COOKIE]: "requests/s  worker CPU µs per request"
 cases=("plain $port_off" "sub_filter $port_sub" "first $port_on"
        "refused $port_on $refused" "accepted $port_on $accepted"
        "full_first $port_full" "full_refused $port_full $refused"
-       "full_accepted $port_full $accepted")
+       "full_accepted $port_full $accepted"
+       "plain_nosf $port_nosf_off" "first_nosf $port_nosf"
+       "refused_nosf $port_nosf $refused")
 
 declare -A rps cpu all
 for i in $(seq "$rounds"); do
@@ -153,6 +173,11 @@ for i in $(seq "$rounds"); do
         all[$c]+=" $(ratio "${rps[$c]}" "${rps[plain]}")"
         all[${c}_cpu]+=" $(ratio "${cpu[plain]}" "${cpu[$c]}")"
     done
+    for c in first_nosf refused_nosf; do
+        all[$c]+=" $(ratio "${rps[$c]}" "${rps[plain_nosf]}")"
+        all[${c}_cpu]+=" $(ratio "${cpu[plain_nosf]}" "${cpu[$c]}")"
+    done
+    all[plain_nosf_cpu]+=" ${cpu[plain_nosf]}"
     all[first_sub]+=" $(ratio "${rps[first]}" "${rps[sub_filter]}")"
     all[refused_sub]+=" $(ratio "${rps[refused]}" "${rps[sub_filter]}")"
 done
@@ -170,6 +195,9 @@ printf '  %-28s %8s %12s %10s\n' "accepted" "$(m accepted)" "$(m accepted_cpu)" 
 printf '  %-28s %8s %12s\n' "full scan, first visit" "$(m full_first)" "$(m full_first_cpu)"
 printf '  %-28s %8s %12s\n' "full scan, refused" "$(m full_refused)" "$(m full_refused_cpu)"
 printf '  %-28s %8s %12s\n' "full scan, accepted" "$(m full_accepted)" "$(m full_accepted_cpu)"
+printf '  sendfile off, against the plain file sent the same way (%s us):\n' "$(m plain_nosf_cpu)"
+printf '  %-28s %8s %12s\n' "first visit" "$(m first_nosf)" "$(m first_nosf_cpu)"
+printf '  %-28s %8s %12s\n' "refused" "$(m refused_nosf)" "$(m refused_nosf_cpu)"
 printf '  first visit / sub_filter:   %8s req/s\n' "$(m first_sub)"
 printf '  refused / sub_filter:       %8s req/s\n' "$(m refused_sub)"
 echo "  (CPU/request: the plain file's worker CPU per request over the case's)"
@@ -255,5 +283,5 @@ CONF
     callgrind_annotate "$prefix/cg.out" 2>/dev/null \
         | sed -n '/^ *Ir/,$p' | head -n 30 || true
 else
-    echo "(neither perf nor valgrind here: no profile)"
+    echo "(no profile: BENCH_PROFILE=none, or neither perf nor valgrind here)"
 fi
