@@ -191,6 +191,10 @@ static ngx_int_t ngx_http_consent_plan_link(ngx_http_request_t *r,
     ngx_chain_t ***llp, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_plan_check(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_plan_unchanged(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_file_t *file);
+static ngx_int_t ngx_http_consent_plan_cut(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx);
 static void ngx_http_consent_plan_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -1276,7 +1280,6 @@ ngx_http_consent_plan_slice(ngx_http_request_t *r,
     ngx_buf_t                    *b, *ib;
     ngx_chain_t                  *out, **ll, *cl;
     ngx_http_consent_plan_op_t   *op;
-    ngx_http_consent_plan_key_t   now;
 
     out = NULL;
     ll = &out;
@@ -1359,28 +1362,14 @@ ngx_http_consent_plan_slice(ngx_http_request_t *r,
         if (ib->last_buf
             && (ctx->op < ctx->plan.nops || ctx->offset != ctx->key.size))
         {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "consent plan: \"%V\" changed while it was sent; "
-                          "the answer is cut rather than mixed",
-                          &ctx->hfile.name);
-            return NGX_ERROR;
+            return ngx_http_consent_plan_cut(r, ctx);
         }
     }
 
-    if (out != NULL) {
-        rc = ngx_http_consent_plan_same(r, &ctx->hfile, &ctx->key, &now);
-
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "consent plan: \"%V\" changed while it was sent; "
-                          "the answer is cut rather than mixed",
-                          &ctx->hfile.name);
-            return NGX_ERROR;
-        }
+    if (out != NULL
+        && ngx_http_consent_plan_unchanged(r, ctx, &ctx->hfile) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     rc = next(r, out);
@@ -1453,36 +1442,44 @@ static ngx_int_t
 ngx_http_consent_plan_check(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx)
 {
-    ngx_int_t                     rc;
-    ngx_chain_t                  *cl;
-    ngx_http_consent_plan_key_t   now;
+    ngx_chain_t  *cl;
 
     for (cl = ctx->sent; cl; cl = cl->next) {
         if (ngx_buf_size(cl->buf) != 0) {
-            break;
+            return ngx_http_consent_plan_unchanged(r, ctx, ctx->file);
         }
     }
 
-    if (cl == NULL) {
-        ctx->sent = NULL;                  /* all written */
-        return NGX_OK;
-    }
-
-    rc = ngx_http_consent_plan_same(r, ctx->file, &ctx->key, &now);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "consent plan: \"%V\" changed while it was sent; "
-                      "the answer is cut rather than mixed",
-                      &ctx->file->name);
-        return NGX_ERROR;
-    }
+    ctx->sent = NULL;                      /* all written */
 
     return NGX_OK;
+}
+
+
+/* the file still as the plan's key says, or the answer is cut */
+
+static ngx_int_t
+ngx_http_consent_plan_unchanged(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx, ngx_file_t *file)
+{
+    ngx_int_t                     rc;
+    ngx_http_consent_plan_key_t   now;
+
+    rc = ngx_http_consent_plan_same(r, file, &ctx->key, &now);
+
+    return (rc == NGX_DECLINED) ? ngx_http_consent_plan_cut(r, ctx) : rc;
+}
+
+
+static ngx_int_t
+ngx_http_consent_plan_cut(ngx_http_request_t *r,
+    ngx_http_consent_plan_ctx_t *ctx)
+{
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "consent plan: \"%V\" changed while it was sent; "
+                  "the answer is cut rather than mixed", &ctx->hfile.name);
+
+    return NGX_ERROR;
 }
 
 
