@@ -33,14 +33,9 @@ port_off=$(free_port)
 port_nosf=$(free_port)
 port_nosf_off=$(free_port)
 
-conf() {    # the configuration, with the banner for sub_filter in $1
-cat > "$prefix/nginx.conf" <<CONF
-load_module $build/ngx_http_consent_module.so;
-worker_processes 1;
-error_log $prefix/logs/error.log warn;
-pid $prefix/nginx.pid;
-events { worker_connections 1024; }
-http {
+# the http level of both configurations (the benchmark's, callgrind's)
+http_common() {
+cat <<CONF
     access_log off;
     include /etc/nginx/mime.types;
     sendfile on;
@@ -53,6 +48,18 @@ http {
     consent_gate_host marketing connect.facebook.net *.facebook.com;
     consent_google_mode analytics_storage=analytics ad_storage=marketing
                         ad_user_data=marketing ad_personalization=marketing;
+CONF
+}
+
+conf() {    # the configuration, with the banner for sub_filter in $1
+cat > "$prefix/nginx.conf" <<CONF
+load_module $build/ngx_http_consent_module.so;
+worker_processes 1;
+error_log $prefix/logs/error.log warn;
+pid $prefix/nginx.pid;
+events { worker_connections 1024; }
+http {
+$(http_common)
 
     server {
         listen 127.0.0.1:$port_on backlog=1024;
@@ -246,18 +253,7 @@ error_log $prefix/logs/cg.log warn;
 pid $prefix/cg.pid;
 events { worker_connections 64; }
 http {
-    access_log off;
-    include /etc/nginx/mime.types;
-    sendfile on;
-    consent_secret secret.key;
-    consent_category necessary required;
-    consent_category analytics;
-    consent_category marketing;
-    consent_gate_host analytics *.googletagmanager.com
-                                www.google-analytics.com static.hotjar.com;
-    consent_gate_host marketing connect.facebook.net *.facebook.com;
-    consent_google_mode analytics_storage=analytics ad_storage=marketing
-                        ad_user_data=marketing ad_personalization=marketing;
+$(http_common)
     server {
         listen 127.0.0.1:$port_cg;
         root $prefix/html;
