@@ -93,6 +93,11 @@ typedef struct {
     u_char                         *data;
     size_t                          data_len;
     ngx_uint_t                      none;    /* too large: the full scan */
+#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
+    /* <html lang>, which the banner's language prefers */
+    size_t                          lang_len;
+    u_char                          lang[NGX_HTTP_CONSENT_HTML_LANG_LEN];
+#endif
 } ngx_http_consent_plan_t;
 
 
@@ -797,10 +802,17 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
                       (ngx_uint_t) g->overflows, &ctx->hfile.name);
     }
 
+    ngx_memzero(plan, sizeof(ngx_http_consent_plan_t));
+
     plan->ops = ctx->ops.elts;
     plan->nops = ctx->ops.nelts;
     plan->data = ctx->data.elts;
     plan->data_len = ctx->data.nelts;
+
+#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
+    plan->lang_len = g->lang_len;
+    ngx_memcpy(plan->lang, g->lang, g->lang_len);
+#endif
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent plan: miss, %ui ops, %uz bytes, removed:%ui",
@@ -1042,10 +1054,8 @@ ngx_http_consent_plan_store(ngx_http_request_t *r,
     pn->node.key = hash;
     pn->key = ctx->key;
 
-    pn->plan.none = plan->none;
-    pn->plan.nops = plan->nops;
+    pn->plan = *plan;
     pn->plan.ops = (ngx_http_consent_plan_op_t *) (pn + 1);
-    pn->plan.data_len = plan->data_len;
     pn->plan.data = (u_char *) (pn->plan.ops + plan->nops);
 
     ngx_memcpy(pn->plan.ops, plan->ops,
@@ -1076,8 +1086,7 @@ ngx_http_consent_plan_prepare(ngx_http_request_t *r,
     p = &ctx->plan;
 
     if (plan != p) {
-        p->nops = plan->nops;
-        p->data_len = plan->data_len;
+        *p = *plan;
 
         p->ops = ngx_palloc(r->pool,
                             plan->nops * sizeof(ngx_http_consent_plan_op_t)
@@ -1112,6 +1121,13 @@ ngx_http_consent_plan_prepare(ngx_http_request_t *r,
             if (ctx->banner != NULL) {
                 break;
             }
+
+#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
+            if (p->lang_len) {
+                /* <html lang>: the page's language before the reader's */
+                ngx_http_consent_texts_prefer(r, p->lang, p->lang_len);
+            }
+#endif
 
             rc = ngx_http_consent_render_banner(r, &ctx->banner);
 
