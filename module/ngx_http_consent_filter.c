@@ -11,6 +11,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_html.h"
 #include "ngx_http_consent_inflate.h"
+#include "ngx_http_consent_plan.h"
 
 
 #define NGX_HTTP_CONSENT_COPY_SIZE    4096
@@ -499,6 +500,8 @@ ngx_http_consent_page_header(ngx_http_request_t *r,
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
 
+    ngx_http_consent_plan_header(r);
+
     /*
      * A HEAD answer has no body to store, and a gated page's length is not
      * known: proxy_store would keep an empty file (and leave a temporary
@@ -559,7 +562,14 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
-    if (r->header_only || r->method == NGX_HTTP_HEAD) {
+    /*
+     * No gate for a HEAD (r->header_only is not yet set for one in the
+     * header filters), except where an edit plan may give its length
+     */
+
+    if (r->header_only
+        || (r->method == NGX_HTTP_HEAD && !ngx_http_consent_plan_enabled(r)))
+    {
         return NGX_OK;
     }
 
@@ -606,6 +616,15 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     cctx->page = ctx;
 
     r->filter_need_in_memory = 1;
+
+    /* a static file the filter has seen: its edit plan, no scan */
+
+    if (encoding == NGX_HTTP_CONSENT_ENCODING_IDENTITY
+        && ngx_http_consent_plan_start(r, &ctx->gate, &ctx->snippet)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent filter: banner:%ui head:%ui hosts:%uz enc:%d",
@@ -986,6 +1005,11 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
 
     cctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
     ctx = cctx->page;
+
+    rc = ngx_http_consent_plan_body(r, in, ngx_http_next_body_filter);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (in == NULL && ctx->in == NULL && ctx->busy == NULL) {
         return ngx_http_next_body_filter(r, in);

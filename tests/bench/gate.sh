@@ -10,28 +10,17 @@
 # 2. A 20 MB HTML answer (the article's body repeated, trackers in it) through
 #    the filter, statically and through proxy_pass: the worker's peak RSS
 #    (VmHWM) before and after, for one request and for 8 at once.
-#    Target: < 1 MB extra per request.
+#    Target: < 1 MB extra per request.  Also from an edit plan
+#    (consent_plan_cache, sendfile): first the request that scans the file
+#    and makes the plan, then requests served from it.
+# BENCH_RPS=0 leaves part 1 out.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${CONSENT_BUILD:-$root/build}
+. "$(dirname "$0")/lib/common.sh"
 seconds=${BENCH_SECONDS:-8}
 rounds=${BENCH_ROUNDS:-3}
-article=$root/tests/fixtures/vendors/article.html
 
-prefix=$(mktemp -d /tmp/consent-bench-gate-XXXXXX)
-trap 'nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop 2>/dev/null; rm -rf "$prefix"' EXIT
-chmod 755 "$prefix"
-mkdir -p "$prefix/logs" "$prefix/html"
-openssl rand -out "$prefix/secret.key" 32
-chmod 600 "$prefix/secret.key"
-cp "$article" "$prefix/html/article.html"
-
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1:0")->sockport'
-}
+bench_init gate
 
 port_on=$(free_port)
 port_sub=$(free_port)
@@ -74,6 +63,11 @@ http {
                             ad_personalization=marketing;
         location /consent/ { consent_endpoint; }
         location /up/ { proxy_pass http://127.0.0.1:$port_up/; }
+        location /plan/ {
+            alias $prefix/html/;
+            sendfile on;
+            consent_plan_cache 1m;
+        }
     }
 
     server {
@@ -96,15 +90,8 @@ CONF
 }
 
 # the banner as the module renders it, for sub_filter to insert
-conf 'banner'
-nginx -p "$prefix/" -c "$prefix/nginx.conf"
-sleep 0.5
-banner=$(curl -s "http://127.0.0.1:$port_on/article.html" \
-         | perl -0ne 'print $1 if m{(<div class="consent consent-banner".*?</script></div>)}s')
-[ -n "$banner" ] || { echo "no banner in the module's answer" >&2; exit 1; }
-nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop
-sleep 0.5
-conf "$(printf '%s' "$banner" | sed "s/'/\\\\'/g")"
+banner=$(bench_banner "$port_on" conf)
+conf "$banner"
 nginx -p "$prefix/" -c "$prefix/nginx.conf"
 sleep 0.5
 
@@ -121,8 +108,8 @@ rps() {
         | awk '/Requests\/sec/ { print $2 }'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+if [ "${BENCH_RPS:-1}" = 1 ]; then
 on_all=(); sub_all=(); off_all=()
 for i in $(seq "$rounds"); do
     off_all+=("$(rps "$port_off")")
@@ -138,16 +125,16 @@ echo "article ($(stat -c %s "$article") bytes), one worker, ${rounds}x${seconds}
 printf '  plain file:              %10.0f req/s\n' "$off"
 printf '  sub_filter (banner):     %10.0f req/s\n' "$sub"
 printf '  module (gating+banner):  %10.0f req/s\n' "$on"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '  module / sub_filter:     %10s   (target >= 1.5)\n' "$(ratio "$on" "$sub")"
 printf '  module / plain file:     %10s\n' "$(ratio "$on" "$off")"
+fi
 
 # --- 20 MB through the filter, memory -------------------------------------
 
 big=$(stat -c %s "$prefix/html/big.html")
 echo "20 MB answer ($big bytes), a fresh worker for each line:"
 
-measure() {    # measure NAME PORT PATH N
+measure() {    # measure NAME PORT PATH N [WARM]: WARM requests first
     local worker before after n=$4 i got
     nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop
     while [ -f "$prefix/nginx.pid" ]; do sleep 0.1; done
@@ -157,6 +144,9 @@ measure() {    # measure NAME PORT PATH N
     # warm up: the article once, statically and proxied
     curl -s -o /dev/null "http://127.0.0.1:$2/article.html"
     curl -s -o /dev/null "http://127.0.0.1:$port_on/up/article.html"
+    for i in $(seq "${5:-0}"); do
+        curl -s -o /dev/null "http://127.0.0.1:$2/$3"
+    done
     before=$(awk '/VmHWM/ { print $2 }' "/proc/$worker/status")
     for i in $(seq "$n"); do
         curl -s -o "$prefix/out.$i" "http://127.0.0.1:$2/$3" &
@@ -181,4 +171,6 @@ measure module "$port_on" big.html 1
 measure module "$port_on" big.html 8
 measure module "$port_on" up/big.html 1
 measure module "$port_on" up/big.html 8
+measure module "$port_on" plan/big.html 1
+measure module "$port_on" plan/big.html 8 1
 echo "  (target for the module: < 1024 KiB extra per request)"
