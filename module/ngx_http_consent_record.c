@@ -320,6 +320,129 @@ ngx_http_consent_record_ip(int family, const unsigned char *addr, int mode,
 }
 
 
+/*
+ * A JSON string, with its quotes, as the canonical form writes it (see
+ * ngx_http_consent_record.h), so that a record printed without jansson
+ * reads back and dumps to the very same bytes. out must hold 6 len + 3
+ * bytes. Returns the length written, or 0 when in is not UTF-8 (jansson
+ * refuses those strings too: overlong forms, surrogates, above U+10FFFF).
+ */
+
+size_t
+ngx_http_consent_record_json_string(const unsigned char *in, size_t len,
+    char *out)
+{
+    char                 e, *p;
+    size_t                i, n, k;
+    uint32_t              cp, min;
+    unsigned char         c;
+    static const char     hex[] = "0123456789ABCDEF";
+
+    p = out;
+    *p++ = '"';
+
+    for (i = 0; i < len; /* void */) {
+        c = in[i];
+
+        if (c >= 0x80) {
+            if (c >= 0xc2 && c <= 0xdf) {
+                n = 1;
+                cp = c & 0x1f;
+                min = 0x80;
+
+            } else if (c >= 0xe0 && c <= 0xef) {
+                n = 2;
+                cp = c & 0x0f;
+                min = 0x800;
+
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 3;
+                cp = c & 0x07;
+                min = 0x10000;
+
+            } else {
+                return 0;
+            }
+
+            if (len - i <= n) {
+                return 0;
+            }
+
+            for (k = 1; k <= n; k++) {
+                if ((in[i + k] & 0xc0) != 0x80) {
+                    return 0;
+                }
+
+                cp = (cp << 6) | (in[i + k] & 0x3f);
+            }
+
+            if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            {
+                return 0;
+            }
+
+            memcpy(p, in + i, n + 1);
+            p += n + 1;
+            i += n + 1;
+            continue;
+        }
+
+        i++;
+
+        switch (c) {
+
+        case '"':
+        case '\\':
+            e = (char) c;
+            break;
+
+        case '\b':
+            e = 'b';
+            break;
+
+        case '\f':
+            e = 'f';
+            break;
+
+        case '\n':
+            e = 'n';
+            break;
+
+        case '\r':
+            e = 'r';
+            break;
+
+        case '\t':
+            e = 't';
+            break;
+
+        default:
+            e = '\0';
+        }
+
+        if (e != '\0') {
+            *p++ = '\\';
+            *p++ = e;
+            continue;
+        }
+
+        if (c < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[c >> 4];
+            p[5] = hex[c & 0xf];
+            p += 6;
+            continue;
+        }
+
+        *p++ = (char) c;
+    }
+
+    *p++ = '"';
+
+    return p - out;
+}
+
+
 void
 ngx_http_consent_record_sha256(const void *data, size_t len,
     unsigned char *out)
@@ -817,6 +940,126 @@ ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
     out->status = NGX_HTTP_CONSENT_RECORD_OK;
 
     return 0;
+}
+
+
+/*
+ * The top-level members of a line as written (compact, no whitespace) that
+ * the tree and its readers need, without a JSON tree: type, seq, id, and
+ * where "sig" starts. The canonical form is the line itself, or, for a
+ * line of the first format (signed records), the line with its final sig
+ * member cut out: canonical bytes of the line, then '}'. Returns -1 for a
+ * line that is not a compact object of a known type.
+ */
+
+int
+ngx_http_consent_record_fields(const char *line, size_t len,
+    ngx_http_consent_record_line_t *out)
+{
+    size_t       klen;
+    const char  *p, *end, *key, *v;
+
+    memset(out, 0, sizeof(*out));
+
+    end = line + len;
+
+    if (len < 2 || line[0] != '{' || end[-1] != '}') {
+        return -1;
+    }
+
+    p = line + 1;
+    out->canonical = len;
+
+    for ( ;; ) {
+        if (p >= end || *p != '"') {
+            return -1;
+        }
+
+        key = p + 1;
+        p = ngx_http_consent_record_skip_string(p, end);
+
+        if (p == NULL || p >= end || *p != ':') {
+            return -1;
+        }
+
+        klen = p - 1 - key;
+        v = ++p;
+
+        p = ngx_http_consent_record_skip_value(p, end);
+        if (p == NULL || p >= end || p == v) {
+            return -1;
+        }
+
+        if (out->sig) {
+            return -1;                   /* sig must be the last member */
+        }
+
+        if (klen == 4 && memcmp(key, "type", 4) == 0) {
+            if (p - v == 9 && memcmp(v, "\"consent\"", 9) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_CONSENT;
+
+            } else if (p - v == 8 && memcmp(v, "\"policy\"", 8) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_POLICY;
+
+            } else if (p - v == 12 && memcmp(v, "\"checkpoint\"", 12) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_CHECKPOINT;
+
+            } else {
+                return -1;
+            }
+
+        } else if (klen == 3 && memcmp(key, "seq", 3) == 0) {
+            if (p - v > 19 || *v < '1' || *v > '9') {
+                return -1;
+            }
+
+            for (out->seq = 0; v < p; v++) {
+                if (*v < '0' || *v > '9') {
+                    return -1;
+                }
+
+                out->seq = out->seq * 10 + (uint64_t) (*v - '0');
+            }
+
+        } else if (klen == 2 && memcmp(key, "id", 2) == 0) {
+            if (p - v == 2 * 16 + 2
+                && ngx_http_consent_record_unhex(v + 1, 2 * 16, out->id) == 0)
+            {
+                out->has_id = 1;
+            }
+
+        } else if (klen == 4 && memcmp(key, "prev", 4) == 0) {
+            out->prev = 1;
+
+        } else if (klen == 4 && memcmp(key, "note", 4) == 0) {
+            out->note = v;
+            out->note_len = p - v;
+
+        } else if (klen == 3 && memcmp(key, "sig", 3) == 0) {
+            if (key[-2] != ',') {
+                return -1;
+            }
+
+            out->sig = 1;
+            out->canonical = key - 2 - line;
+        }
+
+        if (*p == '}') {
+            if (p + 1 != end) {
+                return -1;
+            }
+
+            break;
+        }
+
+        if (*p != ',') {
+            return -1;
+        }
+
+        p++;
+    }
+
+    return out->type ? 0 : -1;
 }
 
 

@@ -67,6 +67,7 @@
 
 #define NGX_HTTP_CONSENT_RECORD_POLICY       1
 #define NGX_HTTP_CONSENT_RECORD_CONSENT      2
+#define NGX_HTTP_CONSENT_RECORD_CHECKPOINT   3
 
 
 /* what one line is, on its own */
@@ -100,6 +101,20 @@ typedef struct {
     unsigned char                     hash[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
     unsigned char                     prev[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
 } ngx_http_consent_record_check_t;
+
+
+/* the members of a line that the tree needs (record_fields) */
+typedef struct {
+    int                               type;
+    uint64_t                          seq;
+    unsigned char                     id[16];
+    size_t                            canonical;  /* bytes of the line */
+    const char                       *note;       /* as written, quoted */
+    size_t                            note_len;
+    unsigned                          has_id:1;
+    unsigned                          sig:1;
+    unsigned                          prev:1;
+} ngx_http_consent_record_line_t;
 
 
 typedef void (*ngx_http_consent_chain_report_pt)(void *data,
@@ -150,6 +165,8 @@ int ngx_http_consent_record_ip(int family, const unsigned char *addr,
     size_t size);
 
 /* hashing, canonical form */
+size_t ngx_http_consent_record_json_string(const unsigned char *in,
+    size_t len, char *out);
 void ngx_http_consent_record_sha256(const void *data, size_t len,
     unsigned char *out);
 size_t ngx_http_consent_record_canonical(json_t *record, char *buf,
@@ -171,6 +188,8 @@ size_t ngx_http_consent_record_seal(json_t *record, uint64_t seq,
 void ngx_http_consent_record_check(const char *line, size_t len,
     EVP_PKEY *key, char *scratch, size_t size,
     ngx_http_consent_record_check_t *out);
+int ngx_http_consent_record_fields(const char *line, size_t len,
+    ngx_http_consent_record_line_t *out);
 int ngx_http_consent_record_scan(const char *line, size_t len,
     char *scratch, size_t size, ngx_http_consent_record_check_t *out);
 
