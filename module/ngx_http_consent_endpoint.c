@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_log.h"
 #include "ngx_http_consent_form.h"
 
 
@@ -146,6 +147,20 @@ ngx_http_consent_endpoint_handler(ngx_http_request_t *r)
         && ngx_strncmp(rest.data, "state", rest.len) == 0)
     {
         return ngx_http_consent_send_state(r);
+    }
+
+    /* the consent log's receipt and checkpoint: ngx_http_consent_receipt.c */
+
+    if (rest.len == sizeof("receipt") - 1
+        && ngx_strncmp(rest.data, "receipt", rest.len) == 0)
+    {
+        return ngx_http_consent_receipt_send(r);
+    }
+
+    if (rest.len == sizeof("checkpoint") - 1
+        && ngx_strncmp(rest.data, "checkpoint", rest.len) == 0)
+    {
+        return ngx_http_consent_checkpoint_send(r);
     }
 
     rc = ngx_http_consent_send_asset(r, &rest);

@@ -256,7 +256,12 @@ ngx_http_consent_note_open(const char *note, size_t len, EVP_PKEY *key,
 
     out->body_len = line - note;
 
-    if (ngx_http_consent_note_key_id(key, out->origin, out->origin_len, &id)
+    if (p == end) {
+        return NGX_HTTP_CONSENT_NOTE_MALFORMED;
+    }
+
+    if (key == NULL
+        || ngx_http_consent_note_key_id(key, out->origin, out->origin_len, &id)
         != 0)
     {
         return NGX_HTTP_CONSENT_NOTE_UNKNOWN_KEY;
@@ -265,10 +270,6 @@ ngx_http_consent_note_open(const char *note, size_t len, EVP_PKEY *key,
     /* the signature lines */
 
     found = 0;
-
-    if (p == end) {
-        return NGX_HTTP_CONSENT_NOTE_MALFORMED;
-    }
 
     while (p < end) {
         line = p;

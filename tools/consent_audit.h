@@ -45,6 +45,13 @@ int consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
 /* consent_audit_verify.c */
 int consent_audit_verify(int argc, char **argv);
 
+/* consent_audit_tree.c: the log as a Merkle tree */
+int consent_audit_verify_tree(char **files, int nfiles, EVP_PKEY *key,
+    char **kept, int nkept, uint64_t max_errors);
+int consent_audit_checkpoint(int argc, char **argv);
+int consent_audit_prove(int argc, char **argv);
+int consent_audit_vkey(int argc, char **argv);
+
 /* consent_audit_sample.c */
 int consent_audit_sample(int argc, char **argv);
 

@@ -13,6 +13,7 @@
  */
 
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ typedef struct {
 } consent_audit_verify_ctx_t;
 
 
+static int consent_audit_verify_format(char **files, int nfiles);
 static int consent_audit_verify_batch(consent_audit_line_t *lines, size_t n,
     consent_audit_job_t *jobs, int nthreads);
 static void *consent_audit_verify_job(void *data);
@@ -65,8 +67,8 @@ static void consent_audit_verify_report(void *data, const char *file,
 int
 consent_audit_verify(int argc, char **argv)
 {
-    int                          i, nfiles, nthreads, fast, rc;
-    char                       **files, err[512];
+    int                          i, nfiles, nkept, nthreads, fast, rc;
+    char                       **files, **kept, err[512];
     size_t                       n, k, lineno;
     EVP_PKEY                    *key;
     const char                  *pubkey, *p, *end, *nl;
@@ -87,7 +89,14 @@ consent_audit_verify(int argc, char **argv)
         return CONSENT_AUDIT_USAGE;
     }
 
+    kept = calloc((size_t) argc + 1, sizeof(char *));
+    if (kept == NULL) {
+        free(files);
+        return CONSENT_AUDIT_USAGE;
+    }
+
     nfiles = 0;
+    nkept = 0;
 
     for (i = 0; i < argc; i++) {
 
@@ -96,6 +105,9 @@ consent_audit_verify(int argc, char **argv)
 
         } else if (strncmp(argv[i], "--pubkey=", 9) == 0) {
             pubkey = argv[i] + 9;
+
+        } else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) {
+            kept[nkept++] = argv[++i];
 
         } else if (strcmp(argv[i], "--fast") == 0) {
             fast = 1;
@@ -110,6 +122,7 @@ consent_audit_verify(int argc, char **argv)
             fprintf(stderr, "consent-audit verify: unknown option \"%s\"; "
                     "see \"consent-audit --help\"\n", argv[i]);
             free(files);
+            free(kept);
             return CONSENT_AUDIT_USAGE;
 
         } else {
@@ -119,8 +132,9 @@ consent_audit_verify(int argc, char **argv)
 
     if (nfiles == 0 || pubkey == NULL) {
         fprintf(stderr, "usage: consent-audit verify FILE... --pubkey PEM "
-                "[--fast] [-j N]\n");
+                "[--checkpoint FILE]... [--fast] [-j N]\n");
         free(files);
+        free(kept);
         return CONSENT_AUDIT_USAGE;
     }
 
@@ -136,7 +150,22 @@ consent_audit_verify(int argc, char **argv)
     if (key == NULL) {
         fprintf(stderr, "consent-audit verify: %s\n", err);
         free(files);
+        free(kept);
         return CONSENT_AUDIT_USAGE;
+    }
+
+    /* a log with checkpoints is a tree; one of signed records a chain */
+
+    rc = consent_audit_verify_format(files, nfiles);
+
+    if (rc != 0) {
+        rc = (rc == 1) ? consent_audit_verify_tree(files, nfiles, key, kept,
+                                                   nkept, ctx.max_errors)
+                       : CONSENT_AUDIT_USAGE;
+        free(files);
+        free(kept);
+        EVP_PKEY_free(key);
+        return rc;
     }
 
     lines = calloc(CONSENT_AUDIT_BATCH, sizeof(consent_audit_line_t));
@@ -271,9 +300,61 @@ done:
     free(jobs);
     free(lines);
     free(files);
+    free(kept);
     EVP_PKEY_free(key);
 
     return rc;
+}
+
+
+/*
+ * 1: a tree (a checkpoint record somewhere, or a first record without
+ * "sig"); 0: a chain of signed records, from before checkpoints; -1: a
+ * file cannot be read.
+ */
+
+static int
+consent_audit_verify_format(char **files, int nfiles)
+{
+    int                              i, rc, first;
+    const char                      *p, *end, *nl;
+    consent_audit_file_t             f;
+    ngx_http_consent_record_line_t   r;
+
+    static const char  mark[] = "\"type\":\"checkpoint\"}\n";
+
+    rc = 0;
+    first = -1;
+
+    for (i = 0; i < nfiles && rc == 0; i++) {
+
+        if (consent_audit_map(&f, files[i]) != 0) {
+            return -1;
+        }
+
+        end = f.data + f.size;
+
+        if (memmem(f.data, f.size, mark, sizeof(mark) - 1) != NULL) {
+            rc = 1;
+        }
+
+        for (p = f.data; first == -1 && p < end; p = nl + 1) {
+            nl = memchr(p, '\n', end - p);
+            if (nl == NULL) {
+                break;
+            }
+
+            if (ngx_http_consent_record_fields(p, nl - p, &r) == 0
+                && r.type != NGX_HTTP_CONSENT_RECORD_CHECKPOINT)
+            {
+                first = r.sig;
+            }
+        }
+
+        consent_audit_unmap(&f);
+    }
+
+    return (rc == 1 || first == 0) ? 1 : 0;
 }
 
 
