@@ -53,6 +53,7 @@ typedef struct {
     uint64_t                        policies;
     uint64_t                        consents;
     uint64_t                        legacy;
+    uint64_t                        last_seq;
 
     /* a jump in seq, reported once the next line says gap or swap */
     unsigned                        pending:1;
@@ -273,12 +274,12 @@ consent_audit_tree_line(void *data, const char *file, size_t line,
         return 0;
     }
 
-    expected = ctx->tree.size + 1;
+    expected = ctx->last_seq + 1;
 
     if (ctx->pending) {
-        ctx->pending = 0;
 
         if (f.seq == ctx->pending_expected) {
+            ctx->pending = 0;
             consent_audit_tree_error(ctx, file, line, "out of order",
                                      "seq %llu comes after seq %llu (line "
                                      "%zu): the two lines were swapped",
@@ -307,6 +308,10 @@ consent_audit_tree_line(void *data, const char *file, size_t line,
     }
 
 leaf:
+
+    if (f.seq > ctx->last_seq) {
+        ctx->last_seq = f.seq;
+    }
 
     if (f.sig || f.prev) {
         ctx->legacy++;
