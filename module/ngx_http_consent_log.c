@@ -49,6 +49,7 @@ static ngx_open_file_t *ngx_http_consent_log_beside(ngx_conf_t *cf,
 static EVP_PKEY *ngx_http_consent_log_load_key(ngx_conf_t *cf,
     ngx_str_t *file);
 static void ngx_http_consent_log_cleanup(void *data);
+static void ngx_http_consent_log_shutdown(void *data);
 static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
 static ngx_int_t ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone,
@@ -527,9 +528,25 @@ ngx_http_consent_log_cleanup(void *data)
 {
     ngx_http_consent_log_conf_t  *lcf = data;
 
-    ngx_uint_t  i;
+    if (lcf->key != NULL) {
+        EVP_PKEY_free(lcf->key);
+        lcf->key = NULL;
+    }
+}
 
-    /* shutdown (and the end of an old configuration): a last checkpoint */
+
+/*
+ * Shutdown (and the end of an old configuration): a last checkpoint.
+ * Registered after the syslog peers' own cleanups, it runs before them,
+ * while their sockets are open.
+ */
+
+static void
+ngx_http_consent_log_shutdown(void *data)
+{
+    ngx_http_consent_log_conf_t  *lcf = data;
+
+    ngx_uint_t  i;
 
     if (lcf->sh != NULL && !ngx_test_config) {
         ngx_shmtx_lock(&lcf->shpool->mutex);
@@ -543,11 +560,6 @@ ngx_http_consent_log_cleanup(void *data)
             lcf->read_fd[i] = NGX_INVALID_FILE;
         }
     }
-
-    if (lcf->key != NULL) {
-        EVP_PKEY_free(lcf->key);
-        lcf->key = NULL;
-    }
 }
 
 
@@ -555,6 +567,7 @@ ngx_int_t
 ngx_http_consent_log_init(ngx_conf_t *cf)
 {
     u_char                        *p;
+    ngx_pool_cleanup_t            *cln;
     ngx_http_consent_secret_t     *secret;
     ngx_http_consent_log_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *mcf;
@@ -565,6 +578,14 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
     if (lcf == NULL || lcf->off) {
         return NGX_OK;
     }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_consent_log_shutdown;
+    cln->data = lcf;
 
     if (lcf->ip == NGX_CONF_UNSET_UINT) {
         lcf->ip = NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE;
