@@ -127,6 +127,7 @@ typedef struct {
 
 
 /* ngx_http_consent_receipt.c */
+ngx_int_t ngx_http_consent_receipt_available(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_receipt_send(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_checkpoint_send(ngx_http_request_t *r);
 

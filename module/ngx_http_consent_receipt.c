@@ -222,6 +222,22 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
 }
 
 
+/* whether the endpoint can give receipts: a log file, signed checkpoints */
+
+ngx_int_t
+ngx_http_consent_receipt_available(ngx_http_request_t *r)
+{
+    ngx_http_consent_log_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    lcf = mcf->log;
+
+    return lcf != NULL && !lcf->off && lcf->sh != NULL && lcf->main != NULL
+           && lcf->key != NULL;
+}
+
+
 ngx_int_t
 ngx_http_consent_checkpoint_send(ngx_http_request_t *r)
 {

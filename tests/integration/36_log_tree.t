@@ -84,6 +84,12 @@ like($r->{body}, qr/not yet.*retry after/, 'and says so');
 $r = $t->get('/consent/receipt');
 is($r->{status}, 404, 'no consent, no receipt');
 
+like($t->get('/consent/', Cookie => "consent=$cookie")->{body},
+     qr{<a href="/consent/receipt" download>Proof of your choice</a>},
+     'the preferences page offers the receipt as a download');
+unlike($t->get('/consent/')->{body}, qr{/consent/receipt},
+       'not without a consent');
+
 sleep 2;
 
 $r = $t->get('/consent/receipt', Cookie => "consent=$cookie");
