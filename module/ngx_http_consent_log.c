@@ -1703,9 +1703,7 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
 
     sh = lcf->sh;
 
-    if (ngx_http_consent_tree_leaf_hash(NULL, leaf, len, hash) != 0) {
-        goto failed;
-    }
+    ngx_http_consent_tree_leaf_hash(leaf, len, hash);
 
     tree = sh->tree;
     n = ngx_http_consent_tree_append(&tree, hash, stored);

@@ -30,8 +30,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 
 #define NGX_HTTP_CONSENT_TREE_HASH_LEN    32
 #define NGX_HTTP_CONSENT_TREE_HEIGHT      64
@@ -53,8 +51,8 @@ typedef int (*ngx_http_consent_tree_read_pt)(void *data, uint64_t index,
     unsigned char *out);
 
 
-int ngx_http_consent_tree_leaf_hash(EVP_MD_CTX *md, const void *leaf,
-    size_t len, unsigned char *out);
+void ngx_http_consent_tree_leaf_hash(const void *leaf, size_t len,
+    unsigned char *out);
 void ngx_http_consent_tree_node_hash(const unsigned char *left,
     const unsigned char *right, unsigned char *out);
 
