@@ -80,20 +80,6 @@ typedef enum {
 } ngx_http_consent_record_status_e;
 
 
-/* what a line says about its place in the chain */
-typedef enum {
-    NGX_HTTP_CONSENT_CHAIN_MALFORMED = 0,
-    NGX_HTTP_CONSENT_CHAIN_TRUNCATED,
-    NGX_HTTP_CONSENT_CHAIN_NO_SIG,
-    NGX_HTTP_CONSENT_CHAIN_BAD_SIG,
-    NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
-    NGX_HTTP_CONSENT_CHAIN_GAP,
-    NGX_HTTP_CONSENT_CHAIN_DUPLICATE,
-    NGX_HTTP_CONSENT_CHAIN_OUT_OF_ORDER,
-    NGX_HTTP_CONSENT_CHAIN_NEW_CHAIN
-} ngx_http_consent_chain_error_e;
-
-
 typedef struct {
     ngx_http_consent_record_status_e  status;
     int                               type;
@@ -111,39 +97,11 @@ typedef struct {
     size_t                            canonical;  /* bytes of the line */
     const char                       *note;       /* as written, quoted */
     size_t                            note_len;
+    unsigned char                     prev_hash[32];
     unsigned                          has_id:1;
     unsigned                          sig:1;
     unsigned                          prev:1;
 } ngx_http_consent_record_line_t;
-
-
-typedef void (*ngx_http_consent_chain_report_pt)(void *data,
-    const char *file, size_t line, ngx_http_consent_chain_error_e error,
-    const char *message);
-
-
-/* the chain verifier: fed one checked line after the other, in order */
-typedef struct {
-    uint64_t                          seq;
-    unsigned char                     hash[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-    const char                       *file;
-    size_t                            line;
-    unsigned                          started:1;
-    unsigned                          pending:1;
-
-    /* a gap seen on the previous line, reported once the next is known */
-    uint64_t                          pending_seq;
-    uint64_t                          pending_expected;
-    const char                       *pending_file;
-    size_t                            pending_line;
-
-    uint64_t                          first_seq;
-    uint64_t                          records;
-    uint64_t                          errors;
-
-    ngx_http_consent_chain_report_pt  report;
-    void                             *data;
-} ngx_http_consent_chain_t;
 
 
 extern const unsigned char  ngx_http_consent_record_genesis[
@@ -155,10 +113,6 @@ void ngx_http_consent_record_hex(const unsigned char *in, size_t len,
     char *out);
 int ngx_http_consent_record_unhex(const char *in, size_t len,
     unsigned char *out);
-size_t ngx_http_consent_record_b64url(const unsigned char *in, size_t len,
-    char *out);
-int ngx_http_consent_record_unb64url(const char *in, size_t len,
-    unsigned char *out, size_t size, size_t *outlen);
 size_t ngx_http_consent_record_ts(int64_t sec, unsigned msec, char *out);
 int ngx_http_consent_record_ip(int family, const unsigned char *addr,
     int mode, const unsigned char *key, size_t keylen, char *out,
@@ -190,17 +144,6 @@ void ngx_http_consent_record_check(const char *line, size_t len,
     ngx_http_consent_record_check_t *out);
 int ngx_http_consent_record_fields(const char *line, size_t len,
     ngx_http_consent_record_line_t *out);
-int ngx_http_consent_record_scan(const char *line, size_t len,
-    char *scratch, size_t size, ngx_http_consent_record_check_t *out);
-
-/* the chain */
-void ngx_http_consent_chain_init(ngx_http_consent_chain_t *chain,
-    ngx_http_consent_chain_report_pt report, void *data);
-void ngx_http_consent_chain_feed(ngx_http_consent_chain_t *chain,
-    const char *file, size_t line, const ngx_http_consent_record_check_t *r);
-void ngx_http_consent_chain_end(ngx_http_consent_chain_t *chain);
-const char *ngx_http_consent_chain_error_name(
-    ngx_http_consent_chain_error_e error);
 
 
 #endif /* _NGX_HTTP_CONSENT_RECORD_H_INCLUDED_ */

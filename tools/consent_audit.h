@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "ngx_http_consent_record.h"
+#include "consent_audit_chain.h"
 
 
 /* exit codes */

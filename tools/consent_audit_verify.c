@@ -61,7 +61,7 @@ static int consent_audit_verify_batch(consent_audit_line_t *lines, size_t n,
     consent_audit_job_t *jobs, int nthreads);
 static void *consent_audit_verify_job(void *data);
 static void consent_audit_verify_report(void *data, const char *file,
-    size_t line, ngx_http_consent_chain_error_e error, const char *message);
+    size_t line, consent_audit_chain_error_e error, const char *message);
 
 
 int
@@ -75,7 +75,7 @@ consent_audit_verify(int argc, char **argv)
     consent_audit_job_t         *jobs;
     consent_audit_file_t         f;
     consent_audit_line_t        *lines, *l;
-    ngx_http_consent_chain_t     chain;
+    consent_audit_chain_t     chain;
     consent_audit_verify_ctx_t   ctx;
 
     pubkey = NULL;
@@ -186,7 +186,7 @@ consent_audit_verify(int argc, char **argv)
         }
     }
 
-    ngx_http_consent_chain_init(&chain, consent_audit_verify_report, &ctx);
+    consent_audit_chain_init(&chain, consent_audit_verify_report, &ctx);
 
     rc = CONSENT_AUDIT_OK;
 
@@ -228,7 +228,7 @@ consent_audit_verify(int argc, char **argv)
                 }
 
                 for (k = 0; k < n; k++) {
-                    ngx_http_consent_chain_feed(&chain, files[i],
+                    consent_audit_chain_feed(&chain, files[i],
                                                 lines[k].line,
                                                 &lines[k].check);
 
@@ -251,7 +251,7 @@ consent_audit_verify(int argc, char **argv)
         consent_audit_unmap(&f);
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
 
     if (chain.errors) {
         if (chain.errors > ctx.printed) {
@@ -416,7 +416,7 @@ consent_audit_verify_job(void *data)
         /* --fast: lines as written are scanned, not parsed */
 
         if (l->sign
-            || ngx_http_consent_record_scan(l->data, l->len, job->scratch,
+            || consent_audit_record_scan(l->data, l->len, job->scratch,
                                             CONSENT_AUDIT_SCRATCH, &l->check)
                != 0)
         {
@@ -437,7 +437,7 @@ consent_audit_verify_job(void *data)
 
 static void
 consent_audit_verify_report(void *data, const char *file, size_t line,
-    ngx_http_consent_chain_error_e error, const char *message)
+    consent_audit_chain_error_e error, const char *message)
 {
     consent_audit_verify_ctx_t  *ctx = data;
 
@@ -448,5 +448,5 @@ consent_audit_verify_report(void *data, const char *file, size_t line,
     ctx->printed++;
 
     printf("%s:%zu: %s: %s\n", file, line,
-           ngx_http_consent_chain_error_name(error), message);
+           consent_audit_chain_error_name(error), message);
 }

@@ -14,17 +14,24 @@
 #include <string.h>
 
 #include "ngx_http_consent_record.h"
+#include "consent_audit_chain.h"
+
+/*
+ * The chain verifier lives in tools/ (consent-audit only); the unit and
+ * fuzz rules link the pure cores alone, so it is built in here.
+ */
+#include "consent_audit_chain.c"
 
 
 static void
 report(void *data, const char *file, size_t line,
-    ngx_http_consent_chain_error_e error, const char *message)
+    consent_audit_chain_error_e error, const char *message)
 {
     (void) data;
     (void) file;
     (void) line;
 
-    if (ngx_http_consent_chain_error_name(error) == NULL
+    if (consent_audit_chain_error_name(error) == NULL
         || message == NULL)
     {
         abort();
@@ -40,10 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t                           *rec;
     const char                       *p, *end;
     unsigned char                     prev[32], hash[32];
-    ngx_http_consent_chain_t          chain;
+    consent_audit_chain_t          chain;
     ngx_http_consent_record_check_t   r, s;
 
-    ngx_http_consent_chain_init(&chain, report, NULL);
+    consent_audit_chain_init(&chain, report, NULL);
 
     p = (const char *) data;
     end = p + size;
@@ -61,11 +68,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             r.status = NGX_HTTP_CONSENT_RECORD_TRUNCATED;
         }
 
-        ngx_http_consent_chain_feed(&chain, "fuzz", line, &r);
+        consent_audit_chain_feed(&chain, "fuzz", line, &r);
 
         /* the fast scan reads what the parser reads, when both accept */
 
-        if (ngx_http_consent_record_scan(p, (nl ? nl : end) - p, scratch,
+        if (consent_audit_record_scan(p, (nl ? nl : end) - p, scratch,
                                          sizeof(scratch), &s)
             == 0)
         {
@@ -111,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = nl ? nl + 1 : end;
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
 
     if (chain.errors > chain.records + line + 1) {
         abort();
