@@ -557,7 +557,7 @@ static ngx_int_t
 ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     ngx_uint_t json)
 {
-    ngx_int_t                      n;
+    ngx_int_t                      n, rc;
     ngx_uint_t                     i;
     ngx_time_t                    *tp;
     ngx_http_consent_ctx_t        *ctx;
@@ -655,7 +655,14 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
     /* no consent without proof: the record first, then the cookie */
 
-    if (ngx_http_consent_log_write(r, choice) != NGX_OK) {
+    rc = ngx_http_consent_log_write(r, choice);
+
+    if (rc == NGX_AGAIN) {
+        /* on disk soon: ngx_http_consent_log.c runs the request again */
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_consent_send_error(r,
                                      NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "the consent could not be recorded, "

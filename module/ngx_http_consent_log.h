@@ -120,6 +120,15 @@ typedef struct {
     ngx_http_consent_log_sh_t      *sh;
 
     /* per worker */
+#if (NGX_THREADS)
+    ngx_thread_pool_t              *thread_pool;
+    ngx_thread_task_t              *task;       /* the fdatasync() */
+    ngx_queue_t                     waiting;    /* for the disk */
+    ngx_event_t                     hold;       /* no exit meanwhile */
+    uint64_t                        task_start;
+    uint64_t                        task_first;
+    unsigned                        syncing:1;
+#endif
     ngx_event_t                     timer;
     ngx_fd_t                        read_fd[3]; /* hashes, leaves, index */
     unsigned                        warned:1;
