@@ -193,6 +193,8 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             lcf->read_fd[i] = NGX_INVALID_FILE;
         }
 
+        lcf->log_fd = NGX_INVALID_FILE;
+
         if (ngx_array_init(&lcf->targets, cf->pool, 2,
                            sizeof(ngx_http_consent_log_target_t))
             != NGX_OK)
@@ -1655,15 +1657,22 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf,
     len = p - line;
     *p++ = '\n';
 
+    /* a worker that dies from here to the end leaves the mark */
+
+    lcf->sh->writer = ngx_pid;
+
     rc = ngx_http_consent_log_send(lcf, line, len + 1, log);
 
     if (rc == NGX_ERROR) {
+        lcf->sh->writer = 0;
         return NGX_ERROR;
     }
 
     /* the files beside failing: the record stands, receipts are off */
 
     (void) ngx_http_consent_log_leaf(lcf, line, len, type, id, log);
+
+    lcf->sh->writer = 0;
 
     return rc;
 }
@@ -1993,6 +2002,21 @@ ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
         return NGX_OK;
     }
 
+    /*
+     * Most of the time, without a system call: the descriptor as last
+     * seen, the file the last record went to, no append left half done.
+     * A worker's own reopen changes its descriptor; another's changes
+     * sh->log_ino.
+     */
+
+    if (lcf->main->fd == lcf->log_fd && lcf->log_ino == sh->log_ino
+        && sh->writer == 0)
+    {
+        return NGX_OK;
+    }
+
+    sh->writer = 0;
+
     if (ngx_http_consent_log_follow(lcf, lcf->main, log) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -2000,6 +2024,9 @@ ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
     if (ngx_fd_info(lcf->main->fd, &fi) == NGX_FILE_ERROR) {
         return NGX_OK;                 /* the write will say */
     }
+
+    lcf->log_fd = lcf->main->fd;
+    lcf->log_ino = ngx_file_uniq(&fi);
 
     size = ngx_file_size(&fi);
 

@@ -74,6 +74,7 @@ typedef struct {
     off_t                           leaves_size;
     off_t                           index_size;
     ngx_uint_t                      broken;       /* the files beside */
+    ngx_pid_t                       writer;       /* mid-append */
 
     /* group commit: leaves from file_first to synced are on disk */
     uint64_t                        file_first;
@@ -131,6 +132,8 @@ typedef struct {
 #endif
     ngx_event_t                     timer;
     ngx_fd_t                        read_fd[3]; /* hashes, leaves, index */
+    ngx_fd_t                        log_fd;     /* main->fd, as last seen */
+    ino_t                           log_ino;    /* and its file */
     unsigned                        warned:1;
 } ngx_http_consent_log_conf_t;
 
