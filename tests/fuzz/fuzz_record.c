@@ -4,7 +4,10 @@
  *
  * The consent log as consent-audit verify reads it: any bytes, cut into
  * lines, checked and fed to the chain; never out of bounds, and a
- * well-formed record re-sealed from what was parsed checks clean.
+ * well-formed record re-sealed from what was parsed checks clean. Each
+ * line also goes through the tree's readers: record_fields, the JSON
+ * string printer (which must print what jansson prints, or refuse what
+ * jansson refuses) and the checkpoint note reader.
  */
 
 
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngx_http_consent_note.h"
 #include "ngx_http_consent_record.h"
 #include "consent_audit_chain.h"
 
@@ -36,6 +40,64 @@ report(void *data, const char *file, size_t line,
     {
         abort();
     }
+}
+
+
+static void
+tree_readers(const char *p, size_t len)
+{
+    char                            *mine, *theirs;
+    size_t                           n, m;
+    json_t                          *v;
+    ngx_http_consent_checkpoint_t    cp;
+    ngx_http_consent_record_line_t   f;
+
+    if (ngx_http_consent_record_fields(p, len, &f) == 0
+        && (f.canonical > len || (f.note && f.note + f.note_len > p + len)))
+    {
+        abort();
+    }
+
+    /* a note without a key: never "ok" */
+    if (ngx_http_consent_note_open(p, len, NULL, &cp)
+        == NGX_HTTP_CONSENT_NOTE_OK)
+    {
+        abort();
+    }
+
+    if (len > 4096) {
+        return;
+    }
+
+    mine = malloc(6 * len + 3);
+    theirs = malloc(6 * len + 3);
+
+    if (mine == NULL || theirs == NULL) {
+        abort();
+    }
+
+    n = ngx_http_consent_record_json_string((const unsigned char *) p, len,
+                                            mine);
+    v = json_stringn(p, len);
+
+    if (v == NULL) {
+        if (n != 0) {
+            abort();
+        }
+
+    } else {
+        m = json_dumpb(v, theirs, 6 * len + 3,
+                       JSON_ENCODE_ANY|NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+        if (n != m || memcmp(mine, theirs, n) != 0) {
+            abort();
+        }
+
+        json_decref(v);
+    }
+
+    free(mine);
+    free(theirs);
 }
 
 
@@ -114,6 +176,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             json_decref(rec);
         }
+
+        tree_readers(p, (nl ? nl : end) - p);
 
         p = nl ? nl + 1 : end;
     }
