@@ -29,15 +29,24 @@
  * ensure_ascii=False, separators=(",", ":")) for any record without
  * control characters other than \b \f \n \r \t.
  *
- *     seq   1, 2, 3, ... one chain per nginx instance, across workers,
- *           reloads, reopened and rotated files
+ *     seq   1, 2, 3, ... one per leaf of the instance's Merkle tree
+ *           (ngx_http_consent_tree.h), across workers, reloads, reopened
+ *           and rotated files: the tree index is seq - 1
+ *
+ * A line as written is the canonical form and a '\n'; the leaf is the
+ * line without its '\n'. Records of type "checkpoint" carry a signed
+ * checkpoint of the tree (ngx_http_consent_note.h) and are not leaves.
+ *
+ * Logs of the first format also had, in every record:
+ *
  *     prev  SHA-256 of the previous record's canonical form, 64 lower-case
  *           hex digits; 64 zeros for the first record of a chain
  *     sig   Ed25519 signature (RFC 8032, pure) over the canonical form,
- *           base64url without padding (86 characters)
+ *           base64url without padding (86 characters), inserted before
+ *           the final '}': the canonical form is the line without it
  *
- * A line as written is the canonical form with ,"sig":"..." inserted before
- * its final '}' and a '\n' after it.
+ * ngx_http_consent_record_seal() and _check() still write and read those,
+ * for consent-audit and its tests (tools/consent_audit_chain.c).
  */
 
 
