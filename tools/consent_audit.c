@@ -31,6 +31,8 @@
 #define CONSENT_AUDIT_SECRET_LEN  32
 
 
+static int consent_audit_each_line(void *data, const char *file,
+    size_t line, const char *p, size_t len, int truncated);
 static int consent_audit_keygen(int argc, char **argv);
 static int consent_audit_write_file(const char *dir, const char *name,
     mode_t mode, int force, const unsigned char *data, size_t len);
@@ -235,18 +237,17 @@ consent_audit_unmap(consent_audit_file_t *f)
 
 
 /*
- * Calls cb for each record that parses, in order; lines that do not parse
- * are skipped (verify is the command that reports them). A callback
+ * Calls cb for each line of the files, in order, with its length without
+ * the '\n' and whether it lacks one (a cut last line). A callback
  * returning non-zero stops the walk.
  */
 
 int
-consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
+consent_audit_lines(char **files, int nfiles, consent_audit_line_pt cb,
     void *data)
 {
     int                    i, rc;
     size_t                 line;
-    json_t                *rec;
     const char            *p, *end, *nl;
     consent_audit_file_t   f;
 
@@ -265,18 +266,11 @@ consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
             line++;
 
             nl = memchr(p, '\n', end - p);
-            if (nl == NULL) {
-                nl = end;
-            }
 
-            rec = json_loadb(p, nl - p, JSON_REJECT_DUPLICATES, NULL);
+            rc = cb(data, files[i], line, p, (nl ? nl : end) - p,
+                    nl == NULL);
 
-            if (json_is_object(rec)) {
-                rc = cb(data, files[i], line, rec);
-            }
-
-            json_decref(rec);
-            p = nl + 1;
+            p = nl ? nl + 1 : end;
         }
 
         consent_audit_unmap(&f);
@@ -287,6 +281,50 @@ consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
     }
 
     return CONSENT_AUDIT_OK;
+}
+
+
+typedef struct {
+    consent_audit_record_pt        cb;
+    void                          *data;
+} consent_audit_each_t;
+
+
+/*
+ * Calls cb for each record that parses, in order; lines that do not parse
+ * are skipped (verify is the command that reports them). A callback
+ * returning non-zero stops the walk.
+ */
+
+int
+consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
+    void *data)
+{
+    consent_audit_each_t  each;
+
+    each.cb = cb;
+    each.data = data;
+
+    return consent_audit_lines(files, nfiles, consent_audit_each_line, &each);
+}
+
+
+static int
+consent_audit_each_line(void *data, const char *file, size_t line,
+    const char *p, size_t len, int truncated)
+{
+    consent_audit_each_t  *each = data;
+
+    int      rc;
+    json_t  *rec;
+
+    (void) truncated;
+
+    rec = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+    rc = json_is_object(rec) ? each->cb(each->data, file, line, rec) : 0;
+    json_decref(rec);
+
+    return rc;
 }
 
 

@@ -34,11 +34,15 @@ typedef struct {
 
 typedef int (*consent_audit_record_pt)(void *data, const char *file,
     size_t line, json_t *record);
+typedef int (*consent_audit_line_pt)(void *data, const char *file,
+    size_t line, const char *p, size_t len, int truncated);
 
 
 /* consent_audit.c */
 int consent_audit_map(consent_audit_file_t *f, const char *name);
 void consent_audit_unmap(consent_audit_file_t *f);
+int consent_audit_lines(char **files, int nfiles, consent_audit_line_pt cb,
+    void *data);
 int consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
     void *data);
 

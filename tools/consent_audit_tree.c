@@ -30,10 +30,6 @@
 #define CONSENT_AUDIT_SCRATCH  (1024 * 1024)
 
 
-typedef int (*consent_audit_line_pt)(void *data, const char *file,
-    size_t line, const char *p, size_t len, int truncated);
-
-
 typedef struct {
     uint64_t                        size;
     ngx_http_consent_tree_hash_t    root;
@@ -96,8 +92,6 @@ typedef struct {
 
 static int consent_audit_fields(const char *p, size_t len,
     ngx_http_consent_record_line_t *f);
-static int consent_audit_lines(char **files, int nfiles,
-    consent_audit_line_pt cb, void *data);
 static int consent_audit_tree_line(void *data, const char *file,
     size_t line, const char *p, size_t len, int truncated);
 static void consent_audit_tree_checkpoint(consent_audit_tree_ctx_t *ctx,
@@ -674,50 +668,6 @@ consent_audit_fields(const char *p, size_t len,
     }
 
     return ngx_http_consent_record_fields(p, len, f);
-}
-
-
-/* every line of the files, in order, mapped */
-
-static int
-consent_audit_lines(char **files, int nfiles, consent_audit_line_pt cb,
-    void *data)
-{
-    int                    i, rc;
-    size_t                 line;
-    const char            *p, *end, *nl;
-    consent_audit_file_t   f;
-
-    for (i = 0; i < nfiles; i++) {
-
-        if (consent_audit_map(&f, files[i]) != 0) {
-            return CONSENT_AUDIT_USAGE;
-        }
-
-        p = f.data;
-        end = f.data + f.size;
-        line = 0;
-        rc = 0;
-
-        while (p < end && rc == 0) {
-            line++;
-
-            nl = memchr(p, '\n', end - p);
-
-            rc = cb(data, files[i], line, p, (nl ? nl : end) - p,
-                    nl == NULL);
-
-            p = nl ? nl + 1 : end;
-        }
-
-        consent_audit_unmap(&f);
-
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    return CONSENT_AUDIT_OK;
 }
 
 
