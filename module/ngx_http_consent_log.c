@@ -160,6 +160,7 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                           *rv;
     ngx_str_t                      *value, name;
     ngx_uint_t                      i;
+    ngx_file_info_t                 fi;
     ngx_pool_cleanup_t             *cln;
     ngx_http_consent_log_conf_t    *lcf;
     ngx_http_consent_log_target_t  *t;
@@ -261,10 +262,25 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        /* the first file keeps the tree beside it */
+        /*
+         * The first file keeps the tree beside it; a log that is not a
+         * regular file (a device, a pipe) cannot: no files are made next
+         * to it, the tree lives in memory, and there are no receipts.
+         */
 
         if (lcf->main == NULL) {
             lcf->main = t->file;
+
+            if (ngx_file_info(t->file->name.data, &fi) != NGX_FILE_ERROR
+                && !S_ISREG(fi.st_mode))
+            {
+                ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                   "\"consent_log\" \"%V\" is not a regular "
+                                   "file: the tree cannot be kept beside it, "
+                                   "a restart starts a new one, and readers "
+                                   "get no receipt", &t->file->name);
+                goto params;
+            }
 
             lcf->hashes = ngx_http_consent_log_beside(cf, &name,
                                                NGX_HTTP_CONSENT_LOG_HASHES);
@@ -299,6 +315,8 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                       - lcf->checkpoint_tmp.data - 1;
         }
     }
+
+params:
 
     for (i = 2; i < cf->args->nelts; i++) {
         rv = ngx_http_consent_log_param(cf, lcf, &value[i]);
@@ -583,7 +601,14 @@ ngx_http_consent_log_shutdown(void *data)
 
     ngx_uint_t  i;
 
-    if (lcf->sh != NULL && !ngx_test_config) {
+    /*
+     * Not for an old configuration in the master after a reload: its
+     * files are closed by then, and their descriptors may be others'.
+     */
+
+    if (lcf->sh != NULL && !ngx_test_config
+        && (ngx_process == NGX_PROCESS_WORKER || ngx_terminate || ngx_quit))
+    {
         ngx_shmtx_lock(&lcf->shpool->mutex);
         ngx_http_consent_log_checkpoint(lcf, ngx_cycle->log);
         ngx_shmtx_unlock(&lcf->shpool->mutex);
@@ -936,7 +961,7 @@ ngx_http_consent_log_recover(ngx_http_consent_log_conf_t *lcf,
 
     sh = lcf->sh;
 
-    if (lcf->main == NULL || lcf->main->fd == NGX_INVALID_FILE) {
+    if (lcf->hashes == NULL || lcf->main->fd == NGX_INVALID_FILE) {
         return;
     }
 
@@ -1785,7 +1810,7 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
     tree = sh->tree;
     n = ngx_http_consent_tree_append(&tree, hash, stored);
 
-    if (lcf->main != NULL && !sh->broken) {
+    if (lcf->hashes != NULL && !sh->broken) {
         ngx_memzero(&e, sizeof(ngx_http_consent_log_entry_t));
 
         if (id != NULL) {
@@ -1935,7 +1960,7 @@ ngx_http_consent_log_replace(ngx_http_consent_log_conf_t *lcf, u_char *note,
     ngx_fd_t   fd;
     ngx_err_t  err;
 
-    if (lcf->main == NULL) {
+    if (lcf->checkpoint.data == NULL) {
         return;
     }
 
@@ -2066,7 +2091,7 @@ ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
             expect[1] = &sh->leaves_size;
             expect[2] = &sh->index_size;
 
-            for (i = 0; i < 3; i++) {
+            for (i = 0; i < 3 && lcf->hashes != NULL; i++) {
                 if (ngx_fd_info(side[i]->fd, &fi) != NGX_FILE_ERROR
                     && ngx_file_size(&fi) > *expect[i]
                     && ftruncate(side[i]->fd, *expect[i]) == -1)

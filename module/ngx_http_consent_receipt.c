@@ -71,7 +71,7 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = mcf->log;
 
-    if (lcf == NULL || lcf->off || lcf->sh == NULL || lcf->main == NULL
+    if (lcf == NULL || lcf->off || lcf->sh == NULL || lcf->hashes == NULL
         || lcf->key == NULL)
     {
         return ngx_http_consent_receipt_error(r, NGX_HTTP_NOT_FOUND,
@@ -233,7 +233,7 @@ ngx_http_consent_receipt_available(ngx_http_request_t *r)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = mcf->log;
 
-    return lcf != NULL && !lcf->off && lcf->sh != NULL && lcf->main != NULL
+    return lcf != NULL && !lcf->off && lcf->sh != NULL && lcf->hashes != NULL
            && lcf->key != NULL;
 }
 
