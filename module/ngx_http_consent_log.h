@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "ngx_http_consent_module.h"
 #include "ngx_http_consent_note.h"
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_tree.h"
@@ -137,6 +138,26 @@ typedef struct {
     unsigned                        warned:1;
 } ngx_http_consent_log_conf_t;
 
+
+/* ngx_http_consent_log.c */
+ngx_int_t ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf,
+    u_char *leaf, size_t len, ngx_uint_t type, u_char *id, ngx_log_t *log);
+void ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
+    ngx_log_t *log);
+
+/* ngx_http_consent_log_recover.c */
+ngx_int_t ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+void ngx_http_consent_log_replay(ngx_http_consent_log_conf_t *lcf,
+    ngx_fd_t fd, off_t from, off_t size, ngx_log_t *log);
+
+/* ngx_http_consent_log_sync.c */
+ngx_int_t ngx_http_consent_log_sync_init(ngx_conf_t *cf,
+    ngx_http_consent_log_conf_t *lcf);
+ngx_int_t ngx_http_consent_log_sync(ngx_http_consent_log_conf_t *lcf,
+    ngx_http_request_t *r, ngx_http_consent_choice_t *choice, uint64_t size);
+ngx_int_t ngx_http_consent_log_sync_resumed(ngx_http_consent_log_conf_t *lcf,
+    ngx_http_request_t *r, ngx_http_consent_choice_t *choice);
 
 /* ngx_http_consent_receipt.c */
 ngx_int_t ngx_http_consent_receipt_available(ngx_http_request_t *r);
