@@ -686,7 +686,7 @@ int
 ngx_http_consent_record_fields(const char *line, size_t len,
     ngx_http_consent_record_line_t *out)
 {
-    size_t       klen;
+    size_t       klen, n;
     const char  *p, *end, *key, *v;
 
     memset(out, 0, sizeof(*out));
@@ -761,10 +761,10 @@ ngx_http_consent_record_fields(const char *line, size_t len,
         } else if (klen == 4 && memcmp(key, "prev", 4) == 0) {
             out->prev = 1;
 
-            if (p - v != NGX_HTTP_CONSENT_RECORD_HEX_LEN + 2
-                || ngx_http_consent_record_unhex(v + 1,
-                                                 NGX_HTTP_CONSENT_RECORD_HEX_LEN,
-                                                 out->prev_hash)
+            n = NGX_HTTP_CONSENT_RECORD_HEX_LEN;
+
+            if ((size_t) (p - v) != n + 2
+                || ngx_http_consent_record_unhex(v + 1, n, out->prev_hash)
                    != 0)
             {
                 return -1;

@@ -36,7 +36,8 @@ int
 consent_audit_sample(int argc, char **argv)
 {
     int             i, tree;
-    char           *buf, *note, err[512], ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
+    char           *buf, *note, err[512];
+    char            ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
     char            id[33], ip[NGX_HTTP_CONSENT_RECORD_IP_LEN];
     char            hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
     size_t          n;
