@@ -55,8 +55,6 @@ static ngx_int_t ngx_http_consent_log_side(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
 static void ngx_http_consent_log_replace(ngx_http_consent_log_conf_t *lcf,
     u_char *note, size_t len, ngx_log_t *log);
-static ngx_int_t ngx_http_consent_log_check_files(
-    ngx_http_consent_log_conf_t *lcf, ngx_log_t *log);
 static ngx_int_t ngx_http_consent_log_follow(ngx_http_consent_log_conf_t *lcf,
     ngx_open_file_t *file, ngx_log_t *log);
 static ngx_int_t ngx_http_consent_log_write_file(ngx_open_file_t *file,
@@ -788,7 +786,7 @@ failed:
  * a new file begun with the checkpoint of the tree so far.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log)
 {
@@ -1023,7 +1021,11 @@ ngx_http_consent_log_timer(ngx_event_t *ev)
 
     elapsed = ngx_current_msec - sh->cp_time;
 
-    if (sh->tree.size != sh->cp_size && elapsed >= lcf->cp_interval) {
+    /* into the file at the path, as a record would be, not a rotated one */
+
+    if (sh->tree.size != sh->cp_size && elapsed >= lcf->cp_interval
+        && ngx_http_consent_log_check_files(lcf, ev->log) == NGX_OK)
+    {
         ngx_http_consent_log_checkpoint(lcf, ev->log);
         elapsed = 0;
     }

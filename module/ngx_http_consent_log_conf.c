@@ -507,7 +507,11 @@ ngx_http_consent_log_shutdown(void *data)
         && (ngx_process == NGX_PROCESS_WORKER || ngx_terminate || ngx_quit))
     {
         ngx_shmtx_lock(&lcf->shpool->mutex);
-        ngx_http_consent_log_checkpoint(lcf, ngx_cycle->log);
+
+        if (ngx_http_consent_log_check_files(lcf, ngx_cycle->log) == NGX_OK) {
+            ngx_http_consent_log_checkpoint(lcf, ngx_cycle->log);
+        }
+
         ngx_shmtx_unlock(&lcf->shpool->mutex);
     }
 

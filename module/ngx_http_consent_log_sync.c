@@ -309,9 +309,21 @@ ngx_http_consent_log_post_sync(ngx_http_consent_log_conf_t *lcf,
         lcf->task->event.data = lcf;
     }
 
+    /*
+     * A descriptor of its own: the worker may reopen the log, and close
+     * its descriptor, while the thread syncs.
+     */
+
     t = lcf->task->ctx;
-    t->fd = lcf->main->fd;
     t->err = 0;
+    t->fd = dup(lcf->main->fd);
+
+    if (t->fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "dup() of consent log \"%V\" failed",
+                      &lcf->main->name);
+        return NGX_ERROR;
+    }
 
     /* what this sync covers: every leaf written so far */
 
@@ -323,6 +335,7 @@ ngx_http_consent_log_post_sync(ngx_http_consent_log_conf_t *lcf,
     lcf->task->event.log = log;
 
     if (ngx_thread_task_post(lcf->thread_pool, lcf->task) != NGX_OK) {
+        (void) ngx_close_file(t->fd);
         return NGX_ERROR;
     }
 
@@ -361,6 +374,8 @@ ngx_http_consent_log_sync_done(ngx_event_t *ev)
     sh = lcf->sh;
     t = lcf->task->ctx;
     lcf->syncing = 0;
+
+    (void) ngx_close_file(t->fd);
 
     if (t->err) {
         ngx_log_error(NGX_LOG_CRIT, ev->log, t->err,
