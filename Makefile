@@ -20,7 +20,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEB_PKGS = nginx nginx-dev libjansson-dev libssl-dev zlib1g-dev libcmocka-dev \
            clang libfuzzer-14-dev libclang-rt-14-dev wrk perl openssl \
-           chromium fonts-dejavu-core curl
+           chromium fonts-dejavu-core curl \
+           golang-go golang-golang-x-mod-dev rsyslog
 
 CC_WARN  = -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
@@ -31,7 +32,7 @@ ASAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # the request-independent cores: no nginx types, unit-tested, fuzzed and
 # shared with tools/
-PURE_NAMES = cookie form html lang record
+PURE_NAMES = cookie form html lang record tree note
 PURE_SRCS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.c))
 PURE_HDRS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.h))
 
@@ -162,6 +163,23 @@ $(AUDIT): $(TOOL_SRCS) $(PURE_SRCS) $(PURE_HDRS)
 	    $(CC) $(CFLAGS) $(UNIT_CFLAGS) -o $@ $(TOOL_SRCS) $(PURE_SRCS) \
 	        -ljansson -lcrypto; \
 	fi
+
+# --- the independent verifier (Go, Debian's x/mod, GOPATH mode) -----------
+# tests/go/verify.go checks checkpoints and receipts with Go's own
+# golang.org/x/mod/sumdb/note and sumdb/tlog: no module download, no network
+
+GO_ENV = GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off \
+         GOCACHE=$(abspath $(BUILD))/gocache
+
+.PHONY: go-verify
+go-verify: $(BUILD)/consent-verify
+
+$(BUILD)/consent-verify: tests/go/verify.go
+	@mkdir -p $(BUILD)
+	$(GO_ENV) go build -o $@ ./tests/go
+
+# the integration tests of the log use it
+integration: go-verify
 
 # --- unit tests (cmocka), plain and under ASan+UBSan ----------------------
 

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_log.h"
 #include "ngx_http_consent_form.h"
 
 
@@ -144,6 +145,20 @@ ngx_http_consent_endpoint_handler(ngx_http_request_t *r)
         && ngx_strncmp(rest.data, "state", rest.len) == 0)
     {
         return ngx_http_consent_send_state(r);
+    }
+
+    /* the consent log's receipt and checkpoint: ngx_http_consent_receipt.c */
+
+    if (rest.len == sizeof("receipt") - 1
+        && ngx_strncmp(rest.data, "receipt", rest.len) == 0)
+    {
+        return ngx_http_consent_receipt_send(r);
+    }
+
+    if (rest.len == sizeof("checkpoint") - 1
+        && ngx_strncmp(rest.data, "checkpoint", rest.len) == 0)
+    {
+        return ngx_http_consent_checkpoint_send(r);
     }
 
     rc = ngx_http_consent_send_asset(r, &rest);
@@ -550,7 +565,7 @@ static ngx_int_t
 ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     ngx_uint_t json)
 {
-    ngx_int_t                      n;
+    ngx_int_t                      n, rc;
     ngx_uint_t                     i;
     ngx_time_t                    *tp;
     ngx_http_consent_ctx_t        *ctx;
@@ -636,7 +651,14 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
     /* no consent without proof: the record first, then the cookie */
 
-    if (ngx_http_consent_log_write(r, choice) != NGX_OK) {
+    rc = ngx_http_consent_log_write(r, choice);
+
+    if (rc == NGX_AGAIN) {
+        /* on disk soon: ngx_http_consent_log.c runs the request again */
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_consent_send_error(r,
                                      NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "the consent could not be recorded, "

@@ -8,717 +8,84 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/evp.h>
-
 #include "ngx_http_consent_module.h"
-#include "ngx_http_consent_record.h"
+#include "ngx_http_consent_log.h"
 
 
 /*
- * The consent log: one JSON line per event, chained and signed by the
- * record core (ngx_http_consent_record.c). The head of the chain (seq and
- * the hash of the last record) lives in a shared memory zone, under the
- * zone's mutex, so that all workers extend one chain; the zone is reused on
- * reload, and a fresh zone starts from the last line of the log file, so
- * the chain also survives a restart. Records are written with one write()
- * each, under the mutex: workers cannot interleave, and the order of the
- * lines is the order of seq.
+ * The consent log: one JSON line per event, each a leaf of one Merkle tree
+ * per nginx instance (ngx_http_consent_tree.c), signed as a whole by
+ * checkpoints (ngx_http_consent_note.c) every N records or T milliseconds,
+ * at a reopen and at shutdown. The tree's right edge lives in a shared
+ * memory zone, under the zone's mutex, so that all workers grow one tree;
+ * the zone is reused on reload, and a fresh zone loads the tree from the
+ * hash file beside the log, so the tree also survives a restart and a
+ * rotation. A record is written with one write(), under the mutex: workers
+ * cannot interleave, and the order of the lines is the order of seq, which
+ * is the tree index + 1.
+ *
+ * With sync=on (the default) the answer waits until the record is on
+ * stable storage (ngx_http_consent_log_sync.c). The directive is read in
+ * ngx_http_consent_log_conf.c, the tree loaded at start in
+ * ngx_http_consent_log_recover.c.
  */
 
 
-#define NGX_HTTP_CONSENT_LOG_ZONE_SIZE    (8 * ngx_pagesize)
-/* a consent record and a syslog header fit a small pool allocation */
-#define NGX_HTTP_CONSENT_LOG_LINE         3072
 #define NGX_HTTP_CONSENT_LOG_SYSLOG_HDR   512
-#define NGX_HTTP_CONSENT_LOG_TAIL_MAX     (4 * 1024 * 1024)
+#define NGX_HTTP_CONSENT_LOG_SEQ_LEN      (NGX_INT64_LEN + 1)
+/* how long a worker waits for the master to hand it a reopened file */
+#define NGX_HTTP_CONSENT_LOG_REOPEN_WAIT  20
 
 
-typedef struct {
-    ngx_open_file_t                *file;       /* or */
-    ngx_syslog_peer_t              *syslog;
-} ngx_http_consent_log_target_t;
-
-
-/* in shared memory */
-typedef struct {
-    uint64_t                        seq;
-    u_char                          prev[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-    u_char                          policy[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-    uint64_t                        policy_generation;
-    uint64_t                        generation;   /* of configurations */
-} ngx_http_consent_log_sh_t;
-
-
-typedef struct {
-    ngx_array_t                     targets;
-    ngx_uint_t                      off;        /* unsigned flag */
-    ngx_uint_t                      ip;         /* NGX_CONF_UNSET_UINT */
-
-    ngx_str_t                       sign;
-    EVP_PKEY                       *key;
-
-    ngx_str_t                       ip_key;     /* for ip=hash */
-
-    json_t                         *policy;     /* the policy record */
-    u_char                          policy_hash[
-                                        NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-
-    ngx_shm_zone_t                 *zone;
-    uint64_t                        generation;
-    ngx_slab_pool_t                *shpool;
-    ngx_http_consent_log_sh_t      *sh;
-} ngx_http_consent_log_conf_t;
-
-
-static char *ngx_http_consent_log_param(ngx_conf_t *cf,
-    ngx_http_consent_log_conf_t *lcf, ngx_str_t *value);
-static EVP_PKEY *ngx_http_consent_log_load_key(ngx_conf_t *cf,
-    ngx_str_t *file);
-static void ngx_http_consent_log_cleanup(void *data);
-static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
-static ngx_int_t ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-static void ngx_http_consent_log_recover(ngx_http_consent_log_conf_t *lcf,
-    ngx_log_t *log);
-static json_t *ngx_http_consent_log_record(ngx_http_request_t *r,
+static u_char *ngx_http_consent_log_consent(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
-    ngx_http_consent_choice_t *choice);
-static json_t *ngx_http_consent_log_names(ngx_http_consent_main_conf_t *mcf,
-    uint64_t mask);
-static json_t *ngx_http_consent_log_ip(ngx_http_request_t *r,
+    ngx_http_consent_choice_t *choice, ngx_str_t *tail);
+static u_char *ngx_http_consent_log_names(u_char *p,
+    ngx_http_consent_main_conf_t *mcf, uint64_t mask);
+static u_char *ngx_http_consent_log_ip(u_char *p, ngx_http_request_t *r,
     ngx_http_consent_log_conf_t *lcf);
-static json_t *ngx_http_consent_log_string(ngx_str_t *s);
+static u_char *ngx_http_consent_log_string(u_char *p, ngx_str_t *s);
 static ngx_int_t ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf,
-    json_t *record, ngx_pool_t *pool, ngx_log_t *log);
+    ngx_str_t *parts, ngx_uint_t n, ngx_uint_t type, u_char *id,
+    ngx_pool_t *pool, ngx_log_t *log);
+static ngx_int_t ngx_http_consent_log_send(ngx_http_consent_log_conf_t *lcf,
+    u_char *line, size_t len, ngx_log_t *log);
+static ngx_int_t ngx_http_consent_log_side(ngx_http_consent_log_conf_t *lcf,
+    ngx_open_file_t *file, off_t *size, u_char *buf, size_t len,
+    ngx_log_t *log);
+static void ngx_http_consent_log_replace(ngx_http_consent_log_conf_t *lcf,
+    u_char *note, size_t len, ngx_log_t *log);
+static ngx_int_t ngx_http_consent_log_follow(ngx_http_consent_log_conf_t *lcf,
+    ngx_open_file_t *file, ngx_log_t *log);
 static ngx_int_t ngx_http_consent_log_write_file(ngx_open_file_t *file,
     u_char *buf, size_t len, ngx_log_t *log);
-static void ngx_http_consent_log_follow(ngx_open_file_t *file,
-    ngx_log_t *log);
+static void ngx_http_consent_log_timer(ngx_event_t *ev);
 
 
-static ngx_str_t  ngx_http_consent_log_zone_name =
-    ngx_string("consent_log");
-
-
-static char  *ngx_http_consent_log_actions[] = {
-    "accept_all", "reject_all", "save", "withdraw"
+static ngx_str_t  ngx_http_consent_log_actions[] = {
+    ngx_string("accept_all"), ngx_string("reject_all"), ngx_string("save"),
+    ngx_string("withdraw")
 };
 
 
-static char  *ngx_http_consent_log_sources[] = {
-    "banner", "page", "api"
+static ngx_str_t  ngx_http_consent_log_sources[] = {
+    ngx_string("banner"), ngx_string("page"), ngx_string("api")
 };
-
-
-/*
- * consent_log PATH|syslog:server=ADDR[,...]|off [sign=KEY.pem]
- *             [ip=truncate|hash|none];
- *
- * May be given more than once (a file and a syslog collector): every
- * record goes to each; sign= and ip= apply to all and must not differ.
- */
-
-char *
-ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_consent_main_conf_t *mcf = conf;
-
-    char                           *rv;
-    ngx_str_t                      *value, name;
-    ngx_uint_t                      i;
-    ngx_pool_cleanup_t             *cln;
-    ngx_http_consent_log_conf_t    *lcf;
-    ngx_http_consent_log_target_t  *t;
-
-    value = cf->args->elts;
-    lcf = mcf->log;
-
-    if (lcf == NULL) {
-        lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_log_conf_t));
-        if (lcf == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        /*
-         * set by ngx_pcalloc():
-         *
-         *     lcf->off = 0;
-         *     lcf->sign = { 0, NULL };
-         *     lcf->key = NULL;
-         *     lcf->policy = NULL;
-         *     lcf->zone = NULL;
-         */
-
-        lcf->ip = NGX_CONF_UNSET_UINT;
-
-        if (ngx_array_init(&lcf->targets, cf->pool, 2,
-                           sizeof(ngx_http_consent_log_target_t))
-            != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
-
-        cln = ngx_pool_cleanup_add(cf->pool, 0);
-        if (cln == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        cln->handler = ngx_http_consent_log_cleanup;
-        cln->data = lcf;
-
-        mcf->log = lcf;
-    }
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-
-        if (cf->args->nelts > 2) {
-            return "takes no other parameter with \"off\"";
-        }
-
-        if (lcf->off || lcf->targets.nelts) {
-            return "is duplicate: \"off\" cannot be combined with another "
-                   "\"consent_log\"";
-        }
-
-        lcf->off = 1;
-        return NGX_CONF_OK;
-    }
-
-    if (lcf->off) {
-        return "is duplicate: \"consent_log off\" is already set";
-    }
-
-    t = ngx_array_push(&lcf->targets);
-    if (t == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(t, sizeof(ngx_http_consent_log_target_t));
-
-    if (ngx_strncmp(value[1].data, "syslog:", 7) == 0) {
-        t->syslog = ngx_pcalloc(cf->pool, sizeof(ngx_syslog_peer_t));
-        if (t->syslog == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_syslog_process_conf(cf, t->syslog) != NGX_CONF_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-    } else {
-        name = value[1];
-
-        if (name.len == 0) {
-            return "needs a file name, \"syslog:server=ADDR\" or \"off\"";
-        }
-
-        t->file = ngx_conf_open_file(cf->cycle, &name);
-        if (t->file == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        rv = ngx_http_consent_log_param(cf, lcf, &value[i]);
-        if (rv != NGX_CONF_OK) {
-            return rv;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_consent_log_param(ngx_conf_t *cf, ngx_http_consent_log_conf_t *lcf,
-    ngx_str_t *value)
-{
-    ngx_str_t   s;
-    ngx_uint_t  ip;
-
-    if (ngx_strncmp(value->data, "sign=", 5) == 0) {
-        s.len = value->len - 5;
-        s.data = value->data + 5;
-
-        if (s.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"consent_log\" needs a key file after "
-                               "\"sign=\"; make one with \"openssl genpkey "
-                               "-algorithm ed25519 -out log.pem\"");
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_conf_full_name(cf->cycle, &s, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (lcf->sign.data != NULL) {
-            if (lcf->sign.len == s.len
-                && ngx_strncmp(lcf->sign.data, s.data, s.len) == 0)
-            {
-                return NGX_CONF_OK;
-            }
-
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"consent_log\" sign=\"%V\" differs from "
-                               "sign=\"%V\" set before: one chain has one "
-                               "key, give the same sign= to every "
-                               "consent_log", &s, &lcf->sign);
-            return NGX_CONF_ERROR;
-        }
-
-        lcf->key = ngx_http_consent_log_load_key(cf, &s);
-        if (lcf->key == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        lcf->sign = s;
-
-        return NGX_CONF_OK;
-    }
-
-    if (ngx_strncmp(value->data, "ip=", 3) == 0) {
-
-        if (ngx_strcmp(value->data + 3, "truncate") == 0) {
-            ip = NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE;
-
-        } else if (ngx_strcmp(value->data + 3, "hash") == 0) {
-            ip = NGX_HTTP_CONSENT_RECORD_IP_HASH;
-
-        } else if (ngx_strcmp(value->data + 3, "none") == 0) {
-            ip = NGX_HTTP_CONSENT_RECORD_IP_NONE;
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"consent_log\" parameter \"%V\": "
-                               "use ip=truncate (/24 and /48, the default), "
-                               "ip=hash (keyed with the consent_secret) or "
-                               "ip=none", value);
-            return NGX_CONF_ERROR;
-        }
-
-        if (lcf->ip != NGX_CONF_UNSET_UINT && lcf->ip != ip) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"consent_log\" \"%V\" differs from the ip= "
-                               "set before: give the same ip= to every "
-                               "consent_log", value);
-            return NGX_CONF_ERROR;
-        }
-
-        lcf->ip = ip;
-
-        return NGX_CONF_OK;
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"consent_log\" parameter \"%V\": the "
-                       "parameters are sign=KEY.pem and "
-                       "ip=truncate|hash|none", value);
-
-    return NGX_CONF_ERROR;
-}
-
-
-static EVP_PKEY *
-ngx_http_consent_log_load_key(ngx_conf_t *cf, ngx_str_t *file)
-{
-    char             err[NGX_MAX_PATH + 256];
-    EVP_PKEY        *key;
-    ngx_file_info_t  fi;
-
-    if (ngx_file_info(file->data, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"consent_log\" cannot read the key \"%V\"; "
-                           "make one with \"openssl genpkey -algorithm "
-                           "ed25519 -out %V && chmod 600 %V\" and let nginx "
-                           "read it", file, file, file);
-        return NULL;
-    }
-
-    key = ngx_http_consent_record_load_key((char *) file->data, 1, err,
-                                           sizeof(err));
-    if (key == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"consent_log\" sign=: %s", err);
-        return NULL;
-    }
-
-    if (fi.st_mode & (S_IROTH|S_IWOTH)) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"consent_log\" key \"%V\" is readable by other "
-                           "users, who could sign false records; run "
-                           "\"chmod 600 %V\"", file, file);
-    }
-
-    return key;
-}
-
-
-static void
-ngx_http_consent_log_cleanup(void *data)
-{
-    ngx_http_consent_log_conf_t  *lcf = data;
-
-    if (lcf->key != NULL) {
-        EVP_PKEY_free(lcf->key);
-        lcf->key = NULL;
-    }
-
-    if (lcf->policy != NULL) {
-        json_decref(lcf->policy);
-        lcf->policy = NULL;
-    }
-}
-
-
-ngx_int_t
-ngx_http_consent_log_init(ngx_conf_t *cf)
-{
-    ngx_http_consent_secret_t     *secret;
-    ngx_http_consent_log_conf_t   *lcf;
-    ngx_http_consent_main_conf_t  *mcf;
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
-    lcf = mcf->log;
-
-    if (lcf == NULL || lcf->off) {
-        return NGX_OK;
-    }
-
-    if (lcf->ip == NGX_CONF_UNSET_UINT) {
-        lcf->ip = NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE;
-    }
-
-    if (lcf->ip == NGX_HTTP_CONSENT_RECORD_IP_HASH) {
-        if (mcf->secrets == NULL || mcf->secrets->nelts == 0) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"consent_log ... ip=hash\" keys the hash with "
-                          "the first \"consent_secret\", and none is set; "
-                          "add \"consent_secret\" or use ip=truncate");
-            return NGX_ERROR;
-        }
-
-        secret = mcf->secrets->elts;
-        lcf->ip_key = secret[0].ip_key;
-    }
-
-    if (lcf->key == NULL) {
-        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                      "\"consent_log\" has no sign=KEY.pem: its records are "
-                      "chained but not signed, and an auditor cannot tell "
-                      "them from forged ones");
-    }
-
-    if (ngx_http_consent_log_policy(cf, mcf, lcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    lcf->zone = ngx_shared_memory_add(cf, &ngx_http_consent_log_zone_name,
-                                      NGX_HTTP_CONSENT_LOG_ZONE_SIZE,
-                                      &ngx_http_consent_module);
-    if (lcf->zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    lcf->zone->init = ngx_http_consent_log_init_zone;
-    lcf->zone->data = lcf;
-
-    return NGX_OK;
-}
-
-
-/*
- * The policy record of this configuration: revision, categories, texts and
- * their hashes. Its hash, kept in shared memory once written, tells the
- * first worker that serves a new configuration to write it.
- */
-
-static ngx_int_t
-ngx_http_consent_log_policy(ngx_conf_t *cf,
-    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
-{
-    u_char                        *p;
-    json_t                        *policy, *cats, *texts, *hashes, *v;
-    ngx_uint_t                     i;
-    ngx_http_consent_texts_t      *t;
-    ngx_http_consent_category_t   *c;
-    char                           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
-
-    policy = json_object();
-    cats = json_array();
-    texts = json_object();
-    hashes = json_object();
-
-    if (policy == NULL || cats == NULL || texts == NULL || hashes == NULL) {
-        goto failed;
-    }
-
-    json_object_set_new(policy, "type", json_string("policy"));
-    json_object_set_new(policy, "revision",
-                        json_integer((json_int_t) mcf->revision));
-    json_object_set(policy, "categories", cats);
-    json_object_set(policy, "texts", texts);
-    json_object_set(policy, "text_hash", hashes);
-
-    if (mcf->categories) {
-        c = mcf->categories->elts;
-
-        for (i = 0; i < mcf->categories->nelts; i++) {
-            v = json_pack("{s:s%, s:b, s:b}",
-                          "name", (char *) c[i].name.data, c[i].name.len,
-                          "required", (int) c[i].required,
-                          "gpc", (int) c[i].gpc);
-
-            if (v == NULL || json_array_append_new(cats, v) != 0) {
-                goto failed;
-            }
-        }
-    }
-
-    if (mcf->texts) {
-        t = mcf->texts->elts;
-
-        for (i = 0; i < mcf->texts->nelts; i++) {
-            p = ngx_pnalloc(cf->pool, t[i].lang.len + 1);
-            if (p == NULL) {
-                goto failed;
-            }
-
-            ngx_memcpy(p, t[i].lang.data, t[i].lang.len);
-            p[t[i].lang.len] = '\0';
-
-            ngx_http_consent_record_hex(t[i].hash, sizeof(t[i].hash), hex);
-
-            if (json_object_set(texts, (char *) p, t[i].json) != 0
-                || json_object_set_new(hashes, (char *) p, json_string(hex))
-                   != 0)
-            {
-                goto failed;
-            }
-        }
-    }
-
-    if (ngx_http_consent_record_json_hash(policy, lcf->policy_hash) != 0) {
-        goto failed;
-    }
-
-    lcf->policy = policy;
-
-    json_decref(cats);
-    json_decref(texts);
-    json_decref(hashes);
-
-    return NGX_OK;
-
-failed:
-
-    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "\"consent_log\": cannot build the policy record");
-
-    json_decref(policy);
-    json_decref(cats);
-    json_decref(texts);
-    json_decref(hashes);
-
-    return NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_consent_log_conf_t  *olcf = data;
-
-    ngx_http_consent_log_conf_t  *lcf;
-
-    lcf = shm_zone->data;
-
-    if (olcf != NULL) {
-        /* reload: the chain goes on */
-        lcf->shpool = olcf->shpool;
-        lcf->sh = olcf->sh;
-
-        ngx_shmtx_lock(&lcf->shpool->mutex);
-        lcf->generation = ++lcf->sh->generation;
-        ngx_shmtx_unlock(&lcf->shpool->mutex);
-
-        return NGX_OK;
-    }
-
-    lcf->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        lcf->sh = lcf->shpool->data;
-        return NGX_OK;
-    }
-
-    lcf->sh = ngx_slab_alloc(lcf->shpool, sizeof(ngx_http_consent_log_sh_t));
-    if (lcf->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    lcf->shpool->data = lcf->sh;
-
-    ngx_memzero(lcf->sh, sizeof(ngx_http_consent_log_sh_t));
-    lcf->generation = lcf->sh->generation = 1;
-
-    ngx_http_consent_log_recover(lcf, shm_zone->shm.log);
-
-    return NGX_OK;
-}
-
-
-/*
- * A new zone (nginx started): the chain goes on from the last line of the
- * first log file, if there is one. A line cut by a crash is closed with a
- * newline, so that the next record starts on its own line.
- */
-
-static void
-ngx_http_consent_log_recover(ngx_http_consent_log_conf_t *lcf,
-    ngx_log_t *log)
-{
-    u_char                           *buf, *p, *last, *end;
-    off_t                             size, from;
-    ssize_t                           n;
-    ngx_fd_t                          fd;
-    ngx_uint_t                        i;
-    ngx_file_info_t                   fi;
-    ngx_open_file_t                  *file;
-    ngx_http_consent_log_target_t    *t;
-    ngx_http_consent_record_check_t   r;
-    u_char                            hdr[NGX_HTTP_CONSENT_LOG_LINE];
-
-    file = NULL;
-    t = lcf->targets.elts;
-
-    for (i = 0; i < lcf->targets.nelts; i++) {
-        if (t[i].file != NULL) {
-            file = t[i].file;
-            break;
-        }
-    }
-
-    if (file == NULL || file->fd == NGX_INVALID_FILE) {
-        return;
-    }
-
-    /* the log is open for appending only */
-
-    fd = ngx_open_file(file->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        return;
-    }
-
-    buf = NULL;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || !S_ISREG(fi.st_mode)) {
-        goto done;
-    }
-
-    size = ngx_file_size(&fi);
-    if (size == 0) {
-        goto done;
-    }
-
-    from = size > NGX_HTTP_CONSENT_LOG_TAIL_MAX
-           ? size - NGX_HTTP_CONSENT_LOG_TAIL_MAX : 0;
-
-    buf = ngx_alloc((size_t) (size - from) + 1, log);
-    if (buf == NULL) {
-        goto done;
-    }
-
-    n = pread(fd, buf, (size_t) (size - from), from);
-
-    if (n != size - from) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "consent log \"%V\": cannot read its end; a new "
-                      "chain starts", &file->name);
-        goto done;
-    }
-
-    end = buf + n;
-
-    if (end[-1] != '\n') {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "consent log \"%V\" ends with a cut line; it is "
-                      "closed, and consent-audit verify will name it",
-                      &file->name);
-
-        if (ngx_write_fd(file->fd, (u_char *) "\n", 1) != 1) {
-            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                          "consent log \"%V\": write() failed", &file->name);
-        }
-
-        /* the last whole line is the one before the cut */
-        while (end > buf && end[-1] != '\n') {
-            end--;
-        }
-    }
-
-    if (end == buf) {
-        goto done;
-    }
-
-    last = end - 1;                          /* its '\n' */
-    p = last;
-
-    while (p > buf && p[-1] != '\n') {
-        p--;
-    }
-
-    if (p == buf && from != 0) {
-        goto lost;
-    }
-
-    ngx_http_consent_record_check((char *) p, last - p, NULL, (char *) hdr,
-                                  sizeof(hdr), &r);
-
-    if (r.status != NGX_HTTP_CONSENT_RECORD_OK) {
-        goto lost;
-    }
-
-    lcf->sh->seq = r.seq;
-    ngx_memcpy(lcf->sh->prev, r.hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN);
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "consent log \"%V\": the chain goes on after seq %uL",
-                  &file->name, r.seq);
-
-    goto done;
-
-lost:
-
-    ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "consent log \"%V\": its last line is not a record; a new "
-                  "chain starts at seq 1", &file->name);
-
-done:
-
-    if (buf != NULL) {
-        ngx_free(buf);
-    }
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", &file->name);
-    }
-}
 
 
 ngx_int_t
 ngx_http_consent_log_write(ngx_http_request_t *r,
     ngx_http_consent_choice_t *choice)
 {
-    json_t                        *rec, *policy;
+    u_char                        *head;
+    uint64_t                       size;
     ngx_int_t                      rc;
+    ngx_str_t                      parts[2], policy[4];
     ngx_time_t                    *tp;
     ngx_http_consent_log_sh_t     *sh;
     ngx_http_consent_log_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *mcf;
-    char                           ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
+    u_char                         ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
     lcf = mcf->log;
@@ -727,17 +94,29 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    rec = ngx_http_consent_log_record(r, mcf, lcf, choice);
-    if (rec == NULL) {
+    /* run again once on disk: the choice recorded, and the answer */
+
+    rc = ngx_http_consent_log_sync_resumed(lcf, r, choice);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    head = ngx_http_consent_log_consent(r, mcf, lcf, choice, &parts[1]);
+    if (head == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "consent log: cannot build the record");
         return NGX_ERROR;
     }
 
+    parts[0].data = head;
+    parts[0].len = parts[1].data - head;
+
     sh = lcf->sh;
-    rc = NGX_OK;
 
     ngx_shmtx_lock(&lcf->shpool->mutex);
+
+    rc = ngx_http_consent_log_check_files(lcf, r->connection->log);
 
     /*
      * The first record of a configuration: its policy first. Workers of
@@ -745,31 +124,29 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
      * reload, do not write theirs again: it is earlier in the log.
      */
 
-    if (lcf->generation >= sh->policy_generation
+    if (rc == NGX_OK
+        && lcf->generation >= sh->policy_generation
         && ngx_memcmp(sh->policy, lcf->policy_hash,
                       NGX_HTTP_CONSENT_RECORD_HASH_LEN)
            != 0)
     {
-
-        policy = json_copy(lcf->policy);
         tp = ngx_timeofday();
 
-        if (policy == NULL
-            || ngx_http_consent_record_ts(tp->sec, tp->msec, ts) == 0
-            || json_object_set_new(policy, "ts", json_string(ts)) != 0
-            || json_object_set_new(policy, "node",
-                                   ngx_http_consent_log_string(
-                                       (ngx_str_t *) &ngx_cycle->hostname))
-               != 0)
-        {
+        if (ngx_http_consent_record_ts(tp->sec, tp->msec, (char *) ts) == 0) {
             rc = NGX_ERROR;
 
         } else {
-            rc = ngx_http_consent_log_append(lcf, policy, r->pool,
+            policy[0] = lcf->policy_head;
+            policy[1] = lcf->policy_middle;
+            policy[2].data = ts;
+            policy[2].len = NGX_HTTP_CONSENT_RECORD_TS_LEN;
+            policy[3] = lcf->policy_tail;
+
+            rc = ngx_http_consent_log_append(lcf, policy, 4,
+                                             NGX_HTTP_CONSENT_RECORD_POLICY,
+                                             NULL, r->pool,
                                              r->connection->log);
         }
-
-        json_decref(policy);
 
         if (rc == NGX_OK) {
             ngx_memcpy(sh->policy, lcf->policy_hash,
@@ -779,30 +156,56 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_consent_log_append(lcf, rec, r->pool,
+        rc = ngx_http_consent_log_append(lcf, parts, 2,
+                                         NGX_HTTP_CONSENT_RECORD_CONSENT,
+                                         choice->id, r->pool,
                                          r->connection->log);
+    }
+
+    size = sh->tree.size;
+
+    if (sh->tree.size - sh->cp_size >= lcf->cp_records) {
+        ngx_http_consent_log_checkpoint(lcf, r->connection->log);
     }
 
     ngx_shmtx_unlock(&lcf->shpool->mutex);
 
-    json_decref(rec);
+    if (lcf->key != NULL && !lcf->timer.timer_set) {
+        lcf->timer.handler = ngx_http_consent_log_timer;
+        lcf->timer.data = lcf;
+        lcf->timer.log = ngx_cycle->log;
+        lcf->timer.cancelable = 1;
+
+        ngx_add_timer(&lcf->timer, lcf->cp_interval);
+    }
+
+    if (rc == NGX_OK && lcf->sync && lcf->main != NULL) {
+        rc = ngx_http_consent_log_sync(lcf, r, choice, size);
+    }
 
     return rc;
 }
 
 
-static json_t *
-ngx_http_consent_log_record(ngx_http_request_t *r,
+/*
+ * The consent record, printed into the pool in its canonical form (keys
+ * in order, compact, strings escaped as jansson does): the part up to
+ * "seq": is returned, the rest goes to tail.
+ */
+
+static u_char *
+ngx_http_consent_log_consent(ngx_http_request_t *r,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
-    ngx_http_consent_choice_t *choice)
+    ngx_http_consent_choice_t *choice, ngx_str_t *tail)
 {
-    json_t                    *rec, *hash;
-    ngx_uint_t                 i;
-    ngx_http_consent_ctx_t    *ctx;
-    ngx_http_consent_texts_t  *t;
-    char                       ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
-    char                       id[2 * NGX_HTTP_CONSENT_ID_LEN + 1];
-    char                       hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+    u_char                       *buf, *p;
+    size_t                        size;
+    ngx_uint_t                    i;
+    ngx_str_t                    *host;
+    ngx_http_consent_ctx_t       *ctx;
+    ngx_http_consent_texts_t     *t, *texts;
+    ngx_http_consent_category_t  *c;
+    char                          ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
 
     if (ngx_http_consent_record_ts(choice->sec, choice->msec, ts) == 0
         || (ngx_uint_t) choice->action > NGX_HTTP_CONSENT_WITHDRAW
@@ -811,12 +214,64 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
         return NULL;
     }
 
-    /* the id as $consent_id shows it: 32 hex digits */
-    ngx_http_consent_record_hex(choice->id, NGX_HTTP_CONSENT_ID_LEN, id);
+    host = &r->headers_in.server;
+
+    /* strings take at most 6 bytes a byte, escaped */
+
+    size = sizeof("{\"action\":\"\",\"denied\":[],\"gpc\":false,"
+                  "\"granted\":[],\"host\":,\"id\":\"\",\"ip\":,"
+                  "\"lang\":,\"node\":,\"revision\":,\"seq\":")
+           + sizeof(",\"source\":\"\",\"text_hash\":,\"ts\":\"\","
+                    "\"type\":\"consent\"}")
+           + 16 + 2 * NGX_HTTP_CONSENT_ID_LEN + NGX_HTTP_CONSENT_RECORD_IP_LEN
+           + 2 + NGX_INT_T_LEN + 16 + NGX_HTTP_CONSENT_RECORD_HEX_LEN + 2
+           + NGX_HTTP_CONSENT_RECORD_TS_LEN
+           + 6 * (host->len + choice->lang.len + ngx_cycle->hostname.len)
+           + 3 * 16;
+
+    if (mcf->categories) {
+        c = mcf->categories->elts;
+
+        for (i = 0; i < mcf->categories->nelts; i++) {
+            size += 6 * c[i].name.len + 3;
+        }
+    }
+
+    buf = ngx_pnalloc(r->pool, size);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    ctx = ngx_http_consent_get_ctx(r);
+
+    p = ngx_sprintf(buf, "{\"action\":\"%V\",\"denied\":",
+                    &ngx_http_consent_log_actions[choice->action]);
+    p = ngx_http_consent_log_names(p, mcf, choice->denied);
+    p = ngx_sprintf(p, ",\"gpc\":%s,\"granted\":",
+                    (ctx != NULL && ctx->gpc) ? "true" : "false");
+    p = ngx_http_consent_log_names(p, mcf, choice->granted);
+    p = ngx_cpymem(p, ",\"host\":", sizeof(",\"host\":") - 1);
+    p = ngx_http_consent_log_string(p, host);
+    p = ngx_cpymem(p, ",\"id\":\"", sizeof(",\"id\":\"") - 1);
+    ngx_http_consent_record_hex(choice->id, NGX_HTTP_CONSENT_ID_LEN,
+                                (char *) p);
+    p += 2 * NGX_HTTP_CONSENT_ID_LEN;
+    p = ngx_cpymem(p, "\",\"ip\":", sizeof("\",\"ip\":") - 1);
+    p = ngx_http_consent_log_ip(p, r, lcf);
+    p = ngx_cpymem(p, ",\"lang\":", sizeof(",\"lang\":") - 1);
+    p = ngx_http_consent_log_string(p, &choice->lang);
+    p = ngx_cpymem(p, ",\"node\":", sizeof(",\"node\":") - 1);
+    p = ngx_http_consent_log_string(p, (ngx_str_t *) &ngx_cycle->hostname);
+    p = ngx_sprintf(p, ",\"revision\":%ui,\"seq\":", mcf->revision);
+
+    tail->data = p;
+
+    p = ngx_sprintf(p, ",\"source\":\"%V\",\"text_hash\":",
+                    &ngx_http_consent_log_sources[choice->source]);
 
     /* the texts the reader was shown: those of the choice's language */
 
-    hash = json_null();
+    texts = NULL;
 
     if (mcf->texts) {
         t = mcf->texts->elts;
@@ -826,71 +281,67 @@ ngx_http_consent_log_record(ngx_http_request_t *r,
                 && ngx_strncmp(t[i].lang.data, choice->lang.data,
                                choice->lang.len) == 0)
             {
-                ngx_http_consent_record_hex(t[i].hash, sizeof(t[i].hash),
-                                            hex);
-                hash = json_string(hex);
+                texts = &t[i];
                 break;
             }
         }
     }
 
-    ctx = ngx_http_consent_get_ctx(r);
+    if (texts != NULL) {
+        *p++ = '"';
+        ngx_http_consent_record_hex(texts->hash, sizeof(texts->hash),
+                                    (char *) p);
+        p += 2 * sizeof(texts->hash);
+        *p++ = '"';
 
-    rec = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:s,"
-                    " s:b, s:o, s:o, s:o}",
-                    "type", "consent",
-                    "ts", ts,
-                    "id", id,
-                    "action", ngx_http_consent_log_actions[choice->action],
-                    "granted", ngx_http_consent_log_names(mcf,
-                                                          choice->granted),
-                    "denied", ngx_http_consent_log_names(mcf,
-                                                         choice->denied),
-                    "revision", (json_int_t) mcf->revision,
-                    "text_hash", hash,
-                    "lang", ngx_http_consent_log_string(&choice->lang),
-                    "source", ngx_http_consent_log_sources[choice->source],
-                    "gpc", (ctx != NULL && ctx->gpc),
-                    "ip", ngx_http_consent_log_ip(r, lcf),
-                    "host", ngx_http_consent_log_string(
-                                &r->headers_in.server),
-                    "node", ngx_http_consent_log_string(
-                                (ngx_str_t *) &ngx_cycle->hostname));
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
 
-    return rec;
+    p = ngx_sprintf(p, ",\"ts\":\"%s\",\"type\":\"consent\"}", ts);
+
+    tail->len = p - tail->data;
+
+    return buf;
 }
 
 
-static json_t *
-ngx_http_consent_log_names(ngx_http_consent_main_conf_t *mcf, uint64_t mask)
+static u_char *
+ngx_http_consent_log_names(u_char *p, ngx_http_consent_main_conf_t *mcf,
+    uint64_t mask)
 {
-    json_t                       *a;
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, n;
     ngx_http_consent_category_t  *c;
 
-    a = json_array();
-    if (a == NULL || mcf->categories == NULL) {
-        return a;
-    }
+    *p++ = '[';
 
-    c = mcf->categories->elts;
+    if (mcf->categories) {
+        c = mcf->categories->elts;
 
-    for (i = 0; i < mcf->categories->nelts; i++) {
-        if (mask & ((uint64_t) 1 << c[i].index)) {
-            json_array_append_new(a, ngx_http_consent_log_string(&c[i].name));
+        for (i = 0, n = 0; i < mcf->categories->nelts; i++) {
+            if (mask & ((uint64_t) 1 << c[i].index)) {
+                if (n++) {
+                    *p++ = ',';
+                }
+
+                p = ngx_http_consent_log_string(p, &c[i].name);
+            }
         }
     }
 
-    return a;
+    *p++ = ']';
+
+    return p;
 }
 
 
-static json_t *
-ngx_http_consent_log_ip(ngx_http_request_t *r,
+static u_char *
+ngx_http_consent_log_ip(u_char *p, ngx_http_request_t *r,
     ngx_http_consent_log_conf_t *lcf)
 {
     int                   family;
     u_char               *addr;
+    ngx_str_t             s;
     struct sockaddr      *sa;
     struct sockaddr_in   *sin;
 #if (NGX_HAVE_INET6)
@@ -899,7 +350,7 @@ ngx_http_consent_log_ip(ngx_http_request_t *r,
     char                  out[NGX_HTTP_CONSENT_RECORD_IP_LEN];
 
     if (lcf->ip == NGX_HTTP_CONSENT_RECORD_IP_NONE) {
-        return json_null();
+        return ngx_cpymem(p, "null", 4);
     }
 
     sa = r->connection->sockaddr;
@@ -930,7 +381,7 @@ ngx_http_consent_log_ip(ngx_http_request_t *r,
 
     default:
         /* a unix socket: no address */
-        return json_null();
+        return ngx_cpymem(p, "null", 4);
     }
 
     if (ngx_http_consent_record_ip(family, addr, (int) lcf->ip,
@@ -938,83 +389,116 @@ ngx_http_consent_log_ip(ngx_http_request_t *r,
                                    sizeof(out))
         != 0)
     {
-        return json_null();
+        return ngx_cpymem(p, "null", 4);
     }
 
-    return json_string(out);
+    s.data = (u_char *) out;
+    s.len = ngx_strlen(out);
+
+    return ngx_http_consent_log_string(p, &s);
 }
 
 
-static json_t *
-ngx_http_consent_log_string(ngx_str_t *s)
+static u_char *
+ngx_http_consent_log_string(u_char *p, ngx_str_t *s)
 {
-    json_t  *v;
+    size_t  n;
 
-    if (s->data == NULL) {
-        return json_string("");
+    if (s->data == NULL || s->len == 0) {
+        return ngx_cpymem(p, "\"\"", 2);
     }
 
-    /* not UTF-8 (a raw Host header): the record keeps it escaped */
+    n = ngx_http_consent_record_json_string(s->data, s->len, (char *) p);
 
-    v = json_stringn((char *) s->data, s->len);
+    /* not UTF-8 (a raw Host header): said so, as jansson would refuse it */
 
-    return v ? v : json_string("(not utf-8)");
+    if (n == 0) {
+        return ngx_cpymem(p, "\"(not utf-8)\"", sizeof("\"(not utf-8)\"") - 1);
+    }
+
+    return p + n;
 }
 
 
 /*
- * Under the mutex: seals the record with the next seq and the head's hash,
- * writes it to every target, and moves the head on when at least one
- * target has the whole record. NGX_OK only when every target has it.
+ * Under the mutex: the record with the next seq, written to every target;
+ * a leaf of the tree when at least one target has it. NGX_OK only when
+ * every target has it.
  */
 
 static ngx_int_t
-ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
+ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf,
+    ngx_str_t *parts, ngx_uint_t n, ngx_uint_t type, u_char *id,
     ngx_pool_t *pool, ngx_log_t *log)
 {
-    u_char                         *buf, *line;
-    size_t                          size, len, hlen;
-    ssize_t                         n;
-    ngx_uint_t                      i, written, files, failed, lost;
-    ngx_http_consent_log_sh_t      *sh;
-    ngx_http_consent_log_target_t  *t;
-    u_char                          hash[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-    u_char                          hdr[NGX_HTTP_CONSENT_LOG_SYSLOG_HDR];
+    u_char      *buf, *line, *p;
+    size_t       len;
+    ngx_int_t    rc;
+    ngx_uint_t   i;
 
-    sh = lcf->sh;
-    size = NGX_HTTP_CONSENT_LOG_LINE;
+    len = NGX_HTTP_CONSENT_LOG_SEQ_LEN + 1;
 
-    for ( ;; ) {
-        buf = ngx_pnalloc(pool, NGX_HTTP_CONSENT_LOG_SYSLOG_HDR + size);
-        if (buf == NULL) {
-            return NGX_ERROR;
-        }
-
-        line = buf + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR;
-
-        len = ngx_http_consent_record_seal(record, sh->seq + 1,
-                                           sh->seq ? sh->prev
-                                           : ngx_http_consent_record_genesis,
-                                           lcf->key, (char *) line, size,
-                                           hash);
-        if (len == 0) {
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "consent log: cannot seal the record");
-            return NGX_ERROR;
-        }
-
-        if (len <= size) {
-            break;
-        }
-
-        size = len;
+    for (i = 0; i < n; i++) {
+        len += parts[i].len;
     }
 
-    /*
-     * The files are the proof: with a file, the answer is theirs, and a
-     * syslog copy that fails shows as a gap in the collector's copy only;
-     * with syslog alone, the answer is syslog's.
-     */
+    buf = ngx_pnalloc(pool, NGX_HTTP_CONSENT_LOG_SYSLOG_HDR + len);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    line = buf + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR;
+
+    p = ngx_cpymem(line, parts[0].data, parts[0].len);
+    p = ngx_sprintf(p, "%uL", lcf->sh->tree.size + 1);
+
+    for (i = 1; i < n; i++) {
+        p = ngx_cpymem(p, parts[i].data, parts[i].len);
+    }
+
+    len = p - line;
+    *p++ = '\n';
+
+    /* a worker that dies from here to the end leaves the mark */
+
+    lcf->sh->writer = ngx_pid;
+
+    rc = ngx_http_consent_log_send(lcf, line, len + 1, log);
+
+    if (rc == NGX_ERROR) {
+        lcf->sh->writer = 0;
+        return NGX_ERROR;
+    }
+
+    /* the files beside failing: the record stands, receipts are off */
+
+    (void) ngx_http_consent_log_leaf(lcf, line, len, type, id, log);
+
+    lcf->sh->writer = 0;
+
+    return rc;
+}
+
+
+/*
+ * A line to every target; line has NGX_HTTP_CONSENT_LOG_SYSLOG_HDR bytes
+ * of room before it. NGX_OK when every target has it, NGX_DECLINED when
+ * some, NGX_ERROR when none.
+ *
+ * The files are the proof: with a file, the answer is theirs, and a
+ * syslog copy that fails shows as a gap in the collector's copy only;
+ * with syslog alone, the answer is syslog's.
+ */
+
+static ngx_int_t
+ngx_http_consent_log_send(ngx_http_consent_log_conf_t *lcf, u_char *line,
+    size_t len, ngx_log_t *log)
+{
+    size_t                          hlen;
+    ssize_t                         n;
+    ngx_uint_t                      i, written, files, failed, lost;
+    ngx_http_consent_log_target_t  *t;
+    u_char                          hdr[NGX_HTTP_CONSENT_LOG_SYSLOG_HDR];
 
     written = 0;
     files = 0;
@@ -1031,6 +515,10 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
                 == NGX_OK)
             {
                 written++;
+
+                if (t[i].file == lcf->main) {
+                    lcf->sh->log_size += len;
+                }
 
             } else {
                 failed++;
@@ -1057,20 +545,424 @@ ngx_http_consent_log_append(ngx_http_consent_log_conf_t *lcf, json_t *record,
     if (lost && files) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "consent log: record seq %uL not sent to syslog, "
-                      "the file has it", sh->seq + 1);
+                      "the file has it", lcf->sh->tree.size + 1);
 
     } else if (lost) {
         ngx_log_error(NGX_LOG_CRIT, log, 0,
                       "consent log: record seq %uL not sent to syslog",
-                      sh->seq + 1);
+                      lcf->sh->tree.size + 1);
     }
 
-    if (written) {
-        sh->seq++;
-        ngx_memcpy(sh->prev, hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN);
+    if (written == 0) {
+        return NGX_ERROR;
     }
 
-    return (failed || (files == 0 && lost)) ? NGX_ERROR : NGX_OK;
+    return (failed || (files == 0 && lost)) ? NGX_DECLINED : NGX_OK;
+}
+
+
+/*
+ * A new leaf: its hashes, its line and its index entry to the files
+ * beside the log, then the tree in shared memory. The sizes move on only
+ * once all three are written: a worker that dies in between leaves bytes
+ * that the next one cuts off (ngx_http_consent_log_check_files).
+ */
+
+ngx_int_t
+ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
+    size_t len, ngx_uint_t type, u_char *id, ngx_log_t *log)
+{
+    off_t                          hashes, leaves, index;
+    size_t                         n;
+    ngx_http_consent_log_sh_t     *sh;
+    ngx_http_consent_tree_t        tree;
+    ngx_http_consent_log_entry_t   e;
+    u_char                         hash[NGX_HTTP_CONSENT_TREE_HASH_LEN];
+    ngx_http_consent_tree_hash_t   stored[NGX_HTTP_CONSENT_TREE_HEIGHT];
+
+    sh = lcf->sh;
+
+    ngx_http_consent_tree_leaf_hash(leaf, len, hash);
+
+    tree = sh->tree;
+    n = ngx_http_consent_tree_append(&tree, hash, stored);
+
+    if (lcf->hashes != NULL && !sh->broken) {
+        ngx_memzero(&e, sizeof(ngx_http_consent_log_entry_t));
+
+        if (id != NULL) {
+            ngx_memcpy(e.id, id, NGX_HTTP_CONSENT_LOG_ID_LEN);
+        }
+
+        e.offset = (uint64_t) sh->leaves_size;
+        e.len = (uint32_t) len;
+        e.type = (uint32_t) type;
+
+        hashes = sh->hashes_size;
+        leaves = sh->leaves_size;
+        index = sh->index_size;
+
+        leaf[len] = '\n';
+
+        if (ngx_http_consent_log_side(lcf, lcf->hashes, &hashes,
+                                      (u_char *) stored,
+                                      n * NGX_HTTP_CONSENT_TREE_HASH_LEN, log)
+            != NGX_OK
+            || ngx_http_consent_log_side(lcf, lcf->leaves, &leaves, leaf,
+                                         len + 1, log)
+               != NGX_OK
+            || ngx_http_consent_log_side(lcf, lcf->index, &index,
+                                         (u_char *) &e, sizeof(e), log)
+               != NGX_OK)
+        {
+            sh->broken = 1;
+            sh->tree = tree;
+            goto failed;
+        }
+
+        sh->hashes_size = hashes;
+        sh->leaves_size = leaves;
+        sh->index_size = index;
+    }
+
+    sh->tree = tree;
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "consent log: the files beside \"%V\" cannot be written; "
+                  "the records go on, receipts are off until nginx is "
+                  "restarted with them repaired",
+                  &lcf->main->name);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_consent_log_side(ngx_http_consent_log_conf_t *lcf,
+    ngx_open_file_t *file, off_t *size, u_char *buf, size_t len,
+    ngx_log_t *log)
+{
+    ssize_t  n;
+
+    n = ngx_write_fd(file->fd, buf, len);
+
+    if (n != (ssize_t) len) {
+        ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                      ngx_write_fd_n " to \"%V\" failed", &file->name);
+        return NGX_ERROR;
+    }
+
+    *size += len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Under the mutex: a signed checkpoint of the tree when it grew since the
+ * last one, as a record of type "checkpoint" (not a leaf) and as the file
+ * PATH.checkpoint.
+ */
+
+void
+ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
+    ngx_log_t *log)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_time_t                  *tp;
+    ngx_http_consent_log_sh_t   *sh;
+    u_char                       root[NGX_HTTP_CONSENT_TREE_HASH_LEN];
+    u_char                       note[NGX_HTTP_CONSENT_NOTE_LEN];
+    u_char                       line[NGX_HTTP_CONSENT_LOG_SYSLOG_HDR
+                                      + 6 * NGX_HTTP_CONSENT_NOTE_LEN
+                                      + 128];
+
+    sh = lcf->sh;
+
+    if (lcf->key == NULL || sh->tree.size == 0
+        || sh->tree.size == sh->cp_size)
+    {
+        return;
+    }
+
+    ngx_http_consent_tree_root(&sh->tree, root);
+
+    len = ngx_http_consent_note_checkpoint(lcf->key, (char *) lcf->origin.data,
+                                           lcf->origin.len, sh->tree.size,
+                                           root, (char *) note, sizeof(note));
+    if (len == 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "consent log: cannot sign a checkpoint");
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    p = line + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR;
+    p = ngx_cpymem(p, "{\"note\":", sizeof("{\"note\":") - 1);
+    p += ngx_http_consent_record_json_string(note, len, (char *) p);
+    p = ngx_cpymem(p, ",\"ts\":\"", sizeof(",\"ts\":\"") - 1);
+    p += ngx_http_consent_record_ts(tp->sec, tp->msec, (char *) p);
+    p = ngx_cpymem(p, "\",\"type\":\"checkpoint\"}\n",
+                   sizeof("\",\"type\":\"checkpoint\"}\n") - 1);
+
+    if (ngx_http_consent_log_send(lcf, line + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
+                                  p - line - NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
+                                  log)
+        == NGX_ERROR)
+    {
+        return;
+    }
+
+    ngx_memcpy(sh->note, note, len);
+    sh->note_len = len;
+    sh->cp_size = sh->tree.size;
+    sh->cp_time = ngx_current_msec;
+
+    ngx_http_consent_log_replace(lcf, note, len, log);
+}
+
+
+/* PATH.checkpoint, replaced atomically: a new file, renamed over it */
+
+static void
+ngx_http_consent_log_replace(ngx_http_consent_log_conf_t *lcf, u_char *note,
+    size_t len, ngx_log_t *log)
+{
+    ngx_fd_t   fd;
+    ngx_err_t  err;
+
+    if (lcf->checkpoint.data == NULL) {
+        return;
+    }
+
+    fd = ngx_open_file(lcf->checkpoint_tmp.data, NGX_FILE_WRONLY,
+                       NGX_FILE_TRUNCATE, NGX_FILE_DEFAULT_ACCESS);
+
+    if (fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+        goto failed;
+    }
+
+    if (ngx_write_fd(fd, note, len) != (ssize_t) len || fsync(fd) == -1) {
+        err = ngx_errno;
+        (void) ngx_close_file(fd);
+        goto failed;
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR
+        || ngx_rename_file(lcf->checkpoint_tmp.data, lcf->checkpoint.data)
+           == NGX_FILE_ERROR)
+    {
+        err = ngx_errno;
+        goto failed;
+    }
+
+    return;
+
+failed:
+
+    /* once per worker: the checkpoint records in the log still have it */
+
+    if (!lcf->warned) {
+        lcf->warned = 1;
+        ngx_log_error(NGX_LOG_WARN, log, err,
+                      "consent log: cannot replace \"%V\"; the log has "
+                      "the checkpoint, but P+checkpoint and restarts need "
+                      "the file: let the workers' user write into its "
+                      "directory", &lcf->checkpoint);
+    }
+}
+
+
+/*
+ * Under the mutex, before a record: the log still the file at its path
+ * (after a rotation), what a worker that died mid-append left behind, and
+ * a new file begun with the checkpoint of the tree so far.
+ */
+
+ngx_int_t
+ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
+    ngx_log_t *log)
+{
+    off_t                       size;
+    ngx_fd_t                    fd;
+    ngx_uint_t                  i;
+    ngx_file_info_t             fi;
+    ngx_open_file_t            *side[3];
+    ngx_http_consent_log_sh_t  *sh;
+    off_t                      *expect[3];
+
+    sh = lcf->sh;
+
+    if (lcf->main == NULL) {
+        return NGX_OK;
+    }
+
+    /*
+     * Most of the time, without a system call: the descriptor as last
+     * seen, the file the last record went to, no append left half done.
+     * A worker's own reopen changes its descriptor; another's changes
+     * sh->log_ino.
+     */
+
+    if (lcf->main->fd == lcf->log_fd && lcf->log_ino == sh->log_ino
+        && sh->writer == 0)
+    {
+        return NGX_OK;
+    }
+
+    sh->writer = 0;
+
+    if (ngx_http_consent_log_follow(lcf, lcf->main, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(lcf->main->fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_OK;                 /* the write will say */
+    }
+
+    lcf->log_fd = lcf->main->fd;
+    lcf->log_ino = ngx_file_uniq(&fi);
+
+    size = ngx_file_size(&fi);
+
+    if ((ino_t) ngx_file_uniq(&fi) != sh->log_ino) {
+
+        /* a new file: it starts with the latest checkpoint */
+
+        sh->log_ino = ngx_file_uniq(&fi);
+        sh->log_size = size;
+        sh->file_first = sh->tree.size;
+
+        if (sh->cp_size != sh->tree.size) {
+            ngx_http_consent_log_checkpoint(lcf, log);
+
+        } else if (sh->note_len) {
+            sh->cp_size = 0;
+            ngx_http_consent_log_checkpoint(lcf, log);
+        }
+
+    } else if (size > sh->log_size) {
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "consent log \"%V\": %O bytes a worker wrote before "
+                      "it died are taken in", &lcf->main->name,
+                      size - sh->log_size);
+
+        fd = ngx_open_file(lcf->main->name.data, NGX_FILE_RDONLY,
+                           NGX_FILE_OPEN, 0);
+
+        if (fd != NGX_INVALID_FILE) {
+            for (i = 0; i < 3; i++) {
+                side[i] = i == 0 ? lcf->hashes
+                                 : (i == 1 ? lcf->leaves : lcf->index);
+            }
+
+            expect[0] = &sh->hashes_size;
+            expect[1] = &sh->leaves_size;
+            expect[2] = &sh->index_size;
+
+            for (i = 0; i < 3 && lcf->hashes != NULL; i++) {
+                if (ngx_fd_info(side[i]->fd, &fi) != NGX_FILE_ERROR
+                    && ngx_file_size(&fi) > *expect[i]
+                    && ftruncate(side[i]->fd, *expect[i]) == -1)
+                {
+                    sh->broken = 1;
+                }
+            }
+
+            ngx_http_consent_log_replay(lcf, fd, sh->log_size, size, log);
+            (void) ngx_close_file(fd);
+        }
+
+        if (sh->log_size < size) {
+            sh->log_size = size;
+        }
+
+    } else if (size < sh->log_size) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "consent log \"%V\" is shorter than what was written "
+                      "into it: someone cut it", &lcf->main->name);
+        sh->log_size = size;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * After a rotation (rename, then "nginx -s reopen"), workers reopen the
+ * file one after the other; a worker that has not yet would write into the
+ * renamed file after another already wrote into the new one, and the log
+ * would step back a file. So, under the mutex, a worker whose descriptor
+ * is no longer the file at the path opens the path itself. The master
+ * creates the new file as root and only then gives it to the workers'
+ * user: a worker that cannot open it yet waits for that, a little; one
+ * that still cannot, while the new file already has records, refuses.
+ */
+
+static ngx_int_t
+ngx_http_consent_log_follow(ngx_http_consent_log_conf_t *lcf,
+    ngx_open_file_t *file, ngx_log_t *log)
+{
+    ngx_fd_t         fd;
+    ngx_err_t        err;
+    ngx_uint_t       try;
+    ngx_file_info_t  fi, pfi;
+
+    for (try = 0; /* void */; try++) {
+
+        if (ngx_file_info(file->name.data, &pfi) == NGX_FILE_ERROR
+            || ngx_fd_info(file->fd, &fi) == NGX_FILE_ERROR
+            || (pfi.st_ino == fi.st_ino && pfi.st_dev == fi.st_dev))
+        {
+            return NGX_OK;
+        }
+
+        fd = ngx_open_file(file->name.data, NGX_FILE_APPEND,
+                           NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
+
+        if (fd != NGX_INVALID_FILE) {
+            break;
+        }
+
+        err = ngx_errno;
+
+        if (err != NGX_EACCES || try == NGX_HTTP_CONSENT_LOG_REOPEN_WAIT) {
+
+            if (file == lcf->main && (ino_t) fi.st_ino != lcf->sh->log_ino) {
+                ngx_log_error(NGX_LOG_CRIT, log, err,
+                              ngx_open_file_n " \"%V\" failed, and the "
+                              "records already go to the new file: this "
+                              "one is refused rather than written to the "
+                              "rotated file; give the new file to the "
+                              "workers' user", &file->name);
+                return NGX_ERROR;
+            }
+
+            ngx_log_error(NGX_LOG_WARN, log, err,
+                          ngx_open_file_n " \"%V\" failed, the record goes "
+                          "to the file being rotated", &file->name);
+            return NGX_OK;
+        }
+
+        ngx_msleep(1);
+    }
+
+    if (ngx_close_file(file->fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", &file->name);
+    }
+
+    file->fd = fd;
+
+    return NGX_OK;
 }
 
 
@@ -1080,8 +972,6 @@ ngx_http_consent_log_write_file(ngx_open_file_t *file, u_char *buf,
 {
     off_t    end;
     ssize_t  n;
-
-    ngx_http_consent_log_follow(file, log);
 
     n = ngx_write_fd(file->fd, buf, len);
 
@@ -1114,53 +1004,38 @@ ngx_http_consent_log_write_file(ngx_open_file_t *file, u_char *buf,
 }
 
 
-/*
- * After a rotation (rename, then "nginx -s reopen"), workers reopen the
- * file one after the other; a worker that has not yet would write into the
- * renamed file after another already wrote into the new one, and the
- * chain would jump between files. So, under the mutex, a worker whose
- * descriptor is no longer the file at the path opens the path itself.
- */
+/* a checkpoint T ms after a record at the latest */
 
 static void
-ngx_http_consent_log_follow(ngx_open_file_t *file, ngx_log_t *log)
+ngx_http_consent_log_timer(ngx_event_t *ev)
 {
-    ngx_fd_t         fd;
-    ngx_err_t        err;
-    ngx_uint_t       level;
-    ngx_file_info_t  fi, pfi;
+    ngx_http_consent_log_conf_t  *lcf = ev->data;
 
-    if (ngx_file_info(file->name.data, &pfi) == NGX_FILE_ERROR
-        || ngx_fd_info(file->fd, &fi) == NGX_FILE_ERROR
-        || (pfi.st_ino == fi.st_ino && pfi.st_dev == fi.st_dev))
+    ngx_msec_t                  elapsed;
+    ngx_uint_t                  pending;
+    ngx_http_consent_log_sh_t  *sh;
+
+    sh = lcf->sh;
+
+    ngx_shmtx_lock(&lcf->shpool->mutex);
+
+    elapsed = ngx_current_msec - sh->cp_time;
+
+    /* into the file at the path, as a record would be, not a rotated one */
+
+    if (sh->tree.size != sh->cp_size && elapsed >= lcf->cp_interval
+        && ngx_http_consent_log_check_files(lcf, ev->log) == NGX_OK)
     {
-        return;
+        ngx_http_consent_log_checkpoint(lcf, ev->log);
+        elapsed = 0;
     }
 
-    fd = ngx_open_file(file->name.data, NGX_FILE_APPEND,
-                       NGX_FILE_CREATE_OR_OPEN, NGX_FILE_DEFAULT_ACCESS);
+    pending = (sh->tree.size != sh->cp_size);
 
-    if (fd == NGX_INVALID_FILE) {
+    ngx_shmtx_unlock(&lcf->shpool->mutex);
 
-        /*
-         * The master creates the new file as root and only then gives it
-         * to the workers' user: in between, a worker cannot open it and
-         * goes on writing into the renamed file until its own reopen.
-         */
-
-        err = ngx_errno;
-        level = (err == NGX_EACCES) ? NGX_LOG_WARN : NGX_LOG_ALERT;
-
-        ngx_log_error(level, log, err, ngx_open_file_n " \"%V\" failed, "
-                      "the record goes to the file being rotated",
-                      &file->name);
-        return;
+    if (pending && !ngx_exiting) {
+        ngx_add_timer(ev, elapsed < lcf->cp_interval
+                          ? lcf->cp_interval - elapsed : 1);
     }
-
-    if (ngx_close_file(file->fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", &file->name);
-    }
-
-    file->fd = fd;
 }

@@ -18,43 +18,21 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include "ngx_http_consent_cookie.h"
 #include "ngx_http_consent_record.h"
 
 
-#define NGX_HTTP_CONSENT_RECORD_MSG_LEN  256
 
 
 static void ngx_http_consent_record_digits(char *out, int n, int width);
-static int ngx_http_consent_record_is_genesis(const unsigned char *hash);
 static const char *ngx_http_consent_record_skip_string(const char *p,
     const char *end);
 static const char *ngx_http_consent_record_skip_value(const char *p,
     const char *end);
-static void ngx_http_consent_chain_error(ngx_http_consent_chain_t *chain,
-    const char *file, size_t line, ngx_http_consent_chain_error_e error,
-    const char *message);
-static void ngx_http_consent_chain_flush(ngx_http_consent_chain_t *chain);
 
 
 const unsigned char  ngx_http_consent_record_genesis[
     NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-
-
-static const char  ngx_http_consent_record_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-
-static const char  *ngx_http_consent_chain_errors[] = {
-    "malformed record",
-    "truncated line",
-    "missing signature",
-    "bad signature",
-    "broken link",
-    "gap",
-    "duplicate",
-    "out of order",
-    "new chain"
-};
 
 
 void
@@ -103,107 +81,6 @@ ngx_http_consent_record_unhex(const char *in, size_t len, unsigned char *out)
             out[i / 2] |= (unsigned char) n;
         }
     }
-
-    return 0;
-}
-
-
-size_t
-ngx_http_consent_record_b64url(const unsigned char *in, size_t len,
-    char *out)
-{
-    char  *p;
-
-    p = out;
-
-    while (len >= 3) {
-        *p++ = ngx_http_consent_record_b64[in[0] >> 2];
-        *p++ = ngx_http_consent_record_b64[((in[0] & 3) << 4) | (in[1] >> 4)];
-        *p++ = ngx_http_consent_record_b64[((in[1] & 0x0f) << 2)
-                                           | (in[2] >> 6)];
-        *p++ = ngx_http_consent_record_b64[in[2] & 0x3f];
-        in += 3;
-        len -= 3;
-    }
-
-    if (len) {
-        *p++ = ngx_http_consent_record_b64[in[0] >> 2];
-
-        if (len == 1) {
-            *p++ = ngx_http_consent_record_b64[(in[0] & 3) << 4];
-
-        } else {
-            *p++ = ngx_http_consent_record_b64[((in[0] & 3) << 4)
-                                               | (in[1] >> 4)];
-            *p++ = ngx_http_consent_record_b64[(in[1] & 0x0f) << 2];
-        }
-    }
-
-    *p = '\0';
-
-    return p - out;
-}
-
-
-int
-ngx_http_consent_record_unb64url(const char *in, size_t len,
-    unsigned char *out, size_t size, size_t *outlen)
-{
-    int       v;
-    char      c;
-    size_t    i, n, bits;
-    uint32_t  acc;
-
-    acc = 0;
-    bits = 0;
-    n = 0;
-
-    if (len % 4 == 1) {
-        return -1;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = in[i];
-
-        if (c >= 'A' && c <= 'Z') {
-            v = c - 'A';
-
-        } else if (c >= 'a' && c <= 'z') {
-            v = c - 'a' + 26;
-
-        } else if (c >= '0' && c <= '9') {
-            v = c - '0' + 52;
-
-        } else if (c == '-') {
-            v = 62;
-
-        } else if (c == '_') {
-            v = 63;
-
-        } else {
-            return -1;
-        }
-
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-
-        if (bits >= 8) {
-            bits -= 8;
-
-            if (n == size) {
-                return -1;
-            }
-
-            out[n++] = (unsigned char) (acc >> bits);
-        }
-    }
-
-    /* the unused low bits of the last character must be zero */
-    if (acc & ((1u << bits) - 1)) {
-        return -1;
-    }
-
-    *outlen = n;
 
     return 0;
 }
@@ -317,6 +194,129 @@ ngx_http_consent_record_ip(int family, const unsigned char *addr, int mode,
     }
 
     return -1;
+}
+
+
+/*
+ * A JSON string, with its quotes, as the canonical form writes it (see
+ * ngx_http_consent_record.h), so that a record printed without jansson
+ * reads back and dumps to the very same bytes. out must hold 6 len + 3
+ * bytes. Returns the length written, or 0 when in is not UTF-8 (jansson
+ * refuses those strings too: overlong forms, surrogates, above U+10FFFF).
+ */
+
+size_t
+ngx_http_consent_record_json_string(const unsigned char *in, size_t len,
+    char *out)
+{
+    char                 e, *p;
+    size_t                i, n, k;
+    uint32_t              cp, min;
+    unsigned char         c;
+    static const char     hex[] = "0123456789ABCDEF";
+
+    p = out;
+    *p++ = '"';
+
+    for (i = 0; i < len; /* void */) {
+        c = in[i];
+
+        if (c >= 0x80) {
+            if (c >= 0xc2 && c <= 0xdf) {
+                n = 1;
+                cp = c & 0x1f;
+                min = 0x80;
+
+            } else if (c >= 0xe0 && c <= 0xef) {
+                n = 2;
+                cp = c & 0x0f;
+                min = 0x800;
+
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 3;
+                cp = c & 0x07;
+                min = 0x10000;
+
+            } else {
+                return 0;
+            }
+
+            if (len - i <= n) {
+                return 0;
+            }
+
+            for (k = 1; k <= n; k++) {
+                if ((in[i + k] & 0xc0) != 0x80) {
+                    return 0;
+                }
+
+                cp = (cp << 6) | (in[i + k] & 0x3f);
+            }
+
+            if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            {
+                return 0;
+            }
+
+            memcpy(p, in + i, n + 1);
+            p += n + 1;
+            i += n + 1;
+            continue;
+        }
+
+        i++;
+
+        switch (c) {
+
+        case '"':
+        case '\\':
+            e = (char) c;
+            break;
+
+        case '\b':
+            e = 'b';
+            break;
+
+        case '\f':
+            e = 'f';
+            break;
+
+        case '\n':
+            e = 'n';
+            break;
+
+        case '\r':
+            e = 'r';
+            break;
+
+        case '\t':
+            e = 't';
+            break;
+
+        default:
+            e = '\0';
+        }
+
+        if (e != '\0') {
+            *p++ = '\\';
+            *p++ = e;
+            continue;
+        }
+
+        if (c < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[c >> 4];
+            p[5] = hex[c & 0xf];
+            p += 6;
+            continue;
+        }
+
+        *p++ = (char) c;
+    }
+
+    *p++ = '"';
+
+    return p - out;
 }
 
 
@@ -538,7 +538,8 @@ ngx_http_consent_record_seal(json_t *record, uint64_t seq,
     p = buf + n - 1;                       /* the final '}' */
     memcpy(p, ",\"sig\":\"", 8);
     p += 8;
-    p += ngx_http_consent_record_b64url(sig, sizeof(sig), p);
+    p += ngx_http_consent_base64url_encode((unsigned char *) p, sig,
+                                           sizeof(sig));
     *p++ = '"';
     *p++ = '}';
     *p++ = '\n';
@@ -558,7 +559,7 @@ ngx_http_consent_record_check(const char *line, size_t len, EVP_PKEY *key,
     char *scratch, size_t size, ngx_http_consent_record_check_t *out)
 {
     char          *buf;
-    size_t         n, siglen;
+    size_t         n;
     json_t        *rec, *v;
     const char    *s;
     json_int_t     seq;
@@ -611,19 +612,15 @@ ngx_http_consent_record_check(const char *line, size_t len, EVP_PKEY *key,
     }
 
     v = json_object_get(rec, "sig");
-    siglen = 0;
 
-    if (v != NULL) {
-        if (!json_is_string(v)
-            || ngx_http_consent_record_unb64url(json_string_value(v),
-                                                json_string_length(v), sig,
-                                                sizeof(sig), &siglen)
-               != 0
-            || siglen != NGX_HTTP_CONSENT_RECORD_SIG_LEN)
-        {
-            out->status = NGX_HTTP_CONSENT_RECORD_BAD_SIG;
-            siglen = 0;
-        }
+    if (v != NULL
+        && (!json_is_string(v)
+            || ngx_http_consent_base64url_decode(sig, sizeof(sig),
+                                   (const unsigned char *) json_string_value(v),
+                                   json_string_length(v))
+               != NGX_HTTP_CONSENT_RECORD_SIG_LEN))
+    {
+        out->status = NGX_HTTP_CONSENT_RECORD_BAD_SIG;
     }
 
     buf = scratch;
@@ -677,26 +674,20 @@ done:
 
 
 /*
- * The fast path of consent-audit verify --fast, for lines as the module
- * writes them: a scan of the top level for type, seq, prev and a final
- * sig, no JSON tree. The hash is over the line with its sig member cut
- * out, which is the canonical form of a line as written. Returns -1 for
- * anything else, and the caller takes the full path.
- *
- * It is sound whatever the input: a line that is not exactly as written
- * hashes differently from its canonical form and breaks the next link,
- * and the chain only verifies when it ends at a record whose signature
- * was checked in full.
+ * The top-level members of a line as written (compact, no whitespace) that
+ * the tree and its readers need, without a JSON tree: type, seq, id, and
+ * where "sig" starts. The canonical form is the line itself, or, for a
+ * line of the first format (signed records), the line with its final sig
+ * member cut out: canonical bytes of the line, then '}'. Returns -1 for a
+ * line that is not a compact object of a known type.
  */
 
 int
-ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
-    size_t size, ngx_http_consent_record_check_t *out)
+ngx_http_consent_record_fields(const char *line, size_t len,
+    ngx_http_consent_record_line_t *out)
 {
-    int          seen;
     size_t       klen, n;
-    uint64_t     seq;
-    const char  *p, *end, *key, *v, *sig;
+    const char  *p, *end, *key, *v;
 
     memset(out, 0, sizeof(*out));
 
@@ -707,8 +698,7 @@ ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
     }
 
     p = line + 1;
-    sig = NULL;
-    seen = 0;
+    out->canonical = len;
 
     for ( ;; ) {
         if (p >= end || *p != '"') {
@@ -726,11 +716,11 @@ ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
         v = ++p;
 
         p = ngx_http_consent_record_skip_value(p, end);
-        if (p == NULL || p >= end) {
+        if (p == NULL || p >= end || p == v) {
             return -1;
         }
 
-        if (sig != NULL) {
+        if (out->sig) {
             return -1;                   /* sig must be the last member */
         }
 
@@ -741,45 +731,56 @@ ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
             } else if (p - v == 8 && memcmp(v, "\"policy\"", 8) == 0) {
                 out->type = NGX_HTTP_CONSENT_RECORD_POLICY;
 
+            } else if (p - v == 12 && memcmp(v, "\"checkpoint\"", 12) == 0) {
+                out->type = NGX_HTTP_CONSENT_RECORD_CHECKPOINT;
+
             } else {
                 return -1;
             }
-
-            seen |= 1;
 
         } else if (klen == 3 && memcmp(key, "seq", 3) == 0) {
             if (p - v > 19 || *v < '1' || *v > '9') {
                 return -1;
             }
 
-            for (seq = 0; v < p; v++) {
+            for (out->seq = 0; v < p; v++) {
                 if (*v < '0' || *v > '9') {
                     return -1;
                 }
 
-                seq = seq * 10 + (uint64_t) (*v - '0');
+                out->seq = out->seq * 10 + (uint64_t) (*v - '0');
             }
 
-            out->seq = seq;
-            seen |= 2;
+        } else if (klen == 2 && memcmp(key, "id", 2) == 0) {
+            if (p - v == 2 * 16 + 2
+                && ngx_http_consent_record_unhex(v + 1, 2 * 16, out->id) == 0)
+            {
+                out->has_id = 1;
+            }
 
         } else if (klen == 4 && memcmp(key, "prev", 4) == 0) {
+            out->prev = 1;
+
             n = NGX_HTTP_CONSENT_RECORD_HEX_LEN;
 
             if ((size_t) (p - v) != n + 2
-                || ngx_http_consent_record_unhex(v + 1, n, out->prev) != 0)
+                || ngx_http_consent_record_unhex(v + 1, n, out->prev_hash)
+                   != 0)
             {
                 return -1;
             }
 
-            seen |= 4;
+        } else if (klen == 4 && memcmp(key, "note", 4) == 0) {
+            out->note = v;
+            out->note_len = p - v;
 
         } else if (klen == 3 && memcmp(key, "sig", 3) == 0) {
-            sig = key - 2;               /* its ',' */
-
-            if (sig[0] != ',') {
+            if (key[-2] != ',') {
                 return -1;
             }
+
+            out->sig = 1;
+            out->canonical = key - 2 - line;
         }
 
         if (*p == '}') {
@@ -797,26 +798,7 @@ ngx_http_consent_record_scan(const char *line, size_t len, char *scratch,
         p++;
     }
 
-    if (seen != 7 || sig == NULL) {
-        return -1;
-    }
-
-    /* the canonical form: the line up to ",\"sig\"...", then '}' */
-
-    n = sig - line;
-
-    if (n + 2 > size) {
-        return -1;
-    }
-
-    memcpy(scratch, line, n);
-    scratch[n] = '}';
-
-    SHA256((unsigned char *) scratch, n + 1, out->hash);
-
-    out->status = NGX_HTTP_CONSENT_RECORD_OK;
-
-    return 0;
+    return out->type ? 0 : -1;
 }
 
 
@@ -900,227 +882,6 @@ ngx_http_consent_record_skip_value(const char *p, const char *end)
     }
 
     return NULL;
-}
-
-
-void
-ngx_http_consent_chain_init(ngx_http_consent_chain_t *chain,
-    ngx_http_consent_chain_report_pt report, void *data)
-{
-    memset(chain, 0, sizeof(*chain));
-    chain->report = report;
-    chain->data = data;
-}
-
-
-/*
- * Each line is compared with the highest record accepted so far (seq and
- * hash). A line that repeats or goes back is reported and skipped; a line
- * that jumps ahead is reported as a gap, unless the very next line is the
- * one it skipped: then the two were swapped.
- */
-
-void
-ngx_http_consent_chain_feed(ngx_http_consent_chain_t *chain,
-    const char *file, size_t line, const ngx_http_consent_record_check_t *r)
-{
-    uint64_t  expected;
-    char      msg[NGX_HTTP_CONSENT_RECORD_MSG_LEN];
-
-    switch (r->status) {
-
-    case NGX_HTTP_CONSENT_RECORD_MALFORMED:
-        ngx_http_consent_chain_error(chain, file, line,
-                                     NGX_HTTP_CONSENT_CHAIN_MALFORMED,
-                                     "not a consent log record (invalid "
-                                     "JSON, or type, seq or prev missing)");
-        return;
-
-    case NGX_HTTP_CONSENT_RECORD_TRUNCATED:
-        ngx_http_consent_chain_error(chain, file, line,
-                                     NGX_HTTP_CONSENT_CHAIN_TRUNCATED,
-                                     "the last line ends without a newline: "
-                                     "it was cut");
-        return;
-
-    case NGX_HTTP_CONSENT_RECORD_NO_SIG:
-        ngx_http_consent_chain_error(chain, file, line,
-                                     NGX_HTTP_CONSENT_CHAIN_NO_SIG,
-                                     "the record has no \"sig\"");
-        break;
-
-    case NGX_HTTP_CONSENT_RECORD_BAD_SIG:
-        snprintf(msg, sizeof(msg), "seq %llu: the signature does not match "
-                 "the record with this public key",
-                 (unsigned long long) r->seq);
-        ngx_http_consent_chain_error(chain, file, line,
-                                     NGX_HTTP_CONSENT_CHAIN_BAD_SIG, msg);
-        break;
-
-    default:
-        break;
-    }
-
-    chain->records++;
-
-    if (!chain->started) {
-        chain->started = 1;
-        chain->first_seq = r->seq;
-
-        if (r->seq == 1 && !ngx_http_consent_record_is_genesis(r->prev)) {
-            ngx_http_consent_chain_error(chain, file, line,
-                                         NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
-                                         "seq 1 with a \"prev\" that is not "
-                                         "64 zeros");
-        }
-
-        goto accept;
-    }
-
-    expected = chain->seq + 1;
-
-    if (chain->pending) {
-        chain->pending = 0;
-
-        if (r->seq == chain->pending_expected) {
-            snprintf(msg, sizeof(msg), "seq %llu comes after seq %llu "
-                     "(line %zu): the two lines were swapped",
-                     (unsigned long long) r->seq,
-                     (unsigned long long) chain->pending_seq,
-                     chain->pending_line);
-            ngx_http_consent_chain_error(chain, file, line,
-                                         NGX_HTTP_CONSENT_CHAIN_OUT_OF_ORDER,
-                                         msg);
-            return;
-        }
-
-        ngx_http_consent_chain_flush(chain);
-    }
-
-    if (r->seq == expected) {
-
-        if (memcmp(r->prev, chain->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN)
-            != 0)
-        {
-            snprintf(msg, sizeof(msg), "seq %llu: \"prev\" is not the hash "
-                     "of seq %llu (%s:%zu): a record was altered, or "
-                     "replaced", (unsigned long long) r->seq,
-                     (unsigned long long) chain->seq,
-                     chain->file, chain->line);
-            ngx_http_consent_chain_error(chain, file, line,
-                                         NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
-                                         msg);
-        }
-
-        goto accept;
-    }
-
-    if (r->seq == 1 && ngx_http_consent_record_is_genesis(r->prev)) {
-        snprintf(msg, sizeof(msg), "a new chain starts after seq %llu: "
-                 "the head was lost (nginx restarted without the old log?)",
-                 (unsigned long long) chain->seq);
-        ngx_http_consent_chain_error(chain, file, line,
-                                     NGX_HTTP_CONSENT_CHAIN_NEW_CHAIN, msg);
-        goto accept;
-    }
-
-    if (r->seq > expected) {
-        chain->pending = 1;
-        chain->pending_seq = r->seq;
-        chain->pending_expected = expected;
-        chain->pending_file = file;
-        chain->pending_line = line;
-        goto accept;
-    }
-
-    if (r->seq == chain->seq
-        && memcmp(r->hash, chain->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN)
-           == 0)
-    {
-        snprintf(msg, sizeof(msg), "seq %llu: the same record as %s:%zu, "
-                 "repeated", (unsigned long long) r->seq, chain->file,
-                 chain->line);
-
-    } else {
-        snprintf(msg, sizeof(msg), "seq %llu after seq %llu (%s:%zu): "
-                 "a seq used twice, or a record inserted",
-                 (unsigned long long) r->seq,
-                 (unsigned long long) chain->seq, chain->file, chain->line);
-    }
-
-    ngx_http_consent_chain_error(chain, file, line,
-                                 NGX_HTTP_CONSENT_CHAIN_DUPLICATE, msg);
-    return;
-
-accept:
-
-    chain->seq = r->seq;
-    memcpy(chain->hash, r->hash, NGX_HTTP_CONSENT_RECORD_HASH_LEN);
-    chain->file = file;
-    chain->line = line;
-}
-
-
-void
-ngx_http_consent_chain_end(ngx_http_consent_chain_t *chain)
-{
-    if (chain->pending) {
-        chain->pending = 0;
-        ngx_http_consent_chain_flush(chain);
-    }
-}
-
-
-const char *
-ngx_http_consent_chain_error_name(ngx_http_consent_chain_error_e error)
-{
-    if ((size_t) error
-        >= sizeof(ngx_http_consent_chain_errors) / sizeof(char *))
-    {
-        return "error";
-    }
-
-    return ngx_http_consent_chain_errors[error];
-}
-
-
-static void
-ngx_http_consent_chain_flush(ngx_http_consent_chain_t *chain)
-{
-    uint64_t  missing;
-    char      msg[NGX_HTTP_CONSENT_RECORD_MSG_LEN];
-
-    missing = chain->pending_seq - chain->pending_expected;
-
-    snprintf(msg, sizeof(msg), "seq %llu follows seq %llu: %llu record%s "
-             "missing", (unsigned long long) chain->pending_seq,
-             (unsigned long long) chain->pending_expected - 1,
-             (unsigned long long) missing, missing == 1 ? "" : "s");
-
-    ngx_http_consent_chain_error(chain, chain->pending_file,
-                                 chain->pending_line,
-                                 NGX_HTTP_CONSENT_CHAIN_GAP, msg);
-}
-
-
-static void
-ngx_http_consent_chain_error(ngx_http_consent_chain_t *chain,
-    const char *file, size_t line, ngx_http_consent_chain_error_e error,
-    const char *message)
-{
-    chain->errors++;
-
-    if (chain->report) {
-        chain->report(chain->data, file, line, error, message);
-    }
-}
-
-
-static int
-ngx_http_consent_record_is_genesis(const unsigned char *hash)
-{
-    return memcmp(hash, ngx_http_consent_record_genesis,
-                  NGX_HTTP_CONSENT_RECORD_HASH_LEN) == 0;
 }
 
 

@@ -29,15 +29,24 @@
  * ensure_ascii=False, separators=(",", ":")) for any record without
  * control characters other than \b \f \n \r \t.
  *
- *     seq   1, 2, 3, ... one chain per nginx instance, across workers,
- *           reloads, reopened and rotated files
+ *     seq   1, 2, 3, ... one per leaf of the instance's Merkle tree
+ *           (ngx_http_consent_tree.h), across workers, reloads, reopened
+ *           and rotated files: the tree index is seq - 1
+ *
+ * A line as written is the canonical form and a '\n'; the leaf is the
+ * line without its '\n'. Records of type "checkpoint" carry a signed
+ * checkpoint of the tree (ngx_http_consent_note.h) and are not leaves.
+ *
+ * Logs of the first format also had, in every record:
+ *
  *     prev  SHA-256 of the previous record's canonical form, 64 lower-case
  *           hex digits; 64 zeros for the first record of a chain
  *     sig   Ed25519 signature (RFC 8032, pure) over the canonical form,
- *           base64url without padding (86 characters)
+ *           base64url without padding (86 characters), inserted before
+ *           the final '}': the canonical form is the line without it
  *
- * A line as written is the canonical form with ,"sig":"..." inserted before
- * its final '}' and a '\n' after it.
+ * ngx_http_consent_record_seal() and _check() still write and read those,
+ * for consent-audit and its tests (tools/consent_audit_chain.c).
  */
 
 
@@ -67,6 +76,7 @@
 
 #define NGX_HTTP_CONSENT_RECORD_POLICY       1
 #define NGX_HTTP_CONSENT_RECORD_CONSENT      2
+#define NGX_HTTP_CONSENT_RECORD_CHECKPOINT   3
 
 
 /* what one line is, on its own */
@@ -79,20 +89,6 @@ typedef enum {
 } ngx_http_consent_record_status_e;
 
 
-/* what a line says about its place in the chain */
-typedef enum {
-    NGX_HTTP_CONSENT_CHAIN_MALFORMED = 0,
-    NGX_HTTP_CONSENT_CHAIN_TRUNCATED,
-    NGX_HTTP_CONSENT_CHAIN_NO_SIG,
-    NGX_HTTP_CONSENT_CHAIN_BAD_SIG,
-    NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK,
-    NGX_HTTP_CONSENT_CHAIN_GAP,
-    NGX_HTTP_CONSENT_CHAIN_DUPLICATE,
-    NGX_HTTP_CONSENT_CHAIN_OUT_OF_ORDER,
-    NGX_HTTP_CONSENT_CHAIN_NEW_CHAIN
-} ngx_http_consent_chain_error_e;
-
-
 typedef struct {
     ngx_http_consent_record_status_e  status;
     int                               type;
@@ -102,33 +98,19 @@ typedef struct {
 } ngx_http_consent_record_check_t;
 
 
-typedef void (*ngx_http_consent_chain_report_pt)(void *data,
-    const char *file, size_t line, ngx_http_consent_chain_error_e error,
-    const char *message);
-
-
-/* the chain verifier: fed one checked line after the other, in order */
+/* the members of a line that the tree needs (record_fields) */
 typedef struct {
+    int                               type;
     uint64_t                          seq;
-    unsigned char                     hash[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
-    const char                       *file;
-    size_t                            line;
-    unsigned                          started:1;
-    unsigned                          pending:1;
-
-    /* a gap seen on the previous line, reported once the next is known */
-    uint64_t                          pending_seq;
-    uint64_t                          pending_expected;
-    const char                       *pending_file;
-    size_t                            pending_line;
-
-    uint64_t                          first_seq;
-    uint64_t                          records;
-    uint64_t                          errors;
-
-    ngx_http_consent_chain_report_pt  report;
-    void                             *data;
-} ngx_http_consent_chain_t;
+    unsigned char                     id[16];
+    size_t                            canonical;  /* bytes of the line */
+    const char                       *note;       /* as written, quoted */
+    size_t                            note_len;
+    unsigned char                     prev_hash[32];
+    unsigned                          has_id:1;
+    unsigned                          sig:1;
+    unsigned                          prev:1;
+} ngx_http_consent_record_line_t;
 
 
 extern const unsigned char  ngx_http_consent_record_genesis[
@@ -140,16 +122,14 @@ void ngx_http_consent_record_hex(const unsigned char *in, size_t len,
     char *out);
 int ngx_http_consent_record_unhex(const char *in, size_t len,
     unsigned char *out);
-size_t ngx_http_consent_record_b64url(const unsigned char *in, size_t len,
-    char *out);
-int ngx_http_consent_record_unb64url(const char *in, size_t len,
-    unsigned char *out, size_t size, size_t *outlen);
 size_t ngx_http_consent_record_ts(int64_t sec, unsigned msec, char *out);
 int ngx_http_consent_record_ip(int family, const unsigned char *addr,
     int mode, const unsigned char *key, size_t keylen, char *out,
     size_t size);
 
 /* hashing, canonical form */
+size_t ngx_http_consent_record_json_string(const unsigned char *in,
+    size_t len, char *out);
 void ngx_http_consent_record_sha256(const void *data, size_t len,
     unsigned char *out);
 size_t ngx_http_consent_record_canonical(json_t *record, char *buf,
@@ -171,17 +151,8 @@ size_t ngx_http_consent_record_seal(json_t *record, uint64_t seq,
 void ngx_http_consent_record_check(const char *line, size_t len,
     EVP_PKEY *key, char *scratch, size_t size,
     ngx_http_consent_record_check_t *out);
-int ngx_http_consent_record_scan(const char *line, size_t len,
-    char *scratch, size_t size, ngx_http_consent_record_check_t *out);
-
-/* the chain */
-void ngx_http_consent_chain_init(ngx_http_consent_chain_t *chain,
-    ngx_http_consent_chain_report_pt report, void *data);
-void ngx_http_consent_chain_feed(ngx_http_consent_chain_t *chain,
-    const char *file, size_t line, const ngx_http_consent_record_check_t *r);
-void ngx_http_consent_chain_end(ngx_http_consent_chain_t *chain);
-const char *ngx_http_consent_chain_error_name(
-    ngx_http_consent_chain_error_e error);
+int ngx_http_consent_record_fields(const char *line, size_t len,
+    ngx_http_consent_record_line_t *out);
 
 
 #endif /* _NGX_HTTP_CONSENT_RECORD_H_INCLUDED_ */

@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
+#include "ngx_http_consent_log.h"
 #include "ngx_http_consent_form.h"
 #include "ngx_http_consent_ui_data.h"
 
@@ -335,6 +336,17 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
     }
 
     ngx_http_consent_render_lit(&rd, "</form>\n<p>");
+
+    /* the consent log's receipt (ngx_http_consent_receipt.c) */
+
+    if (valid && ngx_http_consent_receipt_available(r)) {
+        ngx_http_consent_render_lit(&rd, "<a href=\"");
+        ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
+                                        rd.mcf->endpoint.len);
+        ngx_http_consent_render_lit(&rd, "receipt\" download>");
+        ngx_http_consent_render_text(&rd, "receipt");
+        ngx_http_consent_render_lit(&rd, "</a> &middot; ");
+    }
 
     if (rd.lcf->policy_url.len) {
         ngx_http_consent_render_lit(&rd, "<a href=\"");

@@ -31,6 +31,8 @@
 #define CONSENT_AUDIT_SECRET_LEN  32
 
 
+static int consent_audit_each_line(void *data, const char *file,
+    size_t line, const char *p, size_t len, int truncated);
 static int consent_audit_keygen(int argc, char **argv);
 static int consent_audit_write_file(const char *dir, const char *name,
     mode_t mode, int force, const unsigned char *data, size_t len);
@@ -41,8 +43,10 @@ static const char  consent_audit_help[] =
 "usage: consent-audit COMMAND [ARGS]\n"
 "\n"
 "The auditor's tool for the consent log of nginx-consent (consent_log).\n"
-"Every record is one JSON line, chained to the one before by \"seq\" and\n"
-"\"prev\" (SHA-256) and signed with Ed25519 (\"sig\").\n"
+"Every record is one JSON line and a leaf of a Merkle tree (RFC 6962);\n"
+"checkpoints of the tree, signed with Ed25519 as C2SP signed notes, are\n"
+"lines of type \"checkpoint\" among them. Logs of the first format (a\n"
+"signature per record, chained by \"prev\") verify as before.\n"
 "\n"
 "commands:\n"
 "  keygen [DIR] [--force]\n"
@@ -52,21 +56,36 @@ static const char  consent_audit_help[] =
 "      DIR defaults to the current directory; existing files are kept\n"
 "      unless --force is given.\n"
 "\n"
-"  verify FILE... --pubkey PEM [--fast] [-j N] [--max-errors N]\n"
-"      check every signature, every link of the chain and the sequence of\n"
-"      seq across the files, in the order given (oldest first: rotated\n"
-"      files before the current one). Each fault is printed as\n"
-"      FILE:LINE: REASON: details, where REASON is one of: bad signature,\n"
-"      missing signature, broken link, gap, duplicate, out of order,\n"
-"      new chain, truncated line, malformed record.\n"
-"      --fast checks the signature of the last record of each file only:\n"
-"      as each record holds the hash of the one before, that signature\n"
-"      covers the content of every record before it; what --fast cannot\n"
-"      see is a damaged \"sig\" field of a record whose content is intact.\n"
-"      It reads lines as nginx writes them: check a log re-serialised by\n"
-"      another tool (same records, other bytes) without --fast.\n"
-"      -j N uses N threads (default: the number of CPUs).\n"
-"      Exit status 0 only when the whole log verifies.\n"
+"  verify FILE... --pubkey PEM [--checkpoint FILE]... [--max-errors N]\n"
+"      check, in the order given (oldest first: rotated files before the\n"
+"      current one), that seq goes 1, 2, 3, ... across the files, that\n"
+"      every checkpoint is signed by the key and has the root of the\n"
+"      records before it (so each is consistent with the one before),\n"
+"      that no two checkpoints of one size differ, and that the last one\n"
+"      covers every record. --checkpoint adds a checkpoint kept elsewhere\n"
+"      (a copy of P+checkpoint): the log must still have its root. Each\n"
+"      fault is printed as FILE:LINE: REASON: details, where REASON is\n"
+"      one of: truncated line, malformed record, malformed checkpoint,\n"
+"      gap, duplicate, out of order, checkpoint misplaced, root mismatch,\n"
+"      forked history, another key, another log, bad signature, not\n"
+"      covered, records removed. Exit status 0 only when the whole log\n"
+"      verifies.\n"
+"      A log of the first format is checked as a chain: every signature,\n"
+"      every link; --fast checks the last signature of each file only,\n"
+"      -j N uses N threads.\n"
+"\n"
+"  checkpoint FILE... [--pubkey PEM]\n"
+"      the latest signed checkpoint in the files, verbatim.\n"
+"\n"
+"  prove ID FILE...\n"
+"      for the latest record of consent id ID (32 hex digits, as\n"
+"      $consent_id), a c2sp.org/tlog-proof@v1 proof that the latest\n"
+"      checkpoint includes it: the record, its tree index, the inclusion\n"
+"      path and the signed checkpoint.\n"
+"\n"
+"  vkey --pubkey PEM --origin NAME\n"
+"      the note verifier key NAME+ID+KEY, for Go's sumdb/note and other\n"
+"      checkpoint tools.\n"
 "\n"
 "  show ID FILE...\n"
 "      every record of the consent id ID, each with the texts (policy\n"
@@ -122,6 +141,18 @@ main(int argc, char **argv)
 
     if (strcmp(cmd, "verify") == 0) {
         return consent_audit_verify(argc, argv);
+    }
+
+    if (strcmp(cmd, "checkpoint") == 0) {
+        return consent_audit_checkpoint(argc, argv);
+    }
+
+    if (strcmp(cmd, "prove") == 0) {
+        return consent_audit_prove(argc, argv);
+    }
+
+    if (strcmp(cmd, "vkey") == 0) {
+        return consent_audit_vkey(argc, argv);
     }
 
     if (strcmp(cmd, "sample") == 0) {
@@ -206,18 +237,17 @@ consent_audit_unmap(consent_audit_file_t *f)
 
 
 /*
- * Calls cb for each record that parses, in order; lines that do not parse
- * are skipped (verify is the command that reports them). A callback
+ * Calls cb for each line of the files, in order, with its length without
+ * the '\n' and whether it lacks one (a cut last line). A callback
  * returning non-zero stops the walk.
  */
 
 int
-consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
+consent_audit_lines(char **files, int nfiles, consent_audit_line_pt cb,
     void *data)
 {
     int                    i, rc;
     size_t                 line;
-    json_t                *rec;
     const char            *p, *end, *nl;
     consent_audit_file_t   f;
 
@@ -236,18 +266,11 @@ consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
             line++;
 
             nl = memchr(p, '\n', end - p);
-            if (nl == NULL) {
-                nl = end;
-            }
 
-            rec = json_loadb(p, nl - p, JSON_REJECT_DUPLICATES, NULL);
+            rc = cb(data, files[i], line, p, (nl ? nl : end) - p,
+                    nl == NULL);
 
-            if (json_is_object(rec)) {
-                rc = cb(data, files[i], line, rec);
-            }
-
-            json_decref(rec);
-            p = nl + 1;
+            p = nl ? nl + 1 : end;
         }
 
         consent_audit_unmap(&f);
@@ -258,6 +281,50 @@ consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
     }
 
     return CONSENT_AUDIT_OK;
+}
+
+
+typedef struct {
+    consent_audit_record_pt        cb;
+    void                          *data;
+} consent_audit_each_t;
+
+
+/*
+ * Calls cb for each record that parses, in order; lines that do not parse
+ * are skipped (verify is the command that reports them). A callback
+ * returning non-zero stops the walk.
+ */
+
+int
+consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
+    void *data)
+{
+    consent_audit_each_t  each;
+
+    each.cb = cb;
+    each.data = data;
+
+    return consent_audit_lines(files, nfiles, consent_audit_each_line, &each);
+}
+
+
+static int
+consent_audit_each_line(void *data, const char *file, size_t line,
+    const char *p, size_t len, int truncated)
+{
+    consent_audit_each_t  *each = data;
+
+    int      rc;
+    json_t  *rec;
+
+    (void) truncated;
+
+    rec = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+    rc = json_is_object(rec) ? each->cb(each->data, file, line, rec) : 0;
+    json_decref(rec);
+
+    return rc;
 }
 
 

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "ngx_http_consent_record.h"
+#include "consent_audit_chain.h"
 
 
 /* exit codes */
@@ -34,16 +34,27 @@ typedef struct {
 
 typedef int (*consent_audit_record_pt)(void *data, const char *file,
     size_t line, json_t *record);
+typedef int (*consent_audit_line_pt)(void *data, const char *file,
+    size_t line, const char *p, size_t len, int truncated);
 
 
 /* consent_audit.c */
 int consent_audit_map(consent_audit_file_t *f, const char *name);
 void consent_audit_unmap(consent_audit_file_t *f);
+int consent_audit_lines(char **files, int nfiles, consent_audit_line_pt cb,
+    void *data);
 int consent_audit_each(char **files, int nfiles, consent_audit_record_pt cb,
     void *data);
 
 /* consent_audit_verify.c */
 int consent_audit_verify(int argc, char **argv);
+
+/* consent_audit_tree.c: the log as a Merkle tree */
+int consent_audit_verify_tree(char **files, int nfiles, EVP_PKEY *key,
+    char **kept, int nkept, uint64_t max_errors);
+int consent_audit_checkpoint(int argc, char **argv);
+int consent_audit_prove(int argc, char **argv);
+int consent_audit_vkey(int argc, char **argv);
 
 /* consent_audit_sample.c */
 int consent_audit_sample(int argc, char **argv);

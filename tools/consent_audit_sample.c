@@ -19,33 +19,57 @@
 #include <openssl/rand.h>
 
 #include "consent_audit.h"
+#include "ngx_http_consent_note.h"
+#include "ngx_http_consent_tree.h"
 
 
 #define CONSENT_AUDIT_LINE_MAX  65536
 
 
+static int consent_audit_sample_leaf(json_t *rec, uint64_t seq,
+    EVP_PKEY *key, const char *origin, uint64_t every, int last,
+    ngx_http_consent_tree_t *t, char *buf, char *note,
+    ngx_http_consent_tree_hash_t *stored);
+
+
 int
 consent_audit_sample(int argc, char **argv)
 {
-    int             i;
-    char           *buf, err[512], ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
+    int             i, tree;
+    char           *buf, *note, err[512];
+    char            ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
     char            id[33], ip[NGX_HTTP_CONSENT_RECORD_IP_LEN];
     char            hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
     size_t          n;
     json_t         *rec, *texts;
     uint64_t        k, count, start;
     EVP_PKEY       *key;
-    const char     *keyfile;
+    uint64_t        every;
+    const char     *keyfile, *origin;
+    ngx_http_consent_tree_t       t;
+    ngx_http_consent_tree_hash_t  stored[NGX_HTTP_CONSENT_TREE_HEIGHT];
     unsigned char   prev[NGX_HTTP_CONSENT_RECORD_HASH_LEN], raw[16];
     unsigned char   th[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
 
     keyfile = NULL;
+    origin = "sample.example/consent-log";
+    tree = 0;
+    every = 1000;
     count = 0;
     start = 1700000000;
 
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--sign") == 0 && i + 1 < argc) {
             keyfile = argv[++i];
+
+        } else if (strcmp(argv[i], "--tree") == 0) {
+            tree = 1;
+
+        } else if (strcmp(argv[i], "--origin") == 0 && i + 1 < argc) {
+            origin = argv[++i];
+
+        } else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) {
+            every = strtoull(argv[++i], NULL, 10);
 
         } else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc) {
             start = strtoull(argv[++i], NULL, 10);
@@ -55,9 +79,10 @@ consent_audit_sample(int argc, char **argv)
         }
     }
 
-    if (count == 0 || keyfile == NULL) {
+    if (count == 0 || keyfile == NULL || every == 0) {
         fprintf(stderr, "usage: consent-audit sample N --sign KEY.pem "
-                "[--start EPOCH]\n");
+                "[--start EPOCH] [--tree [--origin NAME] [--checkpoint N]]"
+                "\n");
         return CONSENT_AUDIT_USAGE;
     }
 
@@ -68,7 +93,12 @@ consent_audit_sample(int argc, char **argv)
     }
 
     buf = malloc(CONSENT_AUDIT_LINE_MAX);
-    if (buf == NULL) {
+    note = malloc(8 * NGX_HTTP_CONSENT_NOTE_LEN);
+    ngx_http_consent_tree_init(&t);
+
+    if (buf == NULL || note == NULL) {
+        free(buf);
+        free(note);
         EVP_PKEY_free(key);
         return CONSENT_AUDIT_USAGE;
     }
@@ -125,6 +155,17 @@ consent_audit_sample(int argc, char **argv)
             break;
         }
 
+        if (tree) {
+            if (consent_audit_sample_leaf(rec, k, key, origin, every,
+                                          k == count, &t, buf, note, stored)
+                != 0)
+            {
+                break;
+            }
+
+            continue;
+        }
+
         n = ngx_http_consent_record_seal(rec, k, prev, key, buf,
                                          CONSENT_AUDIT_LINE_MAX, prev);
 
@@ -138,7 +179,70 @@ consent_audit_sample(int argc, char **argv)
 
     json_decref(rec);
     free(buf);
+    free(note);
     EVP_PKEY_free(key);
 
     return k > count ? CONSENT_AUDIT_OK : CONSENT_AUDIT_USAGE;
+}
+
+
+/*
+ * --tree: the record as the module writes it now (seq, no prev, no sig), a
+ * leaf of the tree, and a checkpoint every N records and after the last.
+ */
+
+static int
+consent_audit_sample_leaf(json_t *rec, uint64_t seq, EVP_PKEY *key,
+    const char *origin, uint64_t every, int last, ngx_http_consent_tree_t *t,
+    char *buf, char *note, ngx_http_consent_tree_hash_t *stored)
+{
+    char           *p;
+    size_t          n;
+    unsigned char   leaf[NGX_HTTP_CONSENT_TREE_HASH_LEN];
+    unsigned char   root[NGX_HTTP_CONSENT_TREE_HASH_LEN];
+
+    if (json_object_set_new(rec, "seq", json_integer((json_int_t) seq)) != 0)
+    {
+        return -1;
+    }
+
+    n = json_dumpb(rec, buf, CONSENT_AUDIT_LINE_MAX - 1,
+                   NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+    if (n == 0 || n >= CONSENT_AUDIT_LINE_MAX - 1) {
+        fprintf(stderr, "consent-audit sample: cannot write a record\n");
+        return -1;
+    }
+
+    ngx_http_consent_tree_leaf_hash(buf, n, leaf);
+
+    buf[n++] = '\n';
+    fwrite(buf, 1, n, stdout);
+
+    (void) ngx_http_consent_tree_append(t, leaf, stored);
+
+    if (seq % every && !last) {
+        return 0;
+    }
+
+    ngx_http_consent_tree_root(t, root);
+
+    n = ngx_http_consent_note_checkpoint(key, origin, strlen(origin),
+                                         t->size, root, note,
+                                         NGX_HTTP_CONSENT_NOTE_LEN);
+    if (n == 0) {
+        fprintf(stderr, "consent-audit sample: cannot sign a checkpoint "
+                "(is --origin a valid note name?)\n");
+        return -1;
+    }
+
+    p = buf;
+    p += sprintf(p, "{\"note\":");
+    p += ngx_http_consent_record_json_string((unsigned char *) note, n, p);
+    p += sprintf(p, ",\"ts\":\"2026-01-01T00:00:00.000Z\","
+                 "\"type\":\"checkpoint\"}\n");
+
+    fwrite(buf, 1, p - buf, stdout);
+
+    return 0;
 }

@@ -13,6 +13,7 @@
  */
 
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,25 +56,26 @@ typedef struct {
 } consent_audit_verify_ctx_t;
 
 
+static int consent_audit_verify_format(char **files, int nfiles);
 static int consent_audit_verify_batch(consent_audit_line_t *lines, size_t n,
     consent_audit_job_t *jobs, int nthreads);
 static void *consent_audit_verify_job(void *data);
 static void consent_audit_verify_report(void *data, const char *file,
-    size_t line, ngx_http_consent_chain_error_e error, const char *message);
+    size_t line, consent_audit_chain_error_e error, const char *message);
 
 
 int
 consent_audit_verify(int argc, char **argv)
 {
-    int                          i, nfiles, nthreads, fast, rc;
-    char                       **files, err[512];
+    int                          i, nfiles, nkept, nthreads, fast, rc;
+    char                       **files, **kept, err[512];
     size_t                       n, k, lineno;
     EVP_PKEY                    *key;
     const char                  *pubkey, *p, *end, *nl;
     consent_audit_job_t         *jobs;
     consent_audit_file_t         f;
     consent_audit_line_t        *lines, *l;
-    ngx_http_consent_chain_t     chain;
+    consent_audit_chain_t     chain;
     consent_audit_verify_ctx_t   ctx;
 
     pubkey = NULL;
@@ -87,7 +89,14 @@ consent_audit_verify(int argc, char **argv)
         return CONSENT_AUDIT_USAGE;
     }
 
+    kept = calloc((size_t) argc + 1, sizeof(char *));
+    if (kept == NULL) {
+        free(files);
+        return CONSENT_AUDIT_USAGE;
+    }
+
     nfiles = 0;
+    nkept = 0;
 
     for (i = 0; i < argc; i++) {
 
@@ -96,6 +105,9 @@ consent_audit_verify(int argc, char **argv)
 
         } else if (strncmp(argv[i], "--pubkey=", 9) == 0) {
             pubkey = argv[i] + 9;
+
+        } else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) {
+            kept[nkept++] = argv[++i];
 
         } else if (strcmp(argv[i], "--fast") == 0) {
             fast = 1;
@@ -110,6 +122,7 @@ consent_audit_verify(int argc, char **argv)
             fprintf(stderr, "consent-audit verify: unknown option \"%s\"; "
                     "see \"consent-audit --help\"\n", argv[i]);
             free(files);
+            free(kept);
             return CONSENT_AUDIT_USAGE;
 
         } else {
@@ -119,8 +132,9 @@ consent_audit_verify(int argc, char **argv)
 
     if (nfiles == 0 || pubkey == NULL) {
         fprintf(stderr, "usage: consent-audit verify FILE... --pubkey PEM "
-                "[--fast] [-j N]\n");
+                "[--checkpoint FILE]... [--fast] [-j N]\n");
         free(files);
+        free(kept);
         return CONSENT_AUDIT_USAGE;
     }
 
@@ -136,7 +150,22 @@ consent_audit_verify(int argc, char **argv)
     if (key == NULL) {
         fprintf(stderr, "consent-audit verify: %s\n", err);
         free(files);
+        free(kept);
         return CONSENT_AUDIT_USAGE;
+    }
+
+    /* a log with checkpoints is a tree; one of signed records a chain */
+
+    rc = consent_audit_verify_format(files, nfiles);
+
+    if (rc != 0) {
+        rc = (rc == 1) ? consent_audit_verify_tree(files, nfiles, key, kept,
+                                                   nkept, ctx.max_errors)
+                       : CONSENT_AUDIT_USAGE;
+        free(files);
+        free(kept);
+        EVP_PKEY_free(key);
+        return rc;
     }
 
     lines = calloc(CONSENT_AUDIT_BATCH, sizeof(consent_audit_line_t));
@@ -157,7 +186,7 @@ consent_audit_verify(int argc, char **argv)
         }
     }
 
-    ngx_http_consent_chain_init(&chain, consent_audit_verify_report, &ctx);
+    consent_audit_chain_init(&chain, consent_audit_verify_report, &ctx);
 
     rc = CONSENT_AUDIT_OK;
 
@@ -199,7 +228,7 @@ consent_audit_verify(int argc, char **argv)
                 }
 
                 for (k = 0; k < n; k++) {
-                    ngx_http_consent_chain_feed(&chain, files[i],
+                    consent_audit_chain_feed(&chain, files[i],
                                                 lines[k].line,
                                                 &lines[k].check);
 
@@ -222,7 +251,7 @@ consent_audit_verify(int argc, char **argv)
         consent_audit_unmap(&f);
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
 
     if (chain.errors) {
         if (chain.errors > ctx.printed) {
@@ -271,9 +300,61 @@ done:
     free(jobs);
     free(lines);
     free(files);
+    free(kept);
     EVP_PKEY_free(key);
 
     return rc;
+}
+
+
+/*
+ * 1: a tree (a checkpoint record somewhere, or a first record without
+ * "sig"); 0: a chain of signed records, from before checkpoints; -1: a
+ * file cannot be read.
+ */
+
+static int
+consent_audit_verify_format(char **files, int nfiles)
+{
+    int                              i, rc, first;
+    const char                      *p, *end, *nl;
+    consent_audit_file_t             f;
+    ngx_http_consent_record_line_t   r;
+
+    static const char  mark[] = "\"type\":\"checkpoint\"}\n";
+
+    rc = 0;
+    first = -1;
+
+    for (i = 0; i < nfiles && rc == 0; i++) {
+
+        if (consent_audit_map(&f, files[i]) != 0) {
+            return -1;
+        }
+
+        end = f.data + f.size;
+
+        if (memmem(f.data, f.size, mark, sizeof(mark) - 1) != NULL) {
+            rc = 1;
+        }
+
+        for (p = f.data; first == -1 && p < end; p = nl + 1) {
+            nl = memchr(p, '\n', end - p);
+            if (nl == NULL) {
+                break;
+            }
+
+            if (ngx_http_consent_record_fields(p, nl - p, &r) == 0
+                && r.type != NGX_HTTP_CONSENT_RECORD_CHECKPOINT)
+            {
+                first = r.sig;
+            }
+        }
+
+        consent_audit_unmap(&f);
+    }
+
+    return (rc == 1 || first == 0) ? 1 : 0;
 }
 
 
@@ -335,7 +416,7 @@ consent_audit_verify_job(void *data)
         /* --fast: lines as written are scanned, not parsed */
 
         if (l->sign
-            || ngx_http_consent_record_scan(l->data, l->len, job->scratch,
+            || consent_audit_record_scan(l->data, l->len, job->scratch,
                                             CONSENT_AUDIT_SCRATCH, &l->check)
                != 0)
         {
@@ -356,7 +437,7 @@ consent_audit_verify_job(void *data)
 
 static void
 consent_audit_verify_report(void *data, const char *file, size_t line,
-    ngx_http_consent_chain_error_e error, const char *message)
+    consent_audit_chain_error_e error, const char *message)
 {
     consent_audit_verify_ctx_t  *ctx = data;
 
@@ -367,5 +448,5 @@ consent_audit_verify_report(void *data, const char *file, size_t line,
     ctx->printed++;
 
     printf("%s:%zu: %s: %s\n", file, line,
-           ngx_http_consent_chain_error_name(error), message);
+           consent_audit_chain_error_name(error), message);
 }

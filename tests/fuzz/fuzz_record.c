@@ -4,7 +4,10 @@
  *
  * The consent log as consent-audit verify reads it: any bytes, cut into
  * lines, checked and fed to the chain; never out of bounds, and a
- * well-formed record re-sealed from what was parsed checks clean.
+ * well-formed record re-sealed from what was parsed checks clean. Each
+ * line also goes through the tree's readers: record_fields, the JSON
+ * string printer (which must print what jansson prints, or refuse what
+ * jansson refuses) and the checkpoint note reader.
  */
 
 
@@ -13,22 +16,88 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngx_http_consent_note.h"
 #include "ngx_http_consent_record.h"
+#include "consent_audit_chain.h"
+
+/*
+ * The chain verifier lives in tools/ (consent-audit only); the unit and
+ * fuzz rules link the pure cores alone, so it is built in here.
+ */
+#include "consent_audit_chain.c"
 
 
 static void
 report(void *data, const char *file, size_t line,
-    ngx_http_consent_chain_error_e error, const char *message)
+    consent_audit_chain_error_e error, const char *message)
 {
     (void) data;
     (void) file;
     (void) line;
 
-    if (ngx_http_consent_chain_error_name(error) == NULL
+    if (consent_audit_chain_error_name(error) == NULL
         || message == NULL)
     {
         abort();
     }
+}
+
+
+static void
+tree_readers(const char *p, size_t len)
+{
+    char                            *mine, *theirs;
+    size_t                           n, m;
+    json_t                          *v;
+    ngx_http_consent_checkpoint_t    cp;
+    ngx_http_consent_record_line_t   f;
+
+    if (ngx_http_consent_record_fields(p, len, &f) == 0
+        && (f.canonical > len || (f.note && f.note + f.note_len > p + len)))
+    {
+        abort();
+    }
+
+    /* a note without a key: never "ok" */
+    if (ngx_http_consent_note_open(p, len, NULL, &cp)
+        == NGX_HTTP_CONSENT_NOTE_OK)
+    {
+        abort();
+    }
+
+    if (len > 4096) {
+        return;
+    }
+
+    mine = malloc(6 * len + 3);
+    theirs = malloc(6 * len + 3);
+
+    if (mine == NULL || theirs == NULL) {
+        abort();
+    }
+
+    n = ngx_http_consent_record_json_string((const unsigned char *) p, len,
+                                            mine);
+    v = json_stringn(p, len);
+
+    if (v == NULL) {
+        if (n != 0) {
+            abort();
+        }
+
+    } else {
+        m = json_dumpb(v, theirs, 6 * len + 3,
+                       JSON_ENCODE_ANY|NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+        if (n != m || memcmp(mine, theirs, n) != 0) {
+            abort();
+        }
+
+        json_decref(v);
+    }
+
+    free(mine);
+    free(theirs);
 }
 
 
@@ -40,10 +109,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t                           *rec;
     const char                       *p, *end;
     unsigned char                     prev[32], hash[32];
-    ngx_http_consent_chain_t          chain;
+    consent_audit_chain_t          chain;
     ngx_http_consent_record_check_t   r, s;
 
-    ngx_http_consent_chain_init(&chain, report, NULL);
+    consent_audit_chain_init(&chain, report, NULL);
 
     p = (const char *) data;
     end = p + size;
@@ -61,11 +130,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             r.status = NGX_HTTP_CONSENT_RECORD_TRUNCATED;
         }
 
-        ngx_http_consent_chain_feed(&chain, "fuzz", line, &r);
+        consent_audit_chain_feed(&chain, "fuzz", line, &r);
 
         /* the fast scan reads what the parser reads, when both accept */
 
-        if (ngx_http_consent_record_scan(p, (nl ? nl : end) - p, scratch,
+        if (consent_audit_record_scan(p, (nl ? nl : end) - p, scratch,
                                          sizeof(scratch), &s)
             == 0)
         {
@@ -108,10 +177,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_decref(rec);
         }
 
+        tree_readers(p, (nl ? nl : end) - p);
+
         p = nl ? nl + 1 : end;
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
 
     if (chain.errors > chain.records + line + 1) {
         abort();

@@ -1,9 +1,9 @@
 #!/usr/bin/perl
 
 # The consent log through a real nginx: a policy record, then one consent
-# record per choice with the fields design.md lists, signed, chained, and
-# verified by consent-audit; IPs truncated, hashed or left out; no log, no
-# record; the chain goes on across a restart.
+# record per choice with the fields design.md lists, leaves of one tree
+# under signed checkpoints, verified by consent-audit; IPs truncated,
+# hashed or left out; no log, no record; the tree goes on across a restart.
 
 use strict;
 use warnings;
@@ -22,7 +22,8 @@ my $http = <<'END';
     consent_category necessary required;
     consent_category analytics;
     consent_category marketing gpc;
-    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem %%IP%%;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem %%IP%%
+                checkpoint_interval=200ms;
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -38,6 +39,7 @@ END
 my $t = ConsentTest->new(http => $http =~ s/%%IP%%//r);
 my $p = $t->prefix;
 mkdir "$p/keys";
+chmod 01777, "$p/logs";      # the workers replace consent.log.checkpoint
 
 system("$audit keygen $p/keys >/dev/null") == 0 or die "keygen failed";
 $t->run;
@@ -57,7 +59,7 @@ is($r->{status}, 303, 'a second choice, same reader');
 $r = $t->post_json('/consent/', '{"action":"reject_all"}');
 is($r->{status}, 200, 'a third, through the API');
 
-my @lines = split /\n/, $t->read_file('logs/consent.log');
+my @lines = records();
 is(scalar @lines, 4, 'one policy record and three consent records');
 
 my @rec = map { decode($_) } @lines;
@@ -86,9 +88,9 @@ is($c->{ip}, '127.0.0.0/24', 'ip truncated to /24 by default');
 is($c->{host}, '127.0.0.1', 'host: the server name asked for');
 ok(length $c->{node}, 'node');
 is($c->{seq}, 2, 'seq');
-like($c->{prev}, qr/^[0-9a-f]{64}$/, 'prev');
-like($c->{sig}, qr/^[A-Za-z0-9_-]{86}$/, 'sig: Ed25519, base64url');
-is($rec[0]{prev}, '0' x 64, 'the first record of a chain: prev is zeros');
+ok(!exists $c->{sig} && !exists $c->{prev},
+   'no sig, no prev: the checkpoints sign the tree of the records');
+is($rec[0]{seq}, 1, 'the first record of a tree: seq 1, tree index 0');
 
 is($rec[2]{id}, $c->{id}, 'a reader who changes their mind keeps the id');
 is(header($t->get('/', Cookie => "consent=$cookie"), 'x-id'), $c->{id},
@@ -101,6 +103,7 @@ is($rec[3]{source}, 'api', 'source api');
 is($rec[3]{action}, 'reject_all', 'reject_all');
 isnt($rec[3]{id}, $c->{id}, 'another reader, another id');
 
+sleep 1;                     # a checkpoint, 200 ms after a record
 my $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 is($?, 0, 'consent-audit verify: the log is whole') or diag($out);
 like($out, qr/^OK: 4 records \(1 policy, 3 consent\)/, 'and says so');
@@ -112,13 +115,15 @@ like($out, qr/texts shown \(language fr, .*matches the texts/,
 
 # tampering is seen
 
-(my $bad = join("\n", @lines) . "\n") =~ s/"action":"accept_all"/"action":"reject_all"/;
+(my $bad = $t->read_file('logs/consent.log'))
+    =~ s/"action":"accept_all"/"action":"reject_all"/;
 $t->write_file('logs/bad.log', $bad);
 $out = `$audit verify $p/logs/bad.log --pubkey $p/keys/log.pub.pem`;
 is($? >> 8, 1, 'an altered record fails');
-like($out, qr/bad\.log:2: bad signature/, 'named with file, line, reason');
+like($out, qr/bad\.log:5: root mismatch/,
+     'named with file, line (the checkpoint over it), reason');
 
-# a restart (not a reload): the chain goes on from the file's last line
+# a restart (not a reload): the tree goes on, from the hash file
 
 $t->stop;
 $t->run;
@@ -126,15 +131,17 @@ $t->run;
 $r = $t->post_form('/consent/', 'action=reject_all');
 is($r->{status}, 303, 'after a restart');
 
-@lines = split /\n/, $t->read_file('logs/consent.log');
+@lines = records();
 is(scalar @lines, 6, 'a policy record again, and the choice');
 is(decode($lines[-1])->{seq}, 6, 'seq goes on');
 
+sleep 1;
 $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
-is($?, 0, 'the chain is whole across the restart') or diag($out);
+is($?, 0, 'the tree is whole across the restart') or diag($out);
 
 # a crash in the middle of a write leaves a cut line: the next start
-# closes it and links to the last whole record; verify names the cut line
+# closes it and goes on after the last whole record; verify names the cut
+# line, and takes it for no record
 
 $t->stop;
 {
@@ -147,13 +154,16 @@ $t->run;
 $r = $t->post_form('/consent/', 'action=accept_all');
 is($r->{status}, 303, 'after a cut line');
 
-@lines = split /\n/, $t->read_file('logs/consent.log');
+@lines = records();
 is(scalar @lines, 9, 'the cut line is closed, then a policy and the choice');
 is(decode($lines[-1])->{seq}, 8, 'seq goes on from the last whole record');
 
+sleep 1;
+my @all = split /\n/, $t->read_file('logs/consent.log');
+my ($cut) = grep { $all[$_] =~ /gpc":fal$/ } 0 .. $#all;
 $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 is($? >> 8, 1, 'verify fails on the cut line');
-like($out, qr/consent\.log:7: malformed record/, 'and names it');
+like($out, qr/consent\.log:@{[$cut + 1]}: malformed record/, 'and names it');
 like($out, qr/FAILED: 1 fault in/, 'and nothing else');
 like($t->read_file('logs/error.log'), qr/\[warn\].*ends with a cut line/,
      'the error log says so at start');
@@ -165,7 +175,7 @@ for my $mode (qw(hash none)) {
     sleep 1;
     $r = $t->post_form('/consent/', 'action=reject_all');
     is($r->{status}, 303, "ip=$mode: recorded");
-    my $last = decode((split /\n/, $t->read_file('logs/consent.log'))[-1]);
+    my $last = decode((records())[-1]);
     if ($mode eq 'hash') {
         like($last->{ip}, qr/^[0-9a-f]{32}$/, 'ip=hash: a keyed hash');
     } else {
@@ -173,6 +183,7 @@ for my $mode (qw(hash none)) {
     }
 }
 
+sleep 1;
 $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 like($out, qr/FAILED: 1 fault in/, 'across reloads, nothing but the cut line')
     or diag($out);
@@ -203,3 +214,8 @@ done_testing;
 
 
 sub decode { JSON::PP->new->decode($_[0]) }
+
+# the lines of the log but its checkpoints
+sub records {
+    grep { !/"type":"checkpoint"\}$/ } split /\n/, $t->read_file('logs/consent.log');
+}

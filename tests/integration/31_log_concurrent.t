@@ -1,9 +1,9 @@
 #!/usr/bin/perl
 
-# One chain across 4 workers: N concurrent POSTs make exactly N consent
-# records and the chain verifies; the same with "nginx -s reload" (with a
-# new revision, hence a new policy record) and "nginx -s reopen" after the
-# file was renamed, both during the run.
+# One tree across 4 workers: N concurrent POSTs make exactly N consent
+# records and the tree verifies under its checkpoints; the same with
+# "nginx -s reload" (with a new revision, hence a new policy record) and
+# "nginx -s reopen" after the file was renamed, both during the run.
 
 use strict;
 use warnings;
@@ -26,7 +26,8 @@ my $http = <<'END';
     consent_category necessary required;
     consent_category analytics;
     consent_category marketing gpc;
-    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem
+                checkpoint_interval=200ms;
 
     server {
         listen 127.0.0.1:%%PORT%% backlog=1024;
@@ -37,6 +38,8 @@ END
 
 my $t = ConsentTest->new(http => $http =~ s/%%REV%%/1/r, workers => 4);
 my $p = $t->prefix;
+# the workers replace PATH.checkpoint in the log's directory
+chmod 01777, "$p/logs";
 
 mkdir "$p/keys";
 system("$audit keygen $p/keys >/dev/null") == 0 or die "keygen failed";
@@ -96,7 +99,9 @@ sub consents {
     return $n;
 }
 
+# a checkpoint comes at most 200 ms after the last record
 sub verify {
+    sleep 0.7;
     my $out = `$audit verify @_ --pubkey $p/keys/log.pub.pem 2>&1`;
     return ($? >> 8, $out);
 }
@@ -152,9 +157,10 @@ is(consents(@files), 3 * $N + 2, "exactly $N + 1 more records, in both files");
 ($rc, $out) = verify(@files);
 is($rc, 0, 'the chain goes on from the old file to the new') or diag($out);
 
-($rc, $out) = verify($files[1]);
-like($out, qr/^OK: .*\nnote: the first record links to seq \d+/,
-     'the new file starts where the old one ended');
+my $old = () = $t->read_file('logs/consent.log.1') =~ /"seq":/g;
+my ($first) = split /\n/, $t->read_file('logs/consent.log');
+like($first, qr/^\{"note":"[^"]*\\n$old\\n.*"type":"checkpoint"\}$/,
+     'the new file starts with a checkpoint of the records before it');
 
 # the files in the wrong order do not verify
 

@@ -24,7 +24,15 @@
 
 #include <cmocka.h>
 
+#include "ngx_http_consent_cookie.h"
 #include "ngx_http_consent_record.h"
+#include "consent_audit_chain.h"
+
+/*
+ * The chain verifier lives in tools/ (consent-audit only); the unit and
+ * fuzz rules link the pure cores alone, so it is built in here.
+ */
+#include "consent_audit_chain.c"
 
 
 #define LOG_MAX    (64 * 1024)
@@ -34,7 +42,7 @@
 typedef struct {
     size_t                          n;
     size_t                          line[ERR_MAX];
-    ngx_http_consent_chain_error_e  error[ERR_MAX];
+    consent_audit_chain_error_e  error[ERR_MAX];
     uint64_t                        records;
 } errors_t;
 
@@ -133,7 +141,7 @@ make_log(EVP_PKEY *k, uint64_t n, const char *node, char *out, size_t size)
 
 static void
 report(void *data, const char *file, size_t line,
-    ngx_http_consent_chain_error_e error, const char *message)
+    consent_audit_chain_error_e error, const char *message)
 {
     errors_t  *e = data;
 
@@ -156,14 +164,14 @@ verify(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
     char                             *scratch;
     size_t                            line;
     const char                       *p, *end, *nl;
-    ngx_http_consent_chain_t          chain;
+    consent_audit_chain_t          chain;
     ngx_http_consent_record_check_t   r;
 
     memset(e, 0, sizeof(*e));
     scratch = malloc(LOG_MAX);
     assert_non_null(scratch);
 
-    ngx_http_consent_chain_init(&chain, report, e);
+    consent_audit_chain_init(&chain, report, e);
 
     p = log;
     end = log + size;
@@ -180,11 +188,11 @@ verify(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
             r.status = NGX_HTTP_CONSENT_RECORD_TRUNCATED;
         }
 
-        ngx_http_consent_chain_feed(&chain, "test.log", line, &r);
+        consent_audit_chain_feed(&chain, "test.log", line, &r);
         p = nl ? nl + 1 : end;
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
     e->records = chain.records;
 
     free(scratch);
@@ -199,14 +207,14 @@ verify_fast(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
     char                             *scratch;
     size_t                            line;
     const char                       *p, *end, *nl;
-    ngx_http_consent_chain_t          chain;
+    consent_audit_chain_t          chain;
     ngx_http_consent_record_check_t   r;
 
     memset(e, 0, sizeof(*e));
     scratch = malloc(LOG_MAX);
     assert_non_null(scratch);
 
-    ngx_http_consent_chain_init(&chain, report, e);
+    consent_audit_chain_init(&chain, report, e);
 
     p = log;
     end = log + size;
@@ -217,7 +225,7 @@ verify_fast(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
         nl = memchr(p, '\n', end - p);
 
         if (nl == NULL || nl + 1 == end
-            || ngx_http_consent_record_scan(p, nl - p, scratch, LOG_MAX, &r)
+            || consent_audit_record_scan(p, nl - p, scratch, LOG_MAX, &r)
                != 0)
         {
             ngx_http_consent_record_check(p, (nl ? nl : end) - p, k, scratch,
@@ -228,11 +236,11 @@ verify_fast(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
             r.status = NGX_HTTP_CONSENT_RECORD_TRUNCATED;
         }
 
-        ngx_http_consent_chain_feed(&chain, "test.log", line, &r);
+        consent_audit_chain_feed(&chain, "test.log", line, &r);
         p = nl ? nl + 1 : end;
     }
 
-    ngx_http_consent_chain_end(&chain);
+    consent_audit_chain_end(&chain);
     e->records = chain.records;
 
     free(scratch);
@@ -240,7 +248,7 @@ verify_fast(const char *log, size_t size, EVP_PKEY *k, errors_t *e)
 
 
 static int
-has_error(errors_t *e, size_t line, ngx_http_consent_chain_error_e error)
+has_error(errors_t *e, size_t line, consent_audit_chain_error_e error)
 {
     size_t  i;
 
@@ -290,31 +298,32 @@ test_encodings(void **state)
     assert_int_equal(ngx_http_consent_record_unhex("00FF", 4, back), -1);
     assert_int_equal(ngx_http_consent_record_unhex("0", 1, back), -1);
 
-    assert_int_equal(ngx_http_consent_record_b64url(
-                         (unsigned char *) "\xfb\xff", 2, out), 3);
-    assert_string_equal(out, "-_8");
+    /* base64url is the cookie core's (ngx_http_consent_cookie.c) */
+
+    assert_int_equal(ngx_http_consent_base64url_encode((unsigned char *) out,
+                         (unsigned char *) "\xfb\xff", 2), 3);
+    assert_memory_equal(out, "-_8", 3);
 
     for (n = 0; n < sizeof(raw); n++) {
         raw[n] = (unsigned char) (n * 37 + 11);
     }
 
     for (n = 0; n <= sizeof(raw); n++) {
-        size_t  len, got;
+        size_t  len;
 
-        len = ngx_http_consent_record_b64url(raw, n, out);
+        len = ngx_http_consent_base64url_encode((unsigned char *) out, raw, n);
         assert_int_equal(len, (n * 4 + 2) / 3);
-        assert_int_equal(ngx_http_consent_record_unb64url(out, len, back,
-                                                          sizeof(back), &got),
-                         0);
-        assert_int_equal(got, n);
+        assert_int_equal(ngx_http_consent_base64url_decode(back, sizeof(back),
+                             (unsigned char *) out, len),
+                         (int) n);
         assert_memory_equal(back, raw, n);
     }
 
-    assert_int_equal(ngx_http_consent_record_unb64url("a+b=", 4, back,
-                                                      sizeof(back), &n), -1);
+    assert_int_equal(ngx_http_consent_base64url_decode(back, sizeof(back),
+                         (unsigned char *) "a+b=", 4), -1);
     /* non-zero unused bits: not the canonical encoding */
-    assert_int_equal(ngx_http_consent_record_unb64url("-_9", 3, back,
-                                                      sizeof(back), &n), -1);
+    assert_int_equal(ngx_http_consent_base64url_decode(back, sizeof(back),
+                         (unsigned char *) "-_9", 3), -1);
 
     assert_int_equal(ngx_http_consent_record_ts(0, 0, out), 24);
     assert_string_equal(out, "1970-01-01T00:00:00.000Z");
@@ -546,8 +555,8 @@ test_whole_log(void **state)
     /* with another key, every line is named */
     verify(log, size, other_key, &e);
     assert_int_equal(e.n, 10);
-    assert_true(has_error(&e, 1, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 1, CONSENT_AUDIT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_BAD_SIG));
 
     free(log);
 }
@@ -578,16 +587,16 @@ test_changed_byte(void **state)
 
         assert_true(e.n > 0);
         /* the key "sig" itself changed: the signature is missing */
-        assert_true(has_error(&e, 5, NGX_HTTP_CONSENT_CHAIN_BAD_SIG)
-                    || has_error(&e, 5, NGX_HTTP_CONSENT_CHAIN_NO_SIG)
-                    || has_error(&e, 5, NGX_HTTP_CONSENT_CHAIN_MALFORMED));
+        assert_true(has_error(&e, 5, CONSENT_AUDIT_CHAIN_BAD_SIG)
+                    || has_error(&e, 5, CONSENT_AUDIT_CHAIN_NO_SIG)
+                    || has_error(&e, 5, CONSENT_AUDIT_CHAIN_MALFORMED));
     }
 
     /* a changed content byte also breaks the next link */
     l[3] = l[3] == 'a' ? 'b' : 'a';
     verify(log, size, key, &e);
-    assert_true(has_error(&e, 5, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 5, CONSENT_AUDIT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
 
     free(log);
 }
@@ -612,7 +621,7 @@ test_deleted_line(void **state)
 
     verify(log, size, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 4, NGX_HTTP_CONSENT_CHAIN_GAP));
+    assert_true(has_error(&e, 4, CONSENT_AUDIT_CHAIN_GAP));
 
     /* the last line deleted: a cut at the tail, which no chain can see */
     size = make_log(key, 10, "a", log, LOG_MAX);
@@ -648,7 +657,7 @@ test_inserted_line(void **state)
 
     verify(log, size, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 7, NGX_HTTP_CONSENT_CHAIN_DUPLICATE));
+    assert_true(has_error(&e, 7, CONSENT_AUDIT_CHAIN_DUPLICATE));
 
     /* a forged record: a copy of line 5 with seq 6, prev as it should be */
     size = make_log(key, 10, "a", log, LOG_MAX);
@@ -682,9 +691,9 @@ test_inserted_line(void **state)
     size += len;
 
     verify(log, size, key, &e);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
-    assert_true(has_error(&e, 7, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK)
-                || has_error(&e, 7, NGX_HTTP_CONSENT_CHAIN_DUPLICATE));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 7, CONSENT_AUDIT_CHAIN_BROKEN_LINK)
+                || has_error(&e, 7, CONSENT_AUDIT_CHAIN_DUPLICATE));
 
     free(copy);
     free(log);
@@ -714,7 +723,7 @@ test_swapped_lines(void **state)
 
     verify(log, size, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_OUT_OF_ORDER));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_OUT_OF_ORDER));
 
     free(tmp);
     free(log);
@@ -747,9 +756,9 @@ test_spliced_record(void **state)
     size = size - len + olen;
 
     verify(log, size, key, &e);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
-    assert_true(has_error(&e, 7, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 7, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
 
     /* even signed with the same key, the links name it */
     make_log(key, 10, "b", other, LOG_MAX);
@@ -764,8 +773,8 @@ test_spliced_record(void **state)
 
     verify(log, size, key, &e);
     assert_int_equal(e.n, 2);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
-    assert_true(has_error(&e, 7, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 7, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
 
     free(other);
     free(log);
@@ -787,12 +796,12 @@ test_truncated_line(void **state)
     /* cut inside the last line */
     verify(log, size - 30, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_TRUNCATED));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_TRUNCATED));
 
     /* only the newline missing */
     verify(log, size - 1, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_TRUNCATED));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_TRUNCATED));
 
     free(log);
 }
@@ -814,12 +823,12 @@ test_new_chain(void **state)
 
     verify(log, size, key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_NEW_CHAIN));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_NEW_CHAIN));
 
-    assert_string_equal(ngx_http_consent_chain_error_name(
-                            NGX_HTTP_CONSENT_CHAIN_GAP), "gap");
-    assert_string_equal(ngx_http_consent_chain_error_name(
-                            NGX_HTTP_CONSENT_CHAIN_BAD_SIG), "bad signature");
+    assert_string_equal(consent_audit_chain_error_name(
+                            CONSENT_AUDIT_CHAIN_GAP), "gap");
+    assert_string_equal(consent_audit_chain_error_name(
+                            CONSENT_AUDIT_CHAIN_BAD_SIG), "bad signature");
 
     free(log);
 }
@@ -843,7 +852,7 @@ test_scan(void **state)
         l = line_at(log, i);
         len = line_len(l) - 1;
 
-        assert_int_equal(ngx_http_consent_record_scan(l, len, scratch,
+        assert_int_equal(consent_audit_record_scan(l, len, scratch,
                                                       sizeof(scratch), &a),
                          0);
         ngx_http_consent_record_check(l, len, key, scratch, sizeof(scratch),
@@ -869,7 +878,7 @@ test_scan(void **state)
         };
 
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-            assert_int_equal(ngx_http_consent_record_scan(bad[i],
+            assert_int_equal(consent_audit_record_scan(bad[i],
                                  strlen(bad[i]), scratch, sizeof(scratch),
                                  &a), -1);
         }
@@ -882,15 +891,15 @@ test_scan(void **state)
     memcpy(buf, l, len);
     buf[len] = '\0';
     memcpy(strstr(buf, "\"seq\":3") + 6, "0", 1);
-    assert_int_equal(ngx_http_consent_record_scan(buf, len, scratch,
+    assert_int_equal(consent_audit_record_scan(buf, len, scratch,
                                                   sizeof(scratch), &a), -1);
 
     snprintf(buf, sizeof(buf), "%.*s,\"z\":1}", (int) len - 1, l);
-    assert_int_equal(ngx_http_consent_record_scan(buf, strlen(buf), scratch,
+    assert_int_equal(consent_audit_record_scan(buf, strlen(buf), scratch,
                                                   sizeof(scratch), &a), -1);
 
     snprintf(buf, sizeof(buf), "{ %.*s", (int) len - 1, l + 1);
-    assert_int_equal(ngx_http_consent_record_scan(buf, strlen(buf), scratch,
+    assert_int_equal(consent_audit_record_scan(buf, strlen(buf), scratch,
                                                   sizeof(scratch), &a), -1);
 
     /* tampering, --fast style: every case is still named */
@@ -900,24 +909,150 @@ test_scan(void **state)
     l = line_at(log, 5);
     l[12] = l[12] == 'a' ? 'b' : 'a';
     verify_fast(log, size, key, &e);
-    assert_true(has_error(&e, 6, NGX_HTTP_CONSENT_CHAIN_BROKEN_LINK));
+    assert_true(has_error(&e, 6, CONSENT_AUDIT_CHAIN_BROKEN_LINK));
     l[12] = l[12] == 'a' ? 'b' : 'a';
 
     /* the last line: checked in full */
     l = line_at(log, 10);
     l[12] = l[12] == 'a' ? 'b' : 'a';
     verify_fast(log, size, key, &e);
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_BAD_SIG));
     l[12] = l[12] == 'a' ? 'b' : 'a';
 
     verify_fast(log, size - 20, key, &e);
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_TRUNCATED));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_TRUNCATED));
 
     verify_fast(log, size, other_key, &e);
     assert_int_equal(e.n, 1);
-    assert_true(has_error(&e, 10, NGX_HTTP_CONSENT_CHAIN_BAD_SIG));
+    assert_true(has_error(&e, 10, CONSENT_AUDIT_CHAIN_BAD_SIG));
 
     free(log);
+}
+
+
+/*
+ * The escaper the module prints records with must give jansson's bytes:
+ * every string of a set of awkward ones, and random bytes, which are
+ * either refused by both (not UTF-8) or printed alike.
+ */
+
+static void
+check_string(const unsigned char *in, size_t len)
+{
+    char     mine[6 * 64 + 3], theirs[6 * 64 + 3];
+    size_t   n, m;
+    json_t  *v;
+
+    assert_true(len <= 64);
+
+    n = ngx_http_consent_record_json_string(in, len, mine);
+    v = json_stringn((const char *) in, len);
+
+    if (v == NULL) {
+        assert_int_equal(n, 0);
+        return;
+    }
+
+    m = json_dumpb(v, theirs, sizeof(theirs),
+                   JSON_ENCODE_ANY|NGX_HTTP_CONSENT_RECORD_FLAGS);
+    json_decref(v);
+
+    assert_int_equal(n, m);
+    assert_memory_equal(mine, theirs, n);
+}
+
+
+static void
+test_json_string(void **state)
+{
+    size_t         i, k, len;
+    unsigned char  buf[64];
+
+    static const char  *cases[] = {
+        "", "plain", "quote \" and \\ back", "/slash/", "tab\tnl\ncr\r",
+        "\b\f\x01\x1f\x7f", "caf\xc3\xa9", "\xe2\x80\x94 dash",
+        "\xe2\x80\xa8 line sep", "\xf0\x9f\x8d\xaa cookie",
+        "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xe0\x80\xaf", "\xff", "a\xc3\xa9\xc3"
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        check_string((const unsigned char *) cases[i], strlen(cases[i]));
+    }
+
+    /* a NUL inside */
+    check_string((const unsigned char *) "a\0b", 3);
+
+    srand(11);
+
+    for (i = 0; i < 20000; i++) {
+        len = (size_t) rand() % 24;
+
+        for (k = 0; k < len; k++) {
+            /* mostly ASCII and UTF-8 lead and continuation bytes */
+            buf[k] = (unsigned char) (rand() % 4 ? rand() % 0x80
+                                                 : 0x80 + rand() % 0x80);
+        }
+
+        check_string(buf, len);
+    }
+}
+
+
+/* the members the tree needs, from lines of both formats */
+
+static void
+test_fields(void **state)
+{
+    ngx_http_consent_record_line_t  f;
+
+    static const char  consent[] =
+        "{\"action\":\"save\",\"host\":\"a,\\\"seq\\\":9\","
+        "\"id\":\"000102030405060708090a0b0c0d0e0f\",\"seq\":42,"
+        "\"type\":\"consent\"}";
+    static const char  legacy[] =
+        "{\"prev\":\"00000000000000000000000000000000"
+        "000000000000000000000000000000ff\",\"seq\":7,\"type\":\"policy\","
+        "\"sig\":\"x\"}";
+    static const char  checkpoint[] =
+        "{\"note\":\"o\\n1\\n\",\"ts\":\"t\",\"type\":\"checkpoint\"}";
+
+    (void) state;
+
+    assert_int_equal(ngx_http_consent_record_fields(consent,
+                                                    sizeof(consent) - 1, &f),
+                     0);
+    assert_int_equal(f.type, NGX_HTTP_CONSENT_RECORD_CONSENT);
+    assert_int_equal(f.seq, 42);
+    assert_true(f.has_id);
+    assert_int_equal(f.id[15], 0x0f);
+    assert_int_equal(f.canonical, sizeof(consent) - 1);
+    assert_false(f.sig);
+
+    assert_int_equal(ngx_http_consent_record_fields(legacy,
+                                                    sizeof(legacy) - 1, &f),
+                     0);
+    assert_int_equal(f.type, NGX_HTTP_CONSENT_RECORD_POLICY);
+    assert_true(f.sig && f.prev);
+    assert_int_equal(f.prev_hash[31], 0xff);
+    assert_int_equal(f.canonical, sizeof(legacy) - 1 - 11);
+
+    assert_int_equal(ngx_http_consent_record_fields(checkpoint,
+                                                    sizeof(checkpoint) - 1,
+                                                    &f),
+                     0);
+    assert_int_equal(f.type, NGX_HTTP_CONSENT_RECORD_CHECKPOINT);
+    assert_non_null(f.note);
+
+    /* not compact, not an object, no type, cut */
+    assert_int_equal(ngx_http_consent_record_fields("{\"seq\": 1}", 11, &f),
+                     -1);
+    assert_int_equal(ngx_http_consent_record_fields("[1]", 3, &f), -1);
+    assert_int_equal(ngx_http_consent_record_fields("{\"seq\":1}", 9, &f),
+                     -1);
+    assert_int_equal(ngx_http_consent_record_fields(consent, 30, &f), -1);
 }
 
 
@@ -953,6 +1088,8 @@ main(void)
         cmocka_unit_test(test_ip),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_json_hash),
+        cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_fields),
         cmocka_unit_test(test_seal_and_check),
         cmocka_unit_test(test_whole_log),
         cmocka_unit_test(test_changed_byte),

@@ -1,0 +1,786 @@
+
+/*
+ * Copyright (C) nginx-consent developers
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_consent_module.h"
+#include "ngx_http_consent_log.h"
+
+
+/*
+ * The consent_log directive: its targets, the files beside the first one,
+ * its parameters and their defaults, the policy record printed once, the
+ * shared memory zone, and the last checkpoint at shutdown.
+ */
+
+
+#define NGX_HTTP_CONSENT_LOG_ZONE_SIZE    (16 * ngx_pagesize)
+#define NGX_HTTP_CONSENT_LOG_CP_RECORDS   1000
+#define NGX_HTTP_CONSENT_LOG_CP_INTERVAL  10000
+
+
+static ngx_open_file_t *ngx_http_consent_log_beside(ngx_conf_t *cf,
+    ngx_str_t *name, char *suffix);
+static char *ngx_http_consent_log_param(ngx_conf_t *cf,
+    ngx_http_consent_log_conf_t *lcf, ngx_str_t *value);
+static EVP_PKEY *ngx_http_consent_log_load_key(ngx_conf_t *cf,
+    ngx_str_t *file);
+static void ngx_http_consent_log_cleanup(void *data);
+static void ngx_http_consent_log_shutdown(void *data);
+static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
+
+
+static ngx_str_t  ngx_http_consent_log_zone_name =
+    ngx_string("consent_log");
+
+
+/*
+ * consent_log PATH|syslog:server=ADDR[,...]|off [sign=KEY.pem]
+ *             [ip=truncate|hash|none] [origin=NAME] [checkpoint=N]
+ *             [checkpoint_interval=TIME] [sync=on|off];
+ *
+ * May be given more than once (a file and a syslog collector): every
+ * record goes to each; the parameters apply to all and must not differ.
+ */
+
+char *
+ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *mcf = conf;
+
+    char                           *rv;
+    ngx_str_t                      *value, name;
+    ngx_uint_t                      i;
+    ngx_file_info_t                 fi;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_consent_log_conf_t    *lcf;
+    ngx_http_consent_log_target_t  *t;
+
+    value = cf->args->elts;
+    lcf = mcf->log;
+
+    if (lcf == NULL) {
+        lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_log_conf_t));
+        if (lcf == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * set by ngx_pcalloc():
+         *
+         *     lcf->off = 0;
+         *     lcf->main = NULL;
+         *     lcf->sign = { 0, NULL };
+         *     lcf->origin = { 0, NULL };
+         *     lcf->key = NULL;
+         *     lcf->zone = NULL;
+         */
+
+        lcf->ip = NGX_CONF_UNSET_UINT;
+        lcf->sync = NGX_CONF_UNSET;
+        lcf->cp_records = NGX_CONF_UNSET_UINT;
+        lcf->cp_interval = NGX_CONF_UNSET_MSEC;
+
+        for (i = 0; i < 3; i++) {
+            lcf->read_fd[i] = NGX_INVALID_FILE;
+        }
+
+        lcf->log_fd = NGX_INVALID_FILE;
+
+        if (ngx_array_init(&lcf->targets, cf->pool, 2,
+                           sizeof(ngx_http_consent_log_target_t))
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_consent_log_cleanup;
+        cln->data = lcf;
+
+        mcf->log = lcf;
+    }
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+
+        if (cf->args->nelts > 2) {
+            return "takes no other parameter with \"off\"";
+        }
+
+        if (lcf->off || lcf->targets.nelts) {
+            return "is duplicate: \"off\" cannot be combined with another "
+                   "\"consent_log\"";
+        }
+
+        lcf->off = 1;
+        return NGX_CONF_OK;
+    }
+
+    if (lcf->off) {
+        return "is duplicate: \"consent_log off\" is already set";
+    }
+
+    t = ngx_array_push(&lcf->targets);
+    if (t == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(t, sizeof(ngx_http_consent_log_target_t));
+
+    if (ngx_strncmp(value[1].data, "syslog:", 7) == 0) {
+        t->syslog = ngx_pcalloc(cf->pool, sizeof(ngx_syslog_peer_t));
+        if (t->syslog == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_syslog_process_conf(cf, t->syslog) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        name = value[1];
+
+        if (name.len == 0) {
+            return "needs a file name, \"syslog:server=ADDR\" or \"off\"";
+        }
+
+        t->file = ngx_conf_open_file(cf->cycle, &name);
+        if (t->file == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * The first file keeps the tree beside it; a log that is not a
+         * regular file (a device, a pipe) cannot: no files are made next
+         * to it, the tree lives in memory, and there are no receipts.
+         */
+
+        if (lcf->main == NULL) {
+            lcf->main = t->file;
+
+            if (ngx_file_info(t->file->name.data, &fi) != NGX_FILE_ERROR
+                && !S_ISREG(fi.st_mode))
+            {
+                ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                                   "\"consent_log\" \"%V\" is not a regular "
+                                   "file: the tree cannot be kept beside it, "
+                                   "a restart starts a new one, and readers "
+                                   "get no receipt", &t->file->name);
+                goto params;
+            }
+
+            lcf->hashes = ngx_http_consent_log_beside(cf, &name,
+                                               NGX_HTTP_CONSENT_LOG_HASHES);
+            lcf->leaves = ngx_http_consent_log_beside(cf, &name,
+                                               NGX_HTTP_CONSENT_LOG_LEAVES);
+            lcf->index = ngx_http_consent_log_beside(cf, &name,
+                                               NGX_HTTP_CONSENT_LOG_INDEX);
+
+            if (lcf->hashes == NULL || lcf->leaves == NULL
+                || lcf->index == NULL)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            lcf->checkpoint.len = t->file->name.len
+                                  + sizeof(NGX_HTTP_CONSENT_LOG_CHECKPOINT);
+            lcf->checkpoint.data = ngx_pnalloc(cf->pool,
+                                               2 * lcf->checkpoint.len + 4);
+            if (lcf->checkpoint.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_sprintf(lcf->checkpoint.data, "%V%s%Z", &t->file->name,
+                        NGX_HTTP_CONSENT_LOG_CHECKPOINT);
+            lcf->checkpoint.len--;
+
+            lcf->checkpoint_tmp.data = lcf->checkpoint.data
+                                       + lcf->checkpoint.len + 1;
+            lcf->checkpoint_tmp.len = ngx_sprintf(lcf->checkpoint_tmp.data,
+                                                  "%V.tmp%Z",
+                                                  &lcf->checkpoint)
+                                      - lcf->checkpoint_tmp.data - 1;
+        }
+    }
+
+params:
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        rv = ngx_http_consent_log_param(cf, lcf, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* PATH.hashes and the others: opened by the master, as the log itself */
+
+static ngx_open_file_t *
+ngx_http_consent_log_beside(ngx_conf_t *cf, ngx_str_t *name, char *suffix)
+{
+    size_t     len;
+    ngx_str_t  s;
+
+    len = ngx_strlen(suffix);
+
+    s.len = name->len + len;
+    s.data = ngx_pnalloc(cf->pool, s.len + 1);
+    if (s.data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(s.data, "%V%s%Z", name, suffix);
+
+    return ngx_conf_open_file(cf->cycle, &s);
+}
+
+
+static char *
+ngx_http_consent_log_param(ngx_conf_t *cf, ngx_http_consent_log_conf_t *lcf,
+    ngx_str_t *value)
+{
+    ngx_str_t   s;
+    ngx_int_t   n;
+    ngx_uint_t  ip;
+    ngx_msec_t  ms;
+    ngx_flag_t  sync;
+
+    if (ngx_strncmp(value->data, "sign=", 5) == 0) {
+        s.len = value->len - 5;
+        s.data = value->data + 5;
+
+        if (s.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_log\" needs a key file after "
+                               "\"sign=\"; make one with \"openssl genpkey "
+                               "-algorithm ed25519 -out log.pem\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_conf_full_name(cf->cycle, &s, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (lcf->sign.data != NULL) {
+            if (lcf->sign.len == s.len
+                && ngx_strncmp(lcf->sign.data, s.data, s.len) == 0)
+            {
+                return NGX_CONF_OK;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_log\" sign=\"%V\" differs from "
+                               "sign=\"%V\" set before: one tree has one "
+                               "key, give the same sign= to every "
+                               "consent_log", &s, &lcf->sign);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->key = ngx_http_consent_log_load_key(cf, &s);
+        if (lcf->key == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->sign = s;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "ip=", 3) == 0) {
+
+        if (ngx_strcmp(value->data + 3, "truncate") == 0) {
+            ip = NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE;
+
+        } else if (ngx_strcmp(value->data + 3, "hash") == 0) {
+            ip = NGX_HTTP_CONSENT_RECORD_IP_HASH;
+
+        } else if (ngx_strcmp(value->data + 3, "none") == 0) {
+            ip = NGX_HTTP_CONSENT_RECORD_IP_NONE;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"consent_log\" parameter \"%V\": "
+                               "use ip=truncate (/24 and /48, the default), "
+                               "ip=hash (keyed with the consent_secret) or "
+                               "ip=none", value);
+            return NGX_CONF_ERROR;
+        }
+
+        if (lcf->ip != NGX_CONF_UNSET_UINT && lcf->ip != ip) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_log\" \"%V\" differs from the ip= "
+                               "set before: give the same ip= to every "
+                               "consent_log", value);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->ip = ip;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "origin=", 7) == 0) {
+        s.len = value->len - 7;
+        s.data = value->data + 7;
+
+        if (!ngx_http_consent_note_valid_name((char *) s.data, s.len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"consent_log\" parameter \"%V\": "
+                               "the origin names the log in its "
+                               "checkpoints, 1 to 255 printable ASCII "
+                               "characters without space or \"+\", such as "
+                               "origin=example.com/consent-log", value);
+            return NGX_CONF_ERROR;
+        }
+
+        if (lcf->origin.data != NULL
+            && (lcf->origin.len != s.len
+                || ngx_strncmp(lcf->origin.data, s.data, s.len) != 0))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_log\" \"%V\" differs from the "
+                               "origin= set before: one tree has one "
+                               "origin, give the same to every consent_log",
+                               value);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->origin = s;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "checkpoint=", 11) == 0) {
+        n = ngx_atoi(value->data + 11, value->len - 11);
+
+        if (n < 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"consent_log\" parameter \"%V\": "
+                               "checkpoint= takes a number of records, at "
+                               "least 1, such as checkpoint=1000", value);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->cp_records = (ngx_uint_t) n;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "checkpoint_interval=", 20) == 0) {
+        s.len = value->len - 20;
+        s.data = value->data + 20;
+
+        ms = ngx_parse_time(&s, 0);
+
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"consent_log\" parameter \"%V\": "
+                               "checkpoint_interval= takes a time above 0, "
+                               "such as checkpoint_interval=10s or 500ms",
+                               value);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->cp_interval = ms;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "sync=", 5) == 0) {
+
+        if (ngx_strcmp(value->data + 5, "on") == 0) {
+            sync = 1;
+
+        } else if (ngx_strcmp(value->data + 5, "off") == 0) {
+            sync = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"consent_log\" parameter \"%V\": "
+                               "use sync=on (the answer waits for the disk, "
+                               "the default) or sync=off", value);
+            return NGX_CONF_ERROR;
+        }
+
+        if (lcf->sync != NGX_CONF_UNSET && lcf->sync != sync) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"consent_log\" \"%V\" differs from the "
+                               "sync= set before: give the same sync= to "
+                               "every consent_log", value);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->sync = sync;
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"consent_log\" parameter \"%V\": the "
+                       "parameters are sign=KEY.pem, ip=truncate|hash|none, "
+                       "origin=NAME, checkpoint=N, checkpoint_interval=TIME "
+                       "and sync=on|off", value);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static EVP_PKEY *
+ngx_http_consent_log_load_key(ngx_conf_t *cf, ngx_str_t *file)
+{
+    char             err[NGX_MAX_PATH + 256];
+    EVP_PKEY        *key;
+    ngx_file_info_t  fi;
+
+    if (ngx_file_info(file->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"consent_log\" cannot read the key \"%V\"; "
+                           "make one with \"openssl genpkey -algorithm "
+                           "ed25519 -out %V && chmod 600 %V\" and let nginx "
+                           "read it", file, file, file);
+        return NULL;
+    }
+
+    key = ngx_http_consent_record_load_key((char *) file->data, 1, err,
+                                           sizeof(err));
+    if (key == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"consent_log\" sign=: %s", err);
+        return NULL;
+    }
+
+    if (fi.st_mode & (S_IROTH|S_IWOTH)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"consent_log\" key \"%V\" is readable by other "
+                           "users, who could sign false records; run "
+                           "\"chmod 600 %V\"", file, file);
+    }
+
+    return key;
+}
+
+
+static void
+ngx_http_consent_log_cleanup(void *data)
+{
+    ngx_http_consent_log_conf_t  *lcf = data;
+
+    if (lcf->key != NULL) {
+        EVP_PKEY_free(lcf->key);
+        lcf->key = NULL;
+    }
+}
+
+
+/*
+ * Shutdown (and the end of an old configuration): a last checkpoint.
+ * Registered after the syslog peers' own cleanups, it runs before them,
+ * while their sockets are open.
+ */
+
+static void
+ngx_http_consent_log_shutdown(void *data)
+{
+    ngx_http_consent_log_conf_t  *lcf = data;
+
+    ngx_uint_t  i;
+
+    /*
+     * Not for an old configuration in the master after a reload: its
+     * files are closed by then, and their descriptors may be others'.
+     */
+
+    if (lcf->sh != NULL && !ngx_test_config
+        && (ngx_process == NGX_PROCESS_WORKER || ngx_terminate || ngx_quit))
+    {
+        ngx_shmtx_lock(&lcf->shpool->mutex);
+
+        if (ngx_http_consent_log_check_files(lcf, ngx_cycle->log) == NGX_OK) {
+            ngx_http_consent_log_checkpoint(lcf, ngx_cycle->log);
+        }
+
+        ngx_shmtx_unlock(&lcf->shpool->mutex);
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (lcf->read_fd[i] != NGX_INVALID_FILE) {
+            (void) ngx_close_file(lcf->read_fd[i]);
+            lcf->read_fd[i] = NGX_INVALID_FILE;
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_consent_log_init(ngx_conf_t *cf)
+{
+    u_char                        *p;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_consent_secret_t     *secret;
+    ngx_http_consent_log_conf_t   *lcf;
+    ngx_http_consent_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+    lcf = mcf->log;
+
+    if (lcf == NULL || lcf->off) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_consent_log_shutdown;
+    cln->data = lcf;
+
+    if (lcf->ip == NGX_CONF_UNSET_UINT) {
+        lcf->ip = NGX_HTTP_CONSENT_RECORD_IP_TRUNCATE;
+    }
+
+    /*
+     * A checkpoint every 1000 records or 10 s: its Ed25519 signature costs
+     * about 60 us, 0.06 us a record at that rate, and a reader waits at
+     * most 10 s for a receipt; an idle log writes none.
+     */
+
+    ngx_conf_init_uint_value(lcf->cp_records,
+                             NGX_HTTP_CONSENT_LOG_CP_RECORDS);
+    ngx_conf_init_msec_value(lcf->cp_interval,
+                             NGX_HTTP_CONSENT_LOG_CP_INTERVAL);
+    ngx_conf_init_value(lcf->sync, 1);
+
+    if (lcf->origin.data == NULL) {
+        lcf->origin.len = cf->cycle->hostname.len + sizeof("/consent-log") - 1;
+        lcf->origin.data = ngx_pnalloc(cf->pool, lcf->origin.len);
+        if (lcf->origin.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(lcf->origin.data, cf->cycle->hostname.data,
+                       cf->cycle->hostname.len);
+        ngx_memcpy(p, "/consent-log", sizeof("/consent-log") - 1);
+
+        if (!ngx_http_consent_note_valid_name((char *) lcf->origin.data,
+                                              lcf->origin.len))
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"consent_log\" cannot name its checkpoints "
+                          "after the host name \"%V\"; give one with "
+                          "origin=example.com/consent-log",
+                          &cf->cycle->hostname);
+            return NGX_ERROR;
+        }
+    }
+
+    if (lcf->ip == NGX_HTTP_CONSENT_RECORD_IP_HASH) {
+        if (mcf->secrets == NULL || mcf->secrets->nelts == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"consent_log ... ip=hash\" keys the hash with "
+                          "the first \"consent_secret\", and none is set; "
+                          "add \"consent_secret\" or use ip=truncate");
+            return NGX_ERROR;
+        }
+
+        secret = mcf->secrets->elts;
+        lcf->ip_key = secret[0].ip_key;
+    }
+
+    if (lcf->key == NULL) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"consent_log\" has no sign=KEY.pem: its tree has no "
+                      "signed checkpoint, an auditor cannot tell its "
+                      "records from forged ones and readers get no "
+                      "receipt; add sign=KEY.pem");
+    }
+
+    if (lcf->main == NULL && lcf->sync) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"consent_log\" writes to syslog only: sync=on "
+                      "cannot wait for a collector's disk, and receipts "
+                      "need a log file; add a consent_log file");
+    }
+
+    if (ngx_http_consent_log_policy(cf, mcf, lcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_consent_log_sync_init(cf, lcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    lcf->zone = ngx_shared_memory_add(cf, &ngx_http_consent_log_zone_name,
+                                      NGX_HTTP_CONSENT_LOG_ZONE_SIZE,
+                                      &ngx_http_consent_module);
+    if (lcf->zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    lcf->zone->init = ngx_http_consent_log_init_zone;
+    lcf->zone->data = lcf;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The policy record of this configuration: revision, categories, texts and
+ * their hashes. Its hash, kept in shared memory once written, tells the
+ * first worker that serves a new configuration to write it. It is printed
+ * here, once, around its seq and its ts, so that writing it takes no
+ * malloc().
+ */
+
+static ngx_int_t
+ngx_http_consent_log_policy(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
+{
+    u_char                        *p, *buf, *seq, *end;
+    size_t                         n;
+    json_t                        *policy, *cats, *texts, *hashes, *v;
+    ngx_uint_t                     i;
+    ngx_http_consent_texts_t      *t;
+    ngx_http_consent_category_t   *c;
+    char                           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+
+    static const char              tail[] = "\"ts\":\"\",\"type\":\"policy\"}";
+
+    policy = json_object();
+    cats = json_array();
+    texts = json_object();
+    hashes = json_object();
+
+    if (policy == NULL || cats == NULL || texts == NULL || hashes == NULL) {
+        goto failed;
+    }
+
+    json_object_set_new(policy, "type", json_string("policy"));
+    json_object_set_new(policy, "revision",
+                        json_integer((json_int_t) mcf->revision));
+    json_object_set(policy, "categories", cats);
+    json_object_set(policy, "texts", texts);
+    json_object_set(policy, "text_hash", hashes);
+
+    if (mcf->categories) {
+        c = mcf->categories->elts;
+
+        for (i = 0; i < mcf->categories->nelts; i++) {
+            v = json_pack("{s:s%, s:b, s:b}",
+                          "name", (char *) c[i].name.data, c[i].name.len,
+                          "required", (int) c[i].required,
+                          "gpc", (int) c[i].gpc);
+
+            if (v == NULL || json_array_append_new(cats, v) != 0) {
+                goto failed;
+            }
+        }
+    }
+
+    if (mcf->texts) {
+        t = mcf->texts->elts;
+
+        for (i = 0; i < mcf->texts->nelts; i++) {
+            p = ngx_pnalloc(cf->pool, t[i].lang.len + 1);
+            if (p == NULL) {
+                goto failed;
+            }
+
+            ngx_memcpy(p, t[i].lang.data, t[i].lang.len);
+            p[t[i].lang.len] = '\0';
+
+            ngx_http_consent_record_hex(t[i].hash, sizeof(t[i].hash), hex);
+
+            if (json_object_set(texts, (char *) p, t[i].json) != 0
+                || json_object_set_new(hashes, (char *) p, json_string(hex))
+                   != 0)
+            {
+                goto failed;
+            }
+        }
+    }
+
+    if (ngx_http_consent_record_json_hash(policy, lcf->policy_hash) != 0) {
+        goto failed;
+    }
+
+    /* seq 0 and an empty ts mark where the two go */
+
+    if (json_object_set_new(policy, "node",
+                            json_stringn((char *) cf->cycle->hostname.data,
+                                         cf->cycle->hostname.len))
+        != 0
+        || json_object_set_new(policy, "seq", json_integer(0)) != 0
+        || json_object_set_new(policy, "ts", json_string("")) != 0)
+    {
+        goto failed;
+    }
+
+    n = json_dumpb(policy, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+    buf = ngx_pnalloc(cf->pool, n + 1);
+    if (buf == NULL || n == 0
+        || json_dumpb(policy, (char *) buf, n, NGX_HTTP_CONSENT_RECORD_FLAGS)
+           != n)
+    {
+        goto failed;
+    }
+
+    buf[n] = '\0';
+
+    /*
+     * The first top-level ,"seq":0, (a '"' after a ',' is never inside a
+     * string, and no member before seq has keys of its own but the
+     * categories'), and the tail.
+     */
+
+    seq = (u_char *) ngx_strstr(buf, ",\"seq\":0,");
+    end = buf + n - (sizeof(tail) - 1);
+
+    if (seq == NULL || n < sizeof(tail)
+        || ngx_strcmp(end, tail) != 0)
+    {
+        goto failed;
+    }
+
+    lcf->policy_head.data = buf;
+    lcf->policy_head.len = seq + sizeof(",\"seq\":") - 1 - buf;
+    lcf->policy_middle.data = seq + sizeof(",\"seq\":0") - 1;
+    lcf->policy_middle.len = end + sizeof("\"ts\":\"") - 1
+                             - lcf->policy_middle.data;
+    lcf->policy_tail.data = end + sizeof("\"ts\":\"") - 1;
+    lcf->policy_tail.len = buf + n - lcf->policy_tail.data;
+
+    json_decref(policy);
+    json_decref(cats);
+    json_decref(texts);
+    json_decref(hashes);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"consent_log\": cannot build the policy record");
+
+    json_decref(policy);
+    json_decref(cats);
+    json_decref(texts);
+    json_decref(hashes);
+
+    return NGX_ERROR;
+}
+
