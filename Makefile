@@ -82,7 +82,7 @@ $(BUILD)/files.list: FORCE
 	@ls module/*.c module/*.h config > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(BUILD)/nginx/objs/Makefile: $(BUILD)/files.list
+$(BUILD)/nginx/objs/Makefile: $(BUILD)/files.list config
 	rm -rf $(BUILD)/nginx
 	cp -r $(NGINX_SRC) $(BUILD)/nginx
 	. $(BUILD)/nginx/conf_flags && cd $(BUILD)/nginx && \
