@@ -80,7 +80,8 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
     u_char                        *head;
     uint64_t                       size;
     ngx_int_t                      rc;
-    ngx_str_t                      parts[2], policy[4];
+    ngx_str_t                      parts[2], policy[4], *tmpl;
+    ngx_uint_t                     i;
     ngx_time_t                    *tp;
     ngx_http_consent_log_sh_t     *sh;
     ngx_http_consent_log_conf_t   *lcf;
@@ -136,16 +137,20 @@ ngx_http_consent_log_write(ngx_http_request_t *r,
             rc = NGX_ERROR;
 
         } else {
-            policy[0] = lcf->policy_head;
-            policy[1] = lcf->policy_middle;
-            policy[2].data = ts;
-            policy[2].len = NGX_HTTP_CONSENT_RECORD_TS_LEN;
-            policy[3] = lcf->policy_tail;
+            tmpl = lcf->policy->elts;
 
-            rc = ngx_http_consent_log_append(lcf, policy, 4,
-                                             NGX_HTTP_CONSENT_RECORD_POLICY,
-                                             NULL, r->pool,
-                                             r->connection->log);
+            for (i = 0; rc == NGX_OK && i < lcf->policy->nelts; i += 3) {
+                policy[0] = tmpl[i];
+                policy[1] = tmpl[i + 1];
+                policy[2].data = ts;
+                policy[2].len = NGX_HTTP_CONSENT_RECORD_TS_LEN;
+                policy[3] = tmpl[i + 2];
+
+                rc = ngx_http_consent_log_append(lcf, policy, 4,
+                                                NGX_HTTP_CONSENT_RECORD_POLICY,
+                                                NULL, r->pool,
+                                                r->connection->log);
+            }
         }
 
         if (rc == NGX_OK) {

@@ -109,10 +109,11 @@ typedef struct {
 
     ngx_str_t                       ip_key;     /* for ip=hash */
 
-    /* the policy record, printed once: head, seq, middle, ts, tail */
-    ngx_str_t                       policy_head;
-    ngx_str_t                       policy_middle;
-    ngx_str_t                       policy_tail;
+    /*
+     * the policy records, printed once: one a language (its texts, so that
+     * each fits a syslog datagram), each as head, seq, middle, ts, tail
+     */
+    ngx_array_t                    *policy;     /* of 3 ngx_str_t each */
     u_char                          policy_hash[
                                         NGX_HTTP_CONSENT_RECORD_HASH_LEN];
 

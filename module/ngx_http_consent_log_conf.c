@@ -23,6 +23,9 @@
 #define NGX_HTTP_CONSENT_LOG_CP_RECORDS   1000
 #define NGX_HTTP_CONSENT_LOG_CP_INTERVAL  10000
 
+/* the texts one policy record carries at most, but for its first language */
+#define NGX_HTTP_CONSENT_LOG_POLICY_TEXTS 6144
+
 
 static ngx_open_file_t *ngx_http_consent_log_beside(ngx_conf_t *cf,
     ngx_str_t *name, char *suffix);
@@ -34,6 +37,11 @@ static void ngx_http_consent_log_cleanup(void *data);
 static void ngx_http_consent_log_shutdown(void *data);
 static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
+static json_t *ngx_http_consent_log_policy_json(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, json_t *cats,
+    ngx_http_consent_texts_t *t, ngx_uint_t from, ngx_uint_t to);
+static ngx_int_t ngx_http_consent_log_template(ngx_conf_t *cf, json_t *rec,
+    ngx_array_t *a);
 
 
 static ngx_str_t  ngx_http_consent_log_zone_name =
@@ -638,42 +646,31 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
 
 
 /*
- * The policy record of this configuration: revision, categories, texts and
- * their hashes. Its hash, kept in shared memory once written, tells the
- * first worker that serves a new configuration to write it. It is printed
- * here, once, around its seq and its ts, so that writing it takes no
- * malloc().
+ * The policy records of this configuration: revision, categories, and the
+ * texts of each language with their hash, a few languages a record, so
+ * that each fits one syslog message (36 languages together take about
+ * 80 KB, more than a UDP datagram holds). The hash of all of it, kept in shared memory once written, tells
+ * the first worker that serves a new configuration to write them. They
+ * are printed here, once, around their seq and ts, so that writing them
+ * takes no malloc().
  */
 
 static ngx_int_t
 ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
-    u_char                        *p, *buf, *seq, *end;
-    size_t                         n;
-    json_t                        *policy, *cats, *texts, *hashes, *v;
-    ngx_uint_t                     i;
+    size_t                         size, len;
+    json_t                        *policy, *cats, *v;
+    ngx_uint_t                     i, j, n;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_category_t   *c;
-    char                           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
 
-    static const char              tail[] = "\"ts\":\"\",\"type\":\"policy\"}";
+    policy = NULL;
 
-    policy = json_object();
     cats = json_array();
-    texts = json_object();
-    hashes = json_object();
-
-    if (policy == NULL || cats == NULL || texts == NULL || hashes == NULL) {
+    if (cats == NULL) {
         goto failed;
     }
-
-    json_object_set_new(policy, "type", json_string("policy"));
-    json_object_set_new(policy, "revision",
-                        json_integer((json_int_t) mcf->revision));
-    json_object_set(policy, "categories", cats);
-    json_object_set(policy, "texts", texts);
-    json_object_set(policy, "text_hash", hashes);
 
     if (mcf->categories) {
         c = mcf->categories->elts;
@@ -690,53 +687,168 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         }
     }
 
-    if (mcf->texts) {
-        t = mcf->texts->elts;
+    t = mcf->texts ? mcf->texts->elts : NULL;
+    n = mcf->texts ? mcf->texts->nelts : 0;
 
-        for (i = 0; i < mcf->texts->nelts; i++) {
-            p = ngx_pnalloc(cf->pool, t[i].lang.len + 1);
-            if (p == NULL) {
-                goto failed;
+    /* the hash is of the whole policy, every language in it */
+
+    policy = ngx_http_consent_log_policy_json(cf, mcf, cats, t, 0, n);
+
+    if (policy == NULL
+        || ngx_http_consent_record_json_hash(policy, lcf->policy_hash) != 0)
+    {
+        goto failed;
+    }
+
+    json_decref(policy);
+
+    /*
+     * The records: as many languages in each as its texts fit in
+     * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one), so that a
+     * record fits one syslog message (rsyslog's default: 8 KB); one with
+     * no texts if there are none.
+     */
+
+    lcf->policy = ngx_array_create(cf->pool, 3 * ngx_max(n, 1),
+                                   sizeof(ngx_str_t));
+    if (lcf->policy == NULL) {
+        goto failed;
+    }
+
+    i = 0;
+
+    do {
+        size = 0;
+
+        for (j = i; j < n; j++) {
+            len = json_dumpb(t[j].json, NULL, 0,
+                             NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+            if (j > i && size + len > NGX_HTTP_CONSENT_LOG_POLICY_TEXTS) {
+                break;
             }
 
-            ngx_memcpy(p, t[i].lang.data, t[i].lang.len);
-            p[t[i].lang.len] = '\0';
+            size += len;
+        }
 
-            ngx_http_consent_record_hex(t[i].hash, sizeof(t[i].hash), hex);
+        policy = ngx_http_consent_log_policy_json(cf, mcf, cats, t, i, j);
 
-            if (json_object_set(texts, (char *) p, t[i].json) != 0
-                || json_object_set_new(hashes, (char *) p, json_string(hex))
-                   != 0)
-            {
-                goto failed;
-            }
+        if (policy == NULL
+            || ngx_http_consent_log_template(cf, policy, lcf->policy)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
+        json_decref(policy);
+
+        i = j;
+
+    } while (i < n);
+
+    json_decref(cats);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"consent_log\": cannot build the policy record");
+
+    json_decref(policy);
+    json_decref(cats);
+
+    return NGX_ERROR;
+}
+
+
+/* a policy record with the texts of languages [from, to) and their hashes */
+
+static json_t *
+ngx_http_consent_log_policy_json(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, json_t *cats,
+    ngx_http_consent_texts_t *t, ngx_uint_t from, ngx_uint_t to)
+{
+    u_char      *p;
+    json_t      *policy, *texts, *hashes;
+    ngx_uint_t   i;
+    char         hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+
+    texts = json_object();
+    hashes = json_object();
+
+    policy = json_pack("{s:s, s:I, s:O, s:o, s:o}",
+                       "type", "policy",
+                       "revision", (json_int_t) mcf->revision,
+                       "categories", cats,
+                       "texts", texts,
+                       "text_hash", hashes);
+    if (policy == NULL) {
+        return NULL;
+    }
+
+    for (i = from; i < to; i++) {
+        p = ngx_pnalloc(cf->pool, t[i].lang.len + 1);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(p, t[i].lang.data, t[i].lang.len);
+        p[t[i].lang.len] = '\0';
+
+        ngx_http_consent_record_hex(t[i].hash, sizeof(t[i].hash), hex);
+
+        if (json_object_set(texts, (char *) p, t[i].json) != 0
+            || json_object_set_new(hashes, (char *) p, json_string(hex))
+               != 0)
+        {
+            goto failed;
         }
     }
 
-    if (ngx_http_consent_record_json_hash(policy, lcf->policy_hash) != 0) {
-        goto failed;
-    }
+    return policy;
 
-    /* seq 0 and an empty ts mark where the two go */
+failed:
 
-    if (json_object_set_new(policy, "node",
+    json_decref(policy);
+
+    return NULL;
+}
+
+
+/*
+ * A record printed in its canonical form with the node, "seq":0 and an
+ * empty "ts" marking where the two go: head (up to the seq's digits),
+ * middle (from after them to the ts's), tail, pushed onto a.
+ */
+
+static ngx_int_t
+ngx_http_consent_log_template(ngx_conf_t *cf, json_t *rec, ngx_array_t *a)
+{
+    u_char     *buf, *seq, *end;
+    size_t      n;
+    ngx_str_t  *s;
+
+    static const char  tail[] = "\"ts\":\"\",\"type\":\"policy\"}";
+
+    if (json_object_set_new(rec, "node",
                             json_stringn((char *) cf->cycle->hostname.data,
                                          cf->cycle->hostname.len))
         != 0
-        || json_object_set_new(policy, "seq", json_integer(0)) != 0
-        || json_object_set_new(policy, "ts", json_string("")) != 0)
+        || json_object_set_new(rec, "seq", json_integer(0)) != 0
+        || json_object_set_new(rec, "ts", json_string("")) != 0)
     {
-        goto failed;
+        return NGX_ERROR;
     }
 
-    n = json_dumpb(policy, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS);
+    n = json_dumpb(rec, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS);
 
     buf = ngx_pnalloc(cf->pool, n + 1);
     if (buf == NULL || n == 0
-        || json_dumpb(policy, (char *) buf, n, NGX_HTTP_CONSENT_RECORD_FLAGS)
+        || json_dumpb(rec, (char *) buf, n, NGX_HTTP_CONSENT_RECORD_FLAGS)
            != n)
     {
-        goto failed;
+        return NGX_ERROR;
     }
 
     buf[n] = '\0';
@@ -753,34 +865,21 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
     if (seq == NULL || n < sizeof(tail)
         || ngx_strcmp(end, tail) != 0)
     {
-        goto failed;
+        return NGX_ERROR;
     }
 
-    lcf->policy_head.data = buf;
-    lcf->policy_head.len = seq + sizeof(",\"seq\":") - 1 - buf;
-    lcf->policy_middle.data = seq + sizeof(",\"seq\":0") - 1;
-    lcf->policy_middle.len = end + sizeof("\"ts\":\"") - 1
-                             - lcf->policy_middle.data;
-    lcf->policy_tail.data = end + sizeof("\"ts\":\"") - 1;
-    lcf->policy_tail.len = buf + n - lcf->policy_tail.data;
+    s = ngx_array_push_n(a, 3);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
 
-    json_decref(policy);
-    json_decref(cats);
-    json_decref(texts);
-    json_decref(hashes);
+    s[0].data = buf;
+    s[0].len = seq + sizeof(",\"seq\":") - 1 - buf;
+    s[1].data = seq + sizeof(",\"seq\":0") - 1;
+    s[1].len = end + sizeof("\"ts\":\"") - 1 - s[1].data;
+    s[2].data = end + sizeof("\"ts\":\"") - 1;
+    s[2].len = buf + n - s[2].data;
 
     return NGX_OK;
-
-failed:
-
-    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "\"consent_log\": cannot build the policy record");
-
-    json_decref(policy);
-    json_decref(cats);
-    json_decref(texts);
-    json_decref(hashes);
-
-    return NGX_ERROR;
 }
 

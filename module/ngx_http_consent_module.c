@@ -122,6 +122,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       offsetof(ngx_http_consent_main_conf_t, language),
       NULL },
 
+    { ngx_string("consent_languages"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_consent_languages,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_revision"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_consent_revision,
@@ -299,6 +306,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      *     mcf->endpoint = { 0, NULL };
      *     mcf->texts_dir = { 0, NULL };
      *     mcf->language = { 0, NULL };
+     *     mcf->languages = NULL;
      *     mcf->texts = NULL;
      *     mcf->log = NULL;
      *     mcf->status = NULL;
@@ -344,6 +352,10 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->cookie_path.data == NULL) {
         ngx_str_set(&mcf->cookie_path, "/");
+    }
+
+    if (mcf->language.data == NULL && mcf->languages != NULL) {
+        mcf->language = ((ngx_str_t *) mcf->languages->elts)[0];
     }
 
     if (mcf->language.data == NULL) {

@@ -103,6 +103,8 @@ typedef struct {
     /* texts (ngx_http_consent_texts.c) */
     ngx_str_t                   texts_dir;
     ngx_str_t                   language;    /* fallback language */
+    ngx_array_t                *languages;   /* consent_languages, or NULL:
+                                                every language with texts */
     ngx_array_t                *texts;       /* ngx_http_consent_texts_t */
 
     /* consent log (ngx_http_consent_log.c), its own type */
@@ -261,6 +263,8 @@ ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
 
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_consent_languages(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_consent_texts_init(ngx_conf_t *cf);
 ngx_http_consent_texts_t *ngx_http_consent_texts_pick(ngx_http_request_t *r);
 void ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,

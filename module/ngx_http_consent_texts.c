@@ -32,6 +32,8 @@ static const char *ngx_http_consent_texts_check(json_t *json,
     const char **key);
 static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, json_t *json);
+static ngx_uint_t ngx_http_consent_texts_offered(
+    ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang);
 static ngx_http_consent_texts_t *ngx_http_consent_texts_find(
     ngx_http_consent_main_conf_t *mcf, u_char *lang, size_t len);
 static ngx_http_consent_slice_t *ngx_http_consent_texts_avail(
@@ -185,12 +187,71 @@ failed:
 }
 
 
+/*
+ * consent_languages TAG ...: the languages offered, built-in or from
+ * consent_texts; the first is the default unless consent_language says
+ */
+
+char *
+ngx_http_consent_languages(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_main_conf_t *mcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, *tag;
+    ngx_uint_t   i;
+
+    if (mcf->languages != NULL) {
+        return "is duplicate: list every language in one "
+               "\"consent_languages\"";
+    }
+
+    mcf->languages = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(ngx_str_t));
+    if (mcf->languages == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (p = value[i].data; p < value[i].data + value[i].len; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '-'))
+            {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || value[i].len > NGX_HTTP_CONSENT_LANG_MAX_TAG
+            || p != value[i].data + value[i].len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" is not a language tag: write one "
+                               "as the texts file is named, such as \"de\" "
+                               "or \"pt-BR\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        tag = ngx_array_push(mcf->languages);
+        if (tag == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *tag = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_consent_texts_init(ngx_conf_t *cf)
 {
     json_t                            *json;
-    ngx_str_t                          lang;
-    ngx_uint_t                         i;
+    ngx_str_t                          lang, *tag;
+    ngx_uint_t                         i, n;
     const char                        *err, *key;
     json_error_t                       jerr;
     ngx_http_consent_texts_t          *t;
@@ -218,7 +279,9 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
         lang.data = (u_char *) f->name + 6;
         lang.len = ngx_strlen(lang.data) - 5;
 
-        if (ngx_http_consent_texts_find(mcf, lang.data, lang.len) != NULL) {
+        if (ngx_http_consent_texts_find(mcf, lang.data, lang.len) != NULL
+            || !ngx_http_consent_texts_offered(mcf, &lang))
+        {
             continue;
         }
 
@@ -244,7 +307,37 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
         }
     }
 
+    /* consent_languages: every language it names, and only those */
+
     t = mcf->texts->elts;
+
+    if (mcf->languages != NULL) {
+        tag = mcf->languages->elts;
+
+        for (i = 0; i < mcf->languages->nelts; i++) {
+            if (ngx_http_consent_texts_find(mcf, tag[i].data, tag[i].len)
+                == NULL)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"consent_languages\": there are no texts "
+                              "in \"%V\": use a built-in language "
+                              "(docs/operators.md lists them), or add "
+                              "%V.json to the \"consent_texts\" directory",
+                              &tag[i], &tag[i]);
+                return NGX_ERROR;
+            }
+        }
+
+        n = 0;
+
+        for (i = 0; i < mcf->texts->nelts; i++) {
+            if (ngx_http_consent_texts_offered(mcf, &t[i].lang)) {
+                t[n++] = t[i];
+            }
+        }
+
+        mcf->texts->nelts = n;
+    }
 
     for (i = 0; i < mcf->texts->nelts; i++) {
         if (ngx_http_consent_texts_hash(cf, &t[i]) != NGX_OK) {
@@ -683,6 +776,33 @@ ngx_http_consent_texts_add(ngx_conf_t *cf,
     t->json = json;
 
     return NGX_OK;
+}
+
+
+/* a language consent_languages offers (every one, without it) */
+
+static ngx_uint_t
+ngx_http_consent_texts_offered(ngx_http_consent_main_conf_t *mcf,
+    ngx_str_t *lang)
+{
+    ngx_str_t   *tag;
+    ngx_uint_t   i;
+
+    if (mcf->languages == NULL) {
+        return 1;
+    }
+
+    tag = mcf->languages->elts;
+
+    for (i = 0; i < mcf->languages->nelts; i++) {
+        if (tag[i].len == lang->len
+            && ngx_strncasecmp(tag[i].data, lang->data, lang->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -20,6 +20,7 @@ my $http = <<'END';
     consent_secret secret.key;
     consent_revision 4;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
     consent_category analytics;
     consent_category marketing gpc;
     consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem %%IP%%
@@ -193,6 +194,7 @@ like($out, qr/FAILED: 1 fault in/, 'across reloads, nothing but the cut line')
 my $t2 = ConsentTest->new(http => <<'END');
     consent_secret secret.key;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
 
     server {
         listen 127.0.0.1:%%PORT%%;

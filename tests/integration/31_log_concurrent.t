@@ -24,6 +24,7 @@ my $http = <<'END';
     consent_secret secret.key;
     consent_revision %%REV%%;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
     consent_category analytics;
     consent_category marketing gpc;
     consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem

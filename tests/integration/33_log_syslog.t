@@ -12,7 +12,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use IO::Socket::INET;
+use JSON::PP;
 use ConsentTest qw(set_cookie);
+
+my $root = "$FindBin::Bin/../..";
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
 
@@ -69,6 +72,7 @@ sub received {
 my $t = ConsentTest->new(http => <<"END");
     consent_secret secret.key;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
     consent_category analytics;
     consent_category marketing gpc;
     consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem
@@ -130,7 +134,8 @@ is($?, 0, 'the tree verifies from what the collector received')
 
 $t->stop;
 
-# syslog alone
+# syslog alone, with every built-in language: the policy is too large for
+# one datagram (about 80 KB), so it comes as several records, each whole
 
 my $t2 = ConsentTest->new(http => <<"END");
     consent_secret secret.key;
@@ -155,12 +160,23 @@ is($r->{status}, 303, 'syslog only: recorded');
 # t2's messages, with nginx's default tag
 for (1 .. 50) {
     @got = grep { / nginx: \{/ } received(0, 0);
-    last if @got >= 2;
+    last if grep { /"type":"consent"/ } @got;
     select(undef, undef, undef, 0.1);
 }
 
-is(scalar @got, 2, 'syslog only: a policy and a consent record');
-like($got[1], qr/nginx: \{.*"type":"consent"/, 'with the default tag');
+my @languages = map { m{/(\w+)\.json$} } glob("$root/ui/texts/*.json");
+my @policy = map { JSON::PP->new->decode($_) }
+             map { / nginx: (\{.*\})$/ ? $1 : () }
+             grep { /"type":"policy"/ } @got;
+my %shown = map { %{ $_->{texts} } } @policy;
+
+cmp_ok(scalar @policy, '>', 1, 'syslog only: the policy in several records');
+cmp_ok(length($_), '<', 8192, 'each fits a syslog message')
+    for grep { /"type":"policy"/ } @got;
+is_deeply([sort keys %shown], [sort @languages],
+          'together, the texts of every language');
+like($got[-1], qr/nginx: \{.*"type":"consent"/,
+     'then the consent record, with the default tag');
 
 $t2->stop;
 $t2->check_log;
@@ -181,6 +197,7 @@ for my $with_file (1, 0) {
     my $t3 = ConsentTest->new(http => <<"END");
     consent_secret secret.key;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
     $file
     consent_log syslog:server=127.0.0.1:$cport sign=%%PREFIX%%/keys/log.pem;
 

@@ -31,6 +31,7 @@ sub http {
     return <<"END";
     consent_secret secret.key;
     consent_category necessary required;
+    consent_languages en fr;   # one policy record (tests of the log, not of languages)
     consent_category analytics;
     consent_category marketing gpc;
     consent_log %%PREFIX%%/logs/consent.log sign=$key origin=$origin
