@@ -618,11 +618,18 @@ ngx_http_consent_read_secret(ngx_conf_t *cf, ngx_http_consent_secret_t *secret)
         goto done;
     }
 
-    /* a key written by an editor may end with a newline: it is not key */
+    /*
+     * A key written by an editor may end with a newline, which is not key;
+     * but a random key may end with a byte that looks like one ("openssl
+     * rand -out FILE 32" does, 1 time in 128), and that is key: newlines
+     * go only while at least NGX_HTTP_CONSENT_KEY_MIN bytes remain.
+     */
 
     len = n;
 
-    while (len && (p[len - 1] == LF || p[len - 1] == CR)) {
+    while (len > NGX_HTTP_CONSENT_KEY_MIN
+           && (p[len - 1] == LF || p[len - 1] == CR))
+    {
         len--;
     }
 

@@ -16,6 +16,7 @@ my $p = $t->prefix;
 $t->write_file('conf/short.key', 'x' x 31, 0600);
 $t->write_file('conf/open.key', 'y' x 32, 0644);
 $t->write_file('conf/nl.key', ('z' x 32) . "\n", 0600);
+$t->write_file('conf/lf-end.key', ('w' x 31) . "\n", 0600);
 
 my $server = <<'END';
     server {
@@ -65,6 +66,11 @@ like($out, qr/\[warn\].*open\.key" is readable by other users; run "chmod 600/,
 ($rc, $out) = $t->test_config("consent_secret nl.key;\nconsent_category a;\n"
                               . $server);
 is($rc, 0, 'a key with a trailing newline passes') or diag($out);
+
+# a random key may end with a byte that is a newline: it is key
+($rc, $out) = $t->test_config("consent_secret lf-end.key;\n"
+                              . "consent_category a;\n" . $server);
+is($rc, 0, 'a 32-byte key whose last byte is LF passes') or diag($out);
 
 fails_with($base . "consent_category analytics;\n" . $server,
            qr/duplicate category "analytics"; declare each category once/,
