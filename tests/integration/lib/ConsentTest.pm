@@ -16,25 +16,42 @@ package ConsentTest;
 #
 # In the configuration %%PORT%%, %%PORT2%% (a second free port), %%PREFIX%%
 # and %%BUILD%% are replaced. A secret is written to conf/secret.key and a
-# second one to conf/old.key. A failure to start nginx fails the test: a
-# broken module must never be skipped.
+# second one to conf/old.key. A failure to start nginx ends the test file
+# (die, with nginx's output and its error log in full): a broken module is
+# never skipped, and the other files still run.
+#
+# At the end of every file, by itself, the harness stops each nginx it
+# started and checks its error log: no [alert], [emerg] or [crit], no crash,
+# no sanitizer report; one test per nginx, as nginx-tests does. A file that
+# expects some of those lines says so once, with $t->check_log(qr/.../) or
+# ConsentTest->new(log_allow => qr/.../); the end check allows the same.
+# End a file with done_testing (a fixed plan does not count these tests).
 
 use strict;
 use warnings;
 
 use Exporter 'import';
+use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Socket qw(SOCK_STREAM);
 use Test::More;
+use Test2::API qw(test2_add_callback_testing_done);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port header set_cookie forge_cookie);
 
 # every nginx started and not yet stopped
 our @RUNNING;
+
+# every nginx started in this file, as {prefix, allow, name}: the end check
+# reads their logs, after the objects may be gone
+our @STARTED;
+
+# the process that loaded the harness: forked children check nothing
+our $PID = $$;
 
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $BUILD = $ENV{CONSENT_BUILD} || do {
@@ -51,6 +68,7 @@ sub new {
         main    => $opt{main} // '',
         workers => $opt{workers} // 1,
         debug   => $opt{error_level} // 'info',
+        allow   => $opt{log_allow},
     }, $class;
 
     $self->{prefix} = tempdir('consent-test-XXXXXXXX', TMPDIR => 1,
@@ -61,8 +79,8 @@ sub new {
     $self->{port} = free_port();
     $self->{port2} = free_port($self->{port});
 
-    $self->write_file('conf/secret.key', random_bytes(32), 0600);
-    $self->write_file('conf/old.key', random_bytes(32), 0600);
+    $self->write_file('conf/secret.key', random_key(), 0600);
+    $self->write_file('conf/old.key', random_key(), 0600);
 
     return $self;
 }
@@ -78,18 +96,51 @@ sub random_bytes {
     return $buf;
 }
 
+# a key as "consent-audit keygen" makes it: 32 random bytes, the last one
+# neither CR nor LF, which consent_secret strips ("Trailing newlines in the
+# file are not part of the key"); with plain random bytes one nginx in 128
+# refused its key as 31 bytes long, the rare "start failure" of old
+sub random_key {
+    my $key = random_bytes(32);
+    substr($key, -1) = random_bytes(1) while substr($key, -1) =~ /[\r\n]/;
+    return $key;
+}
+
+# A port for nginx to listen on, free now and kept from every other user of
+# this harness until this process ends (a lock file in the temp dir), taken
+# below the kernel's ephemeral range so that no client socket's own port
+# can take it between this probe and nginx's bind.
+our %PORT_LOCKS;
+
 sub free_port {
     my (@not) = @_;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'tcp',
-                                      Listen => 1, ReuseAddr => 0)
-            or die "socket: $!";
-        my $port = $s->sockport;
-        close $s;
-        return $port unless grep { $_ == $port } @not;
+
+    my $top = 32768;
+    if (open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($top) = split ' ', scalar <$fh>;
     }
-    die "no free port";
+    my $bottom = $top > 20000 ? 10000 : 1024;
+
+    my $dir = ($ENV{TMPDIR} || '/tmp') . '/consent-test-ports';
+    mkdir $dir, 01777;
+
+    for (1 .. 1000) {
+        my $port = $bottom + int(rand($top - $bottom));
+        next if $PORT_LOCKS{$port} || grep { $_ == $port } @not;
+
+        open my $lock, '>>', "$dir/$port" or next;
+        flock($lock, LOCK_EX | LOCK_NB) or next;
+
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Proto => 'tcp',
+                                      Listen => 1, ReuseAddr => 1)
+            or next;
+        close $s;
+
+        $PORT_LOCKS{$port} = $lock;
+        return $port;
+    }
+    die "no free port between $bottom and $top\n";
 }
 
 sub write_file {
@@ -170,31 +221,23 @@ sub test_config {
 sub run {
     my ($self) = @_;
 
-    # a port taken between our probe and nginx's bind: try other ports
-    for my $try (1 .. 3) {
-        $self->write_file('conf/nginx.conf',
-                          $self->config_text($self->{http}, $self->{main}));
+    $self->write_file('conf/nginx.conf',
+                      $self->config_text($self->{http}, $self->{main}));
 
-        my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
-        my $status = $?;
-        last if $status == 0;
+    push @STARTED, $self->{started} = {
+        prefix => $self->{prefix},
+        allow  => $self->{allow},
+        name   => 'nginx ' . (@STARTED + 1) . " on port $self->{port}",
+    } unless $self->{started};
 
-        my $log = $self->read_file('logs/error.log') // '';
-        my $how = sprintf('exit %d, signal %d', $status >> 8, $status & 127);
+    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
+    my $status = $?;
 
-        # a port taken meanwhile, or (rarely, not yet understood) an nginx
-        # that ends without a word: try again, and say so
-        if ($try < 3
-            && ($log =~ /Address already in use/ || ($out eq '' && $log eq '')))
-        {
-            diag("nginx did not start ($how), trying again");
-            $self->{port} = free_port();
-            $self->{port2} = free_port($self->{port});
-            unlink "$self->{prefix}/logs/error.log";
-            next;
-        }
-
-        BAIL_OUT("nginx failed to start ($how):\n$out\n$log");
+    if ($status != 0) {
+        die sprintf("nginx failed to start (%s)\n"
+                    . "--- its output:\n%s--- logs/error.log:\n%s---\n",
+                    exit_text($status), $out,
+                    $self->read_file('logs/error.log') // "(none)\n");
     }
 
     $self->{running} = 1;
@@ -204,11 +247,51 @@ sub run {
     return $self;
 }
 
-# File::Temp removes the prefix (and the pid file) in its own END block,
-# which runs after this one: stop every nginx still running here first
-END {
+sub exit_text {
+    my ($status) = @_;
+    return "not run: $!" if $status == -1;
+    return sprintf('exit %d', $status >> 8) unless $status & 127;
+    return sprintf('killed by signal %d%s', $status & 127,
+                   $status & 128 ? ', core dumped' : '');
+}
+
+# At the end of the file (done_testing, or the end of a file that died):
+# stop every nginx still running, then check each one's error log, as one
+# test each. File::Temp removes the prefixes in its own END block, which
+# runs after this one.
+my $checked;
+
+sub check_all_logs {
+    return if $checked++ || $$ != $PID;
     local $?;
+
     $_->stop for grep { $_->{running} } @RUNNING;
+
+    if (@STARTED && Test::More->builder->has_plan
+        && Test::More->builder->has_plan ne 'no_plan')
+    {
+        # a fixed plan has no room for them: say it, fail loudly
+        for my $s (@STARTED) {
+            my @bad = bad_lines($s);
+            next unless @bad;
+            diag("$s->{name}: error log:\n" . join("\n", @bad));
+            Test::More->builder->is_passing(0);
+        }
+        return;
+    }
+
+    for my $s (@STARTED) {
+        my @bad = bad_lines($s);
+        ok(!@bad, "$s->{name}: error log has no alert, emerg, crit, crash "
+                  . "or sanitizer report")
+            or diag(join "\n", @bad);
+    }
+}
+
+test2_add_callback_testing_done(\&check_all_logs);
+
+END {
+    check_all_logs();
 }
 
 sub wait_port {
@@ -218,7 +301,8 @@ sub wait_port {
         return if $s;
         sleep 0.05;
     }
-    BAIL_OUT("nginx does not listen on $port");
+    die "nginx does not listen on $port after 5 s\n--- logs/error.log:\n"
+        . ($self->read_file('logs/error.log') // "(none)\n");
 }
 
 sub pid {
@@ -258,14 +342,28 @@ sub stop {
     $self->{running} = 0;
 }
 
-# the error log must hold no alert, no crash, no sanitizer report
+# the lines of an error log that must not be there: alerts, emergencies,
+# critical errors, crashes, sanitizer reports
+sub bad_lines {
+    my ($s) = @_;
+    open my $fh, '<:raw', "$s->{prefix}/logs/error.log" or return ();
+    my @bad = grep { /\[(alert|emerg|crit)\]|Sanitizer|runtime error|
+                      signal 11|core dumped|exited on signal/x } <$fh>;
+    chomp @bad;
+    @bad = grep { !/$s->{allow}/ } @bad if $s->{allow};
+    return @bad;
+}
+
+# the error log must hold no alert, no crash, no sanitizer report; $allow,
+# a pattern for lines this test expects, is kept for the end check
 sub check_log {
     my ($self, $allow) = @_;
-    my $log = $self->read_file('logs/error.log') // '';
-    my @bad = grep { /\[(alert|emerg|crit)\]|AddressSanitizer|runtime error|
-                      signal 11|core dumped|exited on signal/x }
-              split /\n/, $log;
-    @bad = grep { !/$allow/ } @bad if $allow;
+    if ($allow) {
+        $self->{allow} = $self->{allow} ? qr/$self->{allow}|$allow/ : $allow;
+        $self->{started}{allow} = $self->{allow} if $self->{started};
+    }
+    my @bad = bad_lines({ prefix => $self->{prefix},
+                          allow => $self->{allow} });
     ok(!@bad, 'error log has no alert, crash or sanitizer report')
         or diag(join "\n", @bad);
 }
