@@ -60,6 +60,10 @@ our $BUILD = $ENV{CONSENT_BUILD} || do {
     $d;
 };
 
+# the module to load; "static" for an nginx built with it compiled in
+# (make integration-versions runs the suite against upstream nginx both ways)
+our $MODULE = $ENV{CONSENT_MODULE} || "$BUILD/ngx_http_consent_module.so";
+
 sub new {
     my ($class, %opt) = @_;
 
@@ -166,12 +170,14 @@ sub read_file {
 sub config_text {
     my ($self, $http, $main) = @_;
 
-    my $so = "$BUILD/ngx_http_consent_module.so";
-    die "module not built: $so (run make)" unless -f $so;
+    my $load = '';
+    if ($MODULE ne 'static') {
+        die "module not built: $MODULE (run make)\n" unless -f $MODULE;
+        $load = "load_module $MODULE;\n";
+    }
 
     my $text = <<"EOF";
-load_module $so;
-worker_processes $self->{workers};
+${load}worker_processes $self->{workers};
 error_log %%PREFIX%%/logs/error.log $self->{debug};
 pid %%PREFIX%%/logs/nginx.pid;
 $main
