@@ -1,10 +1,11 @@
 // Load and faults: a real nginx with 4 workers, 2,000 concurrent keep-alive
 // connections mixing gated pages and consent POSTs for LOAD_SECONDS (60),
 // "nginx -s reload" every 5 s and a kill -9 of a worker every 10 s. Then:
-// no 5xx at all, every failed request failed on a connection whose worker
-// was killed or retired by a reload (each answer names its worker), every answered POST has exactly one record in the log, the
-// log verifies (consent-audit verify's exit status), and the error log has
-// no alert besides the kills.
+// no 5xx at all; every failed request failed on a connection whose worker
+// a kill or a reload had ended (each answer names its worker); every
+// answered POST has exactly one record in the log; the log verifies
+// (consent-audit verify's exit status); the error log has no alert besides
+// the kills.
 //
 //     CONSENT_BUILD=build node --test tests/load/load.test.mjs
 
