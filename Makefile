@@ -46,6 +46,7 @@ AUDIT = $(BUILD)/consent-audit
 
 .PHONY: all deps module tools unit fuzz integration integration-asan browser \
         integration-stable integration-mainline screenshots tree \
+        nginx-tests nginx-tests-module load upstream \
         test bench \
         run stop keys clean
 
@@ -107,7 +108,13 @@ NGX_STABLE   ?= 1.30.4
 NGX_MAINLINE ?= 1.31.4
 NGX_TESTS    ?= 76bb761cdcae
 
+# what nginx-tests needs beyond core Perl to run its FastCGI, SCGI, HTTP/3,
+# image_filter and WebSocket files (make deps installs them)
+DEB_PKGS += libcryptx-perl libfcgi-perl libscgi-perl libgd-perl \
+            libprotocol-websocket-perl
+
 UPSTREAM_CONF = --with-threads --with-file-aio --with-debug \
+    --with-http_perl_module \
     --with-http_ssl_module --with-http_v2_module --with-http_v3_module \
     --with-http_realip_module --with-http_addition_module \
     --with-http_xslt_module --with-http_image_filter_module \
@@ -127,10 +134,15 @@ UPSTREAM_DYNAMIC = $(BUILD)/nginx-$(NGX_MAINLINE)/objs/nginx
 .PHONY: upstream
 upstream: $(UPSTREAM_STATIC) $(UPSTREAM_DYNAMIC)
 
-# configure again whenever the set of module files changes; $(1) is the
-# version, $(2) how the module goes in
+# configure again whenever the set of module files or the options change;
+# $(1) is the version, $(2) how the module goes in
+$(BUILD)/upstream.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(UPSTREAM_CONF)' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
 define upstream_tree
-$(BUILD)/nginx-$(1)/objs/Makefile: $(BUILD)/files.list
+$(BUILD)/nginx-$(1)/objs/Makefile: $(BUILD)/files.list $(BUILD)/upstream.flags
 	@test -f "$(VENDOR)/nginx-$(1).tar.gz" \
 	    || { echo "no $(VENDOR)/nginx-$(1).tar.gz (set VENDOR=)"; exit 1; }
 	rm -rf $(BUILD)/nginx-$(1)
@@ -249,6 +261,39 @@ integration-mainline: $(UPSTREAM_DYNAMIC) tools
 	    TEST_NGINX_BINARY=$(abspath $(UPSTREAM_DYNAMIC)) \
 	    prove -r tests/integration
 
+# nginx's own suite (nginx-tests) against NGX_STABLE with the module
+# compiled in: as it is, then with the module enabled in every test's http
+# block; the results may differ only where docs/testing.md says why.
+# make test runs the first two; make nginx-tests adds a run with the banner
+NGINX_TESTS_TARBALL = $(VENDOR)/nginx-tests-$(NGX_TESTS).tar.gz
+NGINX_TESTS_RUN = bash tests/nginx-tests/suite.sh $(abspath $(BUILD)) \
+                  $(abspath $(UPSTREAM_STATIC)) $(NGINX_TESTS_TARBALL)
+
+nginx-tests-module: $(UPSTREAM_STATIC) tools
+	$(NGINX_TESTS_RUN) module
+
+nginx-tests: $(UPSTREAM_STATIC) tools
+	$(NGINX_TESTS_RUN) module banner
+
+# load and faults (tests/load): 2,000 keep-alive connections for
+# LOAD_SECONDS with reloads and kills, and slow clients
+LOAD_SECONDS ?= 60
+
+load: module tools
+	cd tests/load && CONSENT_BUILD=$(abspath $(BUILD)) \
+	    LOAD_SECONDS=$(LOAD_SECONDS) node --test load.test.mjs
+	CONSENT_BUILD=$(abspath $(BUILD)) prove tests/load/slow.t
+
+# the tests leave the checkout as they found it (make test notes how it was
+# before its first stage, in $(BUILD)/tree.before)
+tree:
+	@test -f $(BUILD)/tree.before \
+	    || { echo "tree: run through make test, in a git checkout"; exit 1; }
+	@git status --porcelain --untracked-files=all > $(BUILD)/tree.after
+	@diff $(BUILD)/tree.before $(BUILD)/tree.after \
+	    && echo "the tests left the checkout as they found it" \
+	    || { echo "the tests changed the checkout (above)"; exit 1; }
+
 # the browser tests write their screenshots to $(BUILD)/screenshots;
 # make screenshots refreshes the committed ones in docs/screenshots
 browser: module
@@ -263,7 +308,7 @@ screenshots: module
 # every stage runs even when one fails; one line per stage, a total, and
 # "N passed, N failed" on the last line; the exit status says if any failed
 TEST_STAGES = unit fuzz integration integration-asan integration-stable \
-              integration-mainline nginx-tests-ci load browser tree
+              integration-mainline nginx-tests-module load browser tree
 
 test: deps
 	$(MAKE) all

@@ -39,7 +39,8 @@ is($? >> 8, 1, 'another process cannot take a port this one holds');
 
 # --- a start that fails: the file dies with nginx's output and log in full
 
-my $bad = ConsentTest->new(http => "    no_such_directive on;\n");
+my $bad = ConsentTest->new(http => "    no_such_directive on;\n",
+                           log_allow => qr/unknown directive "no_such/);
 eval { $bad->run };
 my $err = $@;
 like($err, qr/^nginx failed to start \(exit 1\)/, 'a failed start dies');

@@ -220,8 +220,19 @@ sub test_config {
     my ($self, $http, $main) = @_;
     $self->write_file('conf/test.conf',
                       $self->config_text($http, $main // $self->{main}));
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/test.conf -t 2>&1`;
+    my $out = $self->nginx('conf/test.conf', 'logs/test.log', '-t');
     return ($? >> 8, $out);
+}
+
+# nginx on a configuration of the prefix: its output (and $?); -e names
+# the log for what nginx says before it reads error_log, so that no nginx
+# writes to its compiled-in default (/var/log/nginx/error.log in Debian's,
+# PREFIX/logs/error.log in upstream's: nginx -t there would land in the
+# log the end check reads)
+sub nginx {
+    my ($self, $conf, $log, @args) = @_;
+    my $p = $self->{prefix};
+    return `$NGINX -p $p/ -c $p/$conf -e $p/$log @args 2>&1`;
 }
 
 sub run {
@@ -236,7 +247,7 @@ sub run {
         name   => 'nginx ' . (@STARTED + 1) . " on port $self->{port}",
     } unless $self->{started};
 
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
+    my $out = $self->nginx('conf/nginx.conf', 'logs/error.log');
     my $status = $?;
 
     if ($status != 0) {
@@ -320,7 +331,7 @@ sub pid {
 
 sub signal {
     my ($self, $sig) = @_;
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf -s $sig 2>&1`;
+    my $out = $self->nginx('conf/nginx.conf', 'logs/signal.log', '-s', $sig);
     return 1 if $? == 0;
     diag($out) unless ${^GLOBAL_PHASE} eq 'DESTRUCT';
     return 0;
