@@ -114,7 +114,6 @@ DEB_PKGS += libcryptx-perl libfcgi-perl libscgi-perl libgd-perl \
             libprotocol-websocket-perl
 
 UPSTREAM_CONF = --with-threads --with-file-aio --with-debug \
-    --with-http_perl_module \
     --with-http_ssl_module --with-http_v2_module --with-http_v3_module \
     --with-http_realip_module --with-http_addition_module \
     --with-http_xslt_module --with-http_image_filter_module \

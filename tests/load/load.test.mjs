@@ -11,7 +11,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync,
          chmodSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -174,7 +174,7 @@ test(`${CONNECTIONS} keep-alive connections for ${SECONDS} s, a reload `
     const killed = [];
     const retired = new Map();      // worker -> when a kill or reload ended it
     let postsFailed = 0;
-    let running = true;
+    let deadline = 0;
 
     function once(isPost) {
         return new Promise(done => {
@@ -210,6 +210,8 @@ test(`${CONNECTIONS} keep-alive connections for ${SECONDS} s, a reload `
                 });
                 res.on('error', () => {});
             });
+            req.setTimeout(30000, () => req.destroy(new Error('no answer '
+                                                              + 'in 30 s')));
             req.on('error', e => {
                 const code = e.code || e.message;
                 count.errors[code] = (count.errors[code] || 0) + 1;
@@ -234,39 +236,57 @@ test(`${CONNECTIONS} keep-alive connections for ${SECONDS} s, a reload `
     }
 
     async function client() {
-        while (running) {
+        while (Date.now() < deadline) {
             await once(Math.random() < POST_SHARE);
         }
     }
 
-    const reloads = setInterval(() => {
-        events.push(Date.now());
-        children(master).forEach(pid => retired.has(pid)
-                                         || retired.set(pid, Date.now()));
-        const r = nginx(prefix, '-s', 'reload');
-        assert.equal(r.status, 0, `reload failed: ${r.stderr}`);
-    }, RELOAD_EVERY);
-
-    const kills = setInterval(() => {
-        const workers = children(master);
-        if (workers.length) {
-            const pid = workers[Math.floor(Math.random() * workers.length)];
-            events.push(Date.now());
-            killed.push(pid);
-            retired.set(pid, Date.now());
-            process.kill(pid, 'SIGKILL');
-        }
-    }, KILL_EVERY);
+    // the faults come from a process of their own, on the clock, however
+    // busy this one is: a reload every 5 s, and every 10 s a worker killed
+    // first; each line "reload|kill MS PIDS" (the workers it ends)
+    const faults = spawn('bash', ['-c', `
+        end=$((SECONDS + ${SECONDS}))
+        i=0
+        while sleep ${RELOAD_EVERY / 1000} && [ $SECONDS -lt $end ]; do
+            i=$((i + 1))
+            w=($(cat /proc/${master}/task/${master}/children))
+            if [ $((i % ${KILL_EVERY / RELOAD_EVERY})) = 0 ] \
+               && [ \${#w[@]} -gt 0 ]; then
+                pid=\${w[RANDOM % \${#w[@]}]}
+                echo "kill $(date +%s%3N) $pid"
+                kill -9 $pid
+                sleep 0.5
+                w=($(cat /proc/${master}/task/${master}/children))
+            fi
+            echo "reload $(date +%s%3N) \${w[*]}"
+            ${NGINX} -p ${prefix}/ -c ${prefix}/conf/nginx.conf \
+                -e ${prefix}/logs/signal.log -s reload || echo "failed"
+        done`]);
+    let faultLog = '';
+    faults.stdout.on('data', d => { faultLog += d; });
+    const faultsDone = new Promise(res => faults.on('exit', res));
 
     const t0 = Date.now();
+    deadline = t0 + SECONDS * 1000;
     const clients = Array.from({ length: CONNECTIONS }, client);
-    await sleep(SECONDS * 1000);
-    running = false;
-    clearInterval(reloads);
-    clearInterval(kills);
     await Promise.all(clients);
+    await faultsDone;
     const elapsed = (Date.now() - t0) / 1000;
     agent.destroy();
+
+    for (const line of faultLog.split('\n').filter(Boolean)) {
+        const [what, at, ...pids] = line.split(' ');
+        assert.notEqual(what, 'failed', 'nginx -s reload failed');
+        events.push(Number(at));
+        for (const pid of pids.map(Number)) {
+            if (!retired.has(pid)) {
+                retired.set(pid, Number(at));
+            }
+            if (what === 'kill') {
+                killed.push(pid);
+            }
+        }
+    }
 
     nginx(prefix, '-s', 'quit');
     for (let i = 0; i < 200 && alive(master); i++) {
@@ -280,6 +300,8 @@ test(`${CONNECTIONS} keep-alive connections for ${SECONDS} s, a reload `
                 + JSON.stringify(count.status) + ', errors '
                 + JSON.stringify(count.errors) + `, ${killed.length} kills, `
                 + `${events.length - killed.length} reloads`);
+    assert.ok(killed.length >= Math.floor(SECONDS * 1000 / KILL_EVERY) - 1,
+              `workers were killed: ${killed.length}`);
 
     // no 5xx at all; every failure on a connection a kill or a reload ended
     const fivexx = Object.entries(count.status)
