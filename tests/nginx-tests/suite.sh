@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 tests=$build/nginx-tests
 out=$build/nginx-tests-out
-jobs=${NGINX_TESTS_JOBS:-$(nproc)}
+jobs=${NGINX_TESTS_JOBS:-$(( $(nproc) * 2 ))}
 
 [ -x "$nginx" ] || { echo "no nginx at $nginx"; exit 1; }
 [ -f "$tarball" ] || { echo "no nginx-tests at $tarball (set VENDOR=)"; exit 1; }
