@@ -3,9 +3,9 @@
 # Compares two runs of nginx-tests (tests/nginx-tests/run.pl): the suite as
 # it is, and the suite with the module enabled. Every file whose result
 # differs must be listed, with its reason, in docs/testing.md, in the table
-# of the run's mode:
+# of the run's mode (a table may name several modes):
 #
-#     <!-- nginx-tests: module -->
+#     <!-- nginx-tests: module banner -->
 #     | file | with the module | reason |
 #     | ---- | --------------- | ------ |
 #     | `range.t` | fail | ... |
@@ -90,8 +90,8 @@ sub expected {
     open my $fh, '<', $path or die "$path: $!\n";
     my ($in, $table, %e) = (0, 0);
     for (<$fh>) {
-        if (/^<!-- nginx-tests: ([\w-]+) -->/) {
-            $in = $1 eq $name;
+        if (/^<!-- nginx-tests: ([\w -]+?) -->/) {
+            $in = grep { $_ eq $name } split ' ', $1;
             next;
         }
         next unless $in;
