@@ -97,7 +97,8 @@ sub expected {
         next unless $in;
         $table = 1 if /^\|/;
         last if $table && !/^\|/;
-        next unless /^\|\s*`([\w.-]+\.t)`\s*\|\s*([\w-]+)\s*\|\s*(.+?)\s*\|\s*$/;
+        next unless /^\| \s* `([\w.-]+\.t)` \s* \| \s* ([\w-]+) \s* \|
+                     \s* (.+?) \s* \| \s*$/x;
         $e{$1} = { result => $2, reason => $3 };
     }
     return %e;

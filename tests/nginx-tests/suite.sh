@@ -23,7 +23,8 @@ out=$build/nginx-tests-out
 jobs=${NGINX_TESTS_JOBS:-$(( $(nproc) * 2 ))}
 
 [ -x "$nginx" ] || { echo "no nginx at $nginx"; exit 1; }
-[ -f "$tarball" ] || { echo "no nginx-tests at $tarball (set VENDOR=)"; exit 1; }
+[ -f "$tarball" ] \
+    || { echo "no nginx-tests at $tarball (set VENDOR=)"; exit 1; }
 
 # the suite's tree, from the tarball, afresh each time
 rm -rf "$tests" "$out"
