@@ -105,6 +105,14 @@ like($out, qr/^not ok 2 - nginx 1 .*error log has no/m,
      'and still checks the log');
 ok($pid && !kill(0, $pid), 'and stops its nginx');
 
+($rc, $out, $pid) = child(<<'END');
+kill 'TERM', $$;
+sleep 10;
+END
+is($rc, 128 + 15, 'a file ended by SIGTERM exits 143');
+like($out, qr/^# killed by SIGTERM$/m, 'saying so');
+ok($pid && !kill(0, $pid), 'and stops its nginx');
+
 ($rc, $out) = child(<<'END');
 open my $fh, '>>', $t->prefix . '/logs/error.log' or die;
 print $fh "2026/01/01 00:00:00 [crit] 1#1: expected by this test\n";

@@ -307,6 +307,16 @@ sub check_all_logs {
 
 test2_add_callback_testing_done(\&check_all_logs);
 
+# a file ended by a signal (prove interrupted, a CI timeout) says so and
+# still stops its nginx: exit runs the END block below
+my %SIGNO = (HUP => 1, INT => 2, TERM => 15);
+for my $sig (keys %SIGNO) {
+    $SIG{$sig} //= sub {
+        diag("killed by SIG$sig");
+        exit(128 + $SIGNO{$sig});
+    };
+}
+
 END {
     check_all_logs();
 }
