@@ -46,6 +46,8 @@ SO    = $(BUILD)/ngx_http_consent_module.so
 AUDIT = $(BUILD)/consent-audit
 
 .PHONY: all deps module tools unit fuzz integration integration-asan browser \
+        integration-stable integration-mainline screenshots tree \
+        nginx-tests nginx-tests-module load upstream \
         test bench \
         run stop keys clean
 
@@ -96,6 +98,68 @@ $(SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	@# a new inode: an nginx running with the old module keeps its mapping
 	cp $(BUILD)/nginx/objs/ngx_http_consent_module.so $@.new
 	mv -f $@.new $@
+
+# --- upstream nginx, from ../shared/vendor (repository trees) -------------
+# NGX_STABLE with the module compiled in (--add-module), and the modules
+# nginx-tests exercises; NGX_MAINLINE with it as a dynamic module.
+
+VENDOR       ?= $(firstword $(wildcard $(abspath ../shared/vendor \
+                                                 ../../shared/vendor)))
+NGX_STABLE   ?= 1.30.4
+NGX_MAINLINE ?= 1.31.4
+NGX_TESTS    ?= 76bb761cdcae
+
+# what nginx-tests needs beyond core Perl to run its FastCGI, SCGI, HTTP/3,
+# image_filter and WebSocket files (make deps installs them)
+DEB_PKGS += libcryptx-perl libfcgi-perl libscgi-perl libgd-perl \
+            libprotocol-websocket-perl
+
+UPSTREAM_CONF = --with-threads --with-file-aio --with-debug \
+    --with-http_ssl_module --with-http_v2_module --with-http_v3_module \
+    --with-http_realip_module --with-http_addition_module \
+    --with-http_xslt_module --with-http_image_filter_module \
+    --with-http_geoip_module --with-http_sub_module --with-http_dav_module \
+    --with-http_flv_module --with-http_mp4_module \
+    --with-http_gunzip_module --with-http_gzip_static_module \
+    --with-http_auth_request_module --with-http_random_index_module \
+    --with-http_secure_link_module --with-http_degradation_module \
+    --with-http_slice_module --with-http_stub_status_module \
+    --with-mail --with-mail_ssl_module --with-stream \
+    --with-stream_ssl_module --with-stream_realip_module \
+    --with-stream_geoip_module --with-stream_ssl_preread_module
+
+UPSTREAM_STATIC  = $(BUILD)/nginx-$(NGX_STABLE)/objs/nginx
+UPSTREAM_DYNAMIC = $(BUILD)/nginx-$(NGX_MAINLINE)/objs/nginx
+
+.PHONY: upstream
+upstream: $(UPSTREAM_STATIC) $(UPSTREAM_DYNAMIC)
+
+# configure again whenever the set of module files or the options change;
+# $(1) is the version, $(2) how the module goes in
+$(BUILD)/upstream.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(UPSTREAM_CONF)' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+define upstream_tree
+$(BUILD)/nginx-$(1)/objs/Makefile: $(BUILD)/files.list $(BUILD)/upstream.flags
+	@test -f "$(VENDOR)/nginx-$(1).tar.gz" \
+	    || { echo "no $(VENDOR)/nginx-$(1).tar.gz (set VENDOR=)"; exit 1; }
+	rm -rf $(BUILD)/nginx-$(1)
+	mkdir -p $(BUILD)/nginx-$(1)
+	tar xzf $(VENDOR)/nginx-$(1).tar.gz -C $(BUILD)/nginx-$(1) \
+	    --strip-components=1
+	cd $(BUILD)/nginx-$(1) && auto/configure $(UPSTREAM_CONF) \
+	    --with-cc-opt="-g -O2 $(CC_WARN) -Wno-unused-parameter" \
+	    $(2)=$(CURDIR) > configure.log
+
+$(BUILD)/nginx-$(1)/objs/nginx: $(BUILD)/nginx-$(1)/objs/Makefile \
+                                $(MODULE_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx-$(1) -j2 >/dev/null
+endef
+
+$(eval $(call upstream_tree,$(NGX_STABLE),--add-module))
+$(eval $(call upstream_tree,$(NGX_MAINLINE),--add-dynamic-module))
 
 # --- ui: the banner's CSS, JS and texts, built into the module -----------
 # (module/ngx_http_consent_ui_data.c is committed, so that --add-module
@@ -228,31 +292,87 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
 integration: module tools
 	CONSENT_BUILD=$(abspath $(BUILD)) prove -r tests/integration
 
-# the same tests against the module built with AddressSanitizer; not yet
-# part of make test: one run in several, an nginx fails to start under the
-# preloaded runtime without a word in its log
+# the same tests against the module built with AddressSanitizer and UBSan,
+# in Debian's nginx with the ASan runtime preloaded (tests/integration/
+# nginx-asan); a report in an error log fails its file
+ASAN_NGX_CC_OPT = -fsanitize=address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=all
+ASAN_NGX_LD_OPT = -fsanitize=address,undefined
+
 integration-asan:
-	$(MAKE) BUILD=$(BUILD)/asan NGX_CC_OPT="-fsanitize=address -fno-omit-frame-pointer" \
-	    NGX_LD_OPT=-fsanitize=address module tools
+	$(MAKE) BUILD=$(BUILD)/asan NGX_CC_OPT="$(ASAN_NGX_CC_OPT)" \
+	    NGX_LD_OPT="$(ASAN_NGX_LD_OPT)" module tools
 	CONSENT_BUILD=$(abspath $(BUILD))/asan \
 	    TEST_NGINX_BINARY=$(CURDIR)/tests/integration/nginx-asan \
 	    prove -r tests/integration
 
+# the same suite against upstream nginx: the stable release with the module
+# compiled in, the mainline one with it loaded (Debian's 1.22 is the
+# integration stage itself)
+integration-stable: $(UPSTREAM_STATIC) tools
+	CONSENT_BUILD=$(abspath $(BUILD)) CONSENT_MODULE=static \
+	    TEST_NGINX_BINARY=$(abspath $(UPSTREAM_STATIC)) \
+	    prove -r tests/integration
+
+integration-mainline: $(UPSTREAM_DYNAMIC) tools
+	CONSENT_BUILD=$(abspath $(BUILD)) \
+	    CONSENT_MODULE=$(abspath $(dir $(UPSTREAM_DYNAMIC)))/ngx_http_consent_module.so \
+	    TEST_NGINX_BINARY=$(abspath $(UPSTREAM_DYNAMIC)) \
+	    prove -r tests/integration
+
+# nginx's own suite (nginx-tests) against NGX_STABLE with the module
+# compiled in: as it is, then with the module enabled in every test's http
+# block; the results may differ only where docs/testing.md says why.
+# make test runs the first two; make nginx-tests adds a run with the banner
+NGINX_TESTS_TARBALL = $(VENDOR)/nginx-tests-$(NGX_TESTS).tar.gz
+NGINX_TESTS_RUN = bash tests/nginx-tests/suite.sh $(abspath $(BUILD)) \
+                  $(abspath $(UPSTREAM_STATIC)) $(NGINX_TESTS_TARBALL)
+
+nginx-tests-module: $(UPSTREAM_STATIC) tools
+	$(NGINX_TESTS_RUN) module
+
+nginx-tests: $(UPSTREAM_STATIC) tools
+	$(NGINX_TESTS_RUN) module banner
+
+# load and faults (tests/load): 2,000 keep-alive connections for
+# LOAD_SECONDS with reloads and kills, and slow clients
+LOAD_SECONDS ?= 60
+
+load: module tools
+	cd tests/load && CONSENT_BUILD=$(abspath $(BUILD)) \
+	    LOAD_SECONDS=$(LOAD_SECONDS) node --test load.test.mjs
+	CONSENT_BUILD=$(abspath $(BUILD)) prove tests/load/slow.t
+
+# the tests leave the checkout as they found it (make test notes how it was
+# before its first stage, in $(BUILD)/tree.before)
+tree:
+	@test -f $(BUILD)/tree.before \
+	    || { echo "tree: run through make test, in a git checkout"; exit 1; }
+	@git status --porcelain --untracked-files=all > $(BUILD)/tree.after
+	@diff $(BUILD)/tree.before $(BUILD)/tree.after \
+	    && echo "the tests left the checkout as they found it" \
+	    || { echo "the tests changed the checkout (above)"; exit 1; }
+
+# the browser tests write their screenshots to $(BUILD)/screenshots;
+# make screenshots refreshes the committed ones in docs/screenshots
 browser: module
 	@if ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
 	    cd tests/browser && CONSENT_BUILD=$(abspath $(BUILD)) \
 	        node --test --test-concurrency=1 *.test.mjs; \
 	fi
 
-# every stage runs even when one fails; the exit status says if any did
+screenshots: module
+	$(MAKE) browser CONSENT_SCREENSHOTS=$(CURDIR)/docs/screenshots
+
+# every stage runs even when one fails; one line per stage, a total, and
+# "N passed, N failed" on the last line; the exit status says if any failed
+TEST_STAGES = unit fuzz integration integration-asan integration-stable \
+              integration-mainline nginx-tests-module load browser deb-test \
+              tree
+
 test: deps
 	$(MAKE) all
-	@failed=""; \
-	for stage in unit fuzz integration browser; do \
-	    $(MAKE) $$stage || failed="$$failed $$stage"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "failed stages:$$failed"; exit 1; fi; \
-	echo "all stages passed: unit fuzz integration browser"
+	@BUILD=$(BUILD) MAKE="$(MAKE)" bash tests/stages.sh $(TEST_STAGES)
 
 bench: deps all
 	@for b in tests/bench/*.sh; do \

@@ -263,7 +263,7 @@ END
 my $p3 = $t3->prefix;
 system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
        . " -keyout $p3/conf/cert.key -out $p3/conf/cert.pem 2>/dev/null") == 0
-    or BAIL_OUT('openssl cannot make a certificate');
+    or die "openssl cannot make a certificate\n";
 $t3->run;
 my $port3 = $t3->port;
 my $out = `curl -sk -D - -o /dev/null -X POST -H "Origin: https://127.0.0.1:$port3" -d action=accept_all https://127.0.0.1:$port3/consent/`;

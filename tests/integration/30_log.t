@@ -14,7 +14,7 @@ use JSON::PP;
 use ConsentTest qw(header set_cookie);
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
-ok(-x $audit, 'consent-audit is built') or BAIL_OUT("no $audit");
+ok(-x $audit, 'consent-audit is built') or die "no $audit\n";
 
 my $http = <<'END';
     consent_secret secret.key;
@@ -172,7 +172,7 @@ like($t->read_file('logs/error.log'), qr/\[warn\].*ends with a cut line/,
 # ip=hash and ip=none
 
 for my $mode (qw(hash none)) {
-    $t->reload($http =~ s/%%IP%%/ip=$mode/r) or BAIL_OUT('reload failed');
+    $t->reload($http =~ s/%%IP%%/ip=$mode/r) or die "reload failed\n";
     sleep 1;
     $r = $t->post_form('/consent/', 'action=reject_all');
     is($r->{status}, 303, "ip=$mode: recorded");

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use ConsentTest qw(header set_cookie);
 
--w '/dev/full' or BAIL_OUT('/dev/full is needed');
+-w '/dev/full' or die "/dev/full is needed\n";
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
 

@@ -12,7 +12,7 @@ use File::Temp qw(tempdir);
 use ConsentTest;
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
-ok(-x $audit, 'consent-audit is built') or BAIL_OUT("no $audit");
+ok(-x $audit, 'consent-audit is built') or die "no $audit\n";
 
 my $d = tempdir('consent-audit-XXXXXXXX', TMPDIR => 1, CLEANUP => 1);
 

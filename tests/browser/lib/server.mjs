@@ -17,7 +17,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../../..');
 export const BUILD = process.env.CONSENT_BUILD || join(ROOT, 'build');
 export const NGINX = process.env.TEST_NGINX_BINARY || '/usr/sbin/nginx';
-export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+// tests write their screenshots under build/; make screenshots sets
+// CONSENT_SCREENSHOTS=docs/screenshots to refresh the committed ones
+export const SCREENSHOTS = resolve(ROOT, process.env.CONSENT_SCREENSHOTS
+                                         || join(BUILD, 'screenshots'));
 
 export const CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu',
@@ -83,8 +86,12 @@ export async function startNginx(opts = {}) {
         mkdirSync(join(prefix, d));
     }
 
-    writeFileSync(join(prefix, 'conf/secret.key'), randomBytes(32),
-                  { mode: 0o600 });
+    // consent_secret strips a trailing CR or LF: a key must not end in one
+    const key = randomBytes(32);
+    while (key[31] === 10 || key[31] === 13) {
+        key[31] = randomBytes(1)[0];
+    }
+    writeFileSync(join(prefix, 'conf/secret.key'), key, { mode: 0o600 });
     writeFileSync(join(prefix, 'html/index.html'), ARTICLE);
     writeFileSync(join(prefix, 'html/page2.html'),
                   ARTICLE.replace('Fishing boats return to the old harbour',

@@ -16,19 +16,29 @@ package ConsentTest;
 #
 # In the configuration %%PORT%%, %%PORT2%% (a second free port), %%PREFIX%%
 # and %%BUILD%% are replaced. A secret is written to conf/secret.key and a
-# second one to conf/old.key. A failure to start nginx fails the test: a
-# broken module must never be skipped.
+# second one to conf/old.key. A failure to start nginx ends the test file
+# (die, with nginx's output and its error log in full): a broken module is
+# never skipped, and the other files still run.
+#
+# At the end of every file, by itself, the harness stops each nginx it
+# started and checks its error log: no [alert], [emerg] or [crit], no crash,
+# no sanitizer report; one test per nginx, as nginx-tests does. A file that
+# expects some of those lines says so once, with $t->check_log(qr/.../) or
+# ConsentTest->new(log_allow => qr/.../); the end check allows the same.
+# End a file with done_testing (a fixed plan does not count these tests).
 
 use strict;
 use warnings;
 
 use Exporter 'import';
+use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Socket qw(SOCK_STREAM);
 use Test::More;
+use Test2::API qw(test2_add_callback_testing_done);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port header set_cookie forge_cookie);
@@ -36,12 +46,23 @@ our @EXPORT_OK = qw(free_port header set_cookie forge_cookie);
 # every nginx started and not yet stopped
 our @RUNNING;
 
+# every nginx started in this file, as {prefix, allow, name}: the end check
+# reads their logs, after the objects may be gone
+our @STARTED;
+
+# the process that loaded the harness: forked children check nothing
+our $PID = $$;
+
 our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $BUILD = $ENV{CONSENT_BUILD} || do {
     my $d = __FILE__;
     $d =~ s{tests/integration/lib/ConsentTest\.pm$}{build};
     $d;
 };
+
+# the module to load; "static" for an nginx built with it compiled in
+# (make integration-versions runs the suite against upstream nginx both ways)
+our $MODULE = $ENV{CONSENT_MODULE} || "$BUILD/ngx_http_consent_module.so";
 
 sub new {
     my ($class, %opt) = @_;
@@ -51,6 +72,7 @@ sub new {
         main    => $opt{main} // '',
         workers => $opt{workers} // 1,
         debug   => $opt{error_level} // 'info',
+        allow   => $opt{log_allow},
     }, $class;
 
     $self->{prefix} = tempdir('consent-test-XXXXXXXX', TMPDIR => 1,
@@ -61,8 +83,8 @@ sub new {
     $self->{port} = free_port();
     $self->{port2} = free_port($self->{port});
 
-    $self->write_file('conf/secret.key', random_bytes(32), 0600);
-    $self->write_file('conf/old.key', random_bytes(32), 0600);
+    $self->write_file('conf/secret.key', random_key(), 0600);
+    $self->write_file('conf/old.key', random_key(), 0600);
 
     return $self;
 }
@@ -78,18 +100,51 @@ sub random_bytes {
     return $buf;
 }
 
+# a key as "consent-audit keygen" makes it: 32 random bytes, the last one
+# neither CR nor LF, which consent_secret strips ("Trailing newlines in the
+# file are not part of the key"); with plain random bytes one nginx in 128
+# refused its key as 31 bytes long, the rare "start failure" of old
+sub random_key {
+    my $key = random_bytes(32);
+    substr($key, -1) = random_bytes(1) while substr($key, -1) =~ /[\r\n]/;
+    return $key;
+}
+
+# A port for nginx to listen on, free now and kept from every other user of
+# this harness until this process ends (a lock file in the temp dir), taken
+# below the kernel's ephemeral range so that no client socket's own port
+# can take it between this probe and nginx's bind.
+our %PORT_LOCKS;
+
 sub free_port {
     my (@not) = @_;
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'tcp',
-                                      Listen => 1, ReuseAddr => 0)
-            or die "socket: $!";
-        my $port = $s->sockport;
-        close $s;
-        return $port unless grep { $_ == $port } @not;
+
+    my $top = 32768;
+    if (open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($top) = split ' ', scalar <$fh>;
     }
-    die "no free port";
+    my $bottom = $top > 20000 ? 10000 : 1024;
+
+    my $dir = ($ENV{TMPDIR} || '/tmp') . '/consent-test-ports';
+    mkdir $dir, 01777;
+
+    for (1 .. 1000) {
+        my $port = $bottom + int(rand($top - $bottom));
+        next if $PORT_LOCKS{$port} || grep { $_ == $port } @not;
+
+        open my $lock, '>>', "$dir/$port" or next;
+        flock($lock, LOCK_EX | LOCK_NB) or next;
+
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Proto => 'tcp',
+                                      Listen => 1, ReuseAddr => 1)
+            or next;
+        close $s;
+
+        $PORT_LOCKS{$port} = $lock;
+        return $port;
+    }
+    die "no free port between $bottom and $top\n";
 }
 
 sub write_file {
@@ -115,12 +170,14 @@ sub read_file {
 sub config_text {
     my ($self, $http, $main) = @_;
 
-    my $so = "$BUILD/ngx_http_consent_module.so";
-    die "module not built: $so (run make)" unless -f $so;
+    my $load = '';
+    if ($MODULE ne 'static') {
+        die "module not built: $MODULE (run make)\n" unless -f $MODULE;
+        $load = "load_module $MODULE;\n";
+    }
 
     my $text = <<"EOF";
-load_module $so;
-worker_processes $self->{workers};
+${load}worker_processes $self->{workers};
 error_log %%PREFIX%%/logs/error.log $self->{debug};
 pid %%PREFIX%%/logs/nginx.pid;
 $main
@@ -163,38 +220,41 @@ sub test_config {
     my ($self, $http, $main) = @_;
     $self->write_file('conf/test.conf',
                       $self->config_text($http, $main // $self->{main}));
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/test.conf -t 2>&1`;
+    my $out = $self->nginx('conf/test.conf', 'logs/test.log', '-t');
     return ($? >> 8, $out);
+}
+
+# nginx on a configuration of the prefix: its output (and $?); -e names
+# the log for what nginx says before it reads error_log, so that no nginx
+# writes to its compiled-in default (/var/log/nginx/error.log in Debian's,
+# PREFIX/logs/error.log in upstream's: nginx -t there would land in the
+# log the end check reads)
+sub nginx {
+    my ($self, $conf, $log, @args) = @_;
+    my $p = $self->{prefix};
+    return `$NGINX -p $p/ -c $p/$conf -e $p/$log @args 2>&1`;
 }
 
 sub run {
     my ($self) = @_;
 
-    # a port taken between our probe and nginx's bind: try other ports
-    for my $try (1 .. 3) {
-        $self->write_file('conf/nginx.conf',
-                          $self->config_text($self->{http}, $self->{main}));
+    $self->write_file('conf/nginx.conf',
+                      $self->config_text($self->{http}, $self->{main}));
 
-        my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf 2>&1`;
-        my $status = $?;
-        last if $status == 0;
+    push @STARTED, $self->{started} = {
+        prefix => $self->{prefix},
+        allow  => $self->{allow},
+        name   => 'nginx ' . (@STARTED + 1) . " on port $self->{port}",
+    } unless $self->{started};
 
-        my $log = $self->read_file('logs/error.log') // '';
-        my $how = sprintf('exit %d, signal %d', $status >> 8, $status & 127);
+    my $out = $self->nginx('conf/nginx.conf', 'logs/error.log');
+    my $status = $?;
 
-        # a port taken meanwhile, or (rarely, not yet understood) an nginx
-        # that ends without a word: try again, and say so
-        if ($try < 3
-            && ($log =~ /Address already in use/ || ($out eq '' && $log eq '')))
-        {
-            diag("nginx did not start ($how), trying again");
-            $self->{port} = free_port();
-            $self->{port2} = free_port($self->{port});
-            unlink "$self->{prefix}/logs/error.log";
-            next;
-        }
-
-        BAIL_OUT("nginx failed to start ($how):\n$out\n$log");
+    if ($status != 0) {
+        die sprintf("nginx failed to start (%s)\n"
+                    . "--- its output:\n%s--- logs/error.log:\n%s---\n",
+                    exit_text($status), $out,
+                    $self->read_file('logs/error.log') // "(none)\n");
     }
 
     $self->{running} = 1;
@@ -204,11 +264,61 @@ sub run {
     return $self;
 }
 
-# File::Temp removes the prefix (and the pid file) in its own END block,
-# which runs after this one: stop every nginx still running here first
-END {
+sub exit_text {
+    my ($status) = @_;
+    return "not run: $!" if $status == -1;
+    return sprintf('exit %d', $status >> 8) unless $status & 127;
+    return sprintf('killed by signal %d%s', $status & 127,
+                   $status & 128 ? ', core dumped' : '');
+}
+
+# At the end of the file (done_testing, or the end of a file that died):
+# stop every nginx still running, then check each one's error log, as one
+# test each. File::Temp removes the prefixes in its own END block, which
+# runs after this one.
+my $checked;
+
+sub check_all_logs {
+    return if $checked++ || $$ != $PID;
     local $?;
+
     $_->stop for grep { $_->{running} } @RUNNING;
+
+    if (@STARTED && Test::More->builder->has_plan
+        && Test::More->builder->has_plan ne 'no_plan')
+    {
+        # a fixed plan has no room for them: say it, fail loudly
+        for my $s (@STARTED) {
+            my @bad = bad_lines($s);
+            next unless @bad;
+            diag("$s->{name}: error log:\n" . join("\n", @bad));
+            Test::More->builder->is_passing(0);
+        }
+        return;
+    }
+
+    for my $s (@STARTED) {
+        my @bad = bad_lines($s);
+        ok(!@bad, "$s->{name}: error log has no alert, emerg, crit, crash "
+                  . "or sanitizer report")
+            or diag(join "\n", @bad);
+    }
+}
+
+test2_add_callback_testing_done(\&check_all_logs);
+
+# a file ended by a signal (prove interrupted, a CI timeout) says so and
+# still stops its nginx: exit runs the END block below
+my %SIGNO = (HUP => 1, INT => 2, TERM => 15);
+for my $sig (keys %SIGNO) {
+    $SIG{$sig} //= sub {
+        diag("killed by SIG$sig");
+        exit(128 + $SIGNO{$sig});
+    };
+}
+
+END {
+    check_all_logs();
 }
 
 sub wait_port {
@@ -218,7 +328,8 @@ sub wait_port {
         return if $s;
         sleep 0.05;
     }
-    BAIL_OUT("nginx does not listen on $port");
+    die "nginx does not listen on $port after 5 s\n--- logs/error.log:\n"
+        . ($self->read_file('logs/error.log') // "(none)\n");
 }
 
 sub pid {
@@ -230,7 +341,7 @@ sub pid {
 
 sub signal {
     my ($self, $sig) = @_;
-    my $out = `$NGINX -p $self->{prefix}/ -c $self->{prefix}/conf/nginx.conf -s $sig 2>&1`;
+    my $out = $self->nginx('conf/nginx.conf', 'logs/signal.log', '-s', $sig);
     return 1 if $? == 0;
     diag($out) unless ${^GLOBAL_PHASE} eq 'DESTRUCT';
     return 0;
@@ -258,14 +369,28 @@ sub stop {
     $self->{running} = 0;
 }
 
-# the error log must hold no alert, no crash, no sanitizer report
+# the lines of an error log that must not be there: alerts, emergencies,
+# critical errors, crashes, sanitizer reports
+sub bad_lines {
+    my ($s) = @_;
+    open my $fh, '<:raw', "$s->{prefix}/logs/error.log" or return ();
+    my @bad = grep { /\[(alert|emerg|crit)\]|Sanitizer|runtime error|
+                      signal 11|core dumped|exited on signal/x } <$fh>;
+    chomp @bad;
+    @bad = grep { !/$s->{allow}/ } @bad if $s->{allow};
+    return @bad;
+}
+
+# the error log must hold no alert, no crash, no sanitizer report; $allow,
+# a pattern for lines this test expects, is kept for the end check
 sub check_log {
     my ($self, $allow) = @_;
-    my $log = $self->read_file('logs/error.log') // '';
-    my @bad = grep { /\[(alert|emerg|crit)\]|AddressSanitizer|runtime error|
-                      signal 11|core dumped|exited on signal/x }
-              split /\n/, $log;
-    @bad = grep { !/$allow/ } @bad if $allow;
+    if ($allow) {
+        $self->{allow} = $self->{allow} ? qr/$self->{allow}|$allow/ : $allow;
+        $self->{started}{allow} = $self->{allow} if $self->{started};
+    }
+    my @bad = bad_lines({ prefix => $self->{prefix},
+                          allow => $self->{allow} });
     ok(!@bad, 'error log has no alert, crash or sanitizer report')
         or diag(join "\n", @bad);
 }
