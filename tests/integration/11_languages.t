@@ -92,7 +92,7 @@ for my $lang (sort keys %have) {
     $texts{$lang} = leaves($v, '', {}) if ref $v eq 'HASH';
 }
 
-my $en = $texts{en} or BAIL_OUT('en.json does not load');
+my $en = $texts{en} or die('en.json does not load');
 
 # the checks below can fail: a file with English in it, a missing key, a
 # lost placeholder, must each be caught

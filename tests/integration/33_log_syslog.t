@@ -21,7 +21,7 @@ my $audit = "$ConsentTest::BUILD/consent-audit";
 
 my $rsyslogd = '/usr/sbin/rsyslogd';
 ok(-x $rsyslogd, 'rsyslogd is installed (Debian rsyslog, make deps)')
-    or BAIL_OUT("no $rsyslogd");
+    or die("no $rsyslogd");
 
 my $dir = ConsentTest->new->prefix;
 

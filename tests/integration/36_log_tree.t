@@ -19,8 +19,8 @@ use ConsentTest qw(header set_cookie);
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
 my $go = "$ConsentTest::BUILD/consent-verify";
-ok(-x $audit, 'consent-audit is built') or BAIL_OUT("no $audit");
-ok(-x $go, 'the Go verifier is built (make go-verify)') or BAIL_OUT("no $go");
+ok(-x $audit, 'consent-audit is built') or die("no $audit");
+ok(-x $go, 'the Go verifier is built (make go-verify)') or die("no $go");
 
 my $origin = 'example.test/consent-log';
 

@@ -20,7 +20,7 @@ my $N = $ENV{TEST_LOG_N} || 2000;
 my $CLIENTS = 16;
 
 my $audit = "$ConsentTest::BUILD/consent-audit";
-ok(-x $audit, 'consent-audit is built') or BAIL_OUT("no $audit");
+ok(-x $audit, 'consent-audit is built') or die("no $audit");
 
 my $http = <<'END';
     consent_secret secret.key;

@@ -36,7 +36,7 @@ is_deeply(\@listed, \@files, 'config lists every file of module/, once')
 
 # --- ./configure ------------------------------------------------------------
 
-BAIL_OUT("no nginx source tree in $src: install nginx-dev")
+die("no nginx source tree in $src: install nginx-dev")
     unless -x "$src/configure";
 
 my $tmp = tempdir('consent-config-XXXXXXXX', TMPDIR => 1, CLEANUP => 1);
