@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 
 
 #define NGX_HTTP_CONSENT_COPY_SIZE    4096
@@ -18,8 +18,8 @@
 
 
 typedef struct {
-    ngx_http_consent_html_gate_t    gate;
-    ngx_http_consent_html_rules_t   rules;
+    ngx_http_consent_gate_t         gate;
+    ngx_http_consent_gate_rules_t   rules;
 
     ngx_http_request_t             *request;
 
@@ -54,7 +54,8 @@ static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
     ngx_str_t *snippet);
 static int ngx_http_consent_filter_out(void *data,
-    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
+    ngx_http_consent_gate_out_e kind, const unsigned char *p, size_t len);
+static void *ngx_http_consent_filter_alloc(void *data, size_t size);
 static ngx_int_t ngx_http_consent_filter_link(
     ngx_http_consent_filter_ctx_t *ctx, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_filter_copy(
@@ -370,13 +371,12 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx)
 {
     size_t                            cap;
-    u_char                           *hold;
     uint64_t                          optional;
     ngx_uint_t                        i, banner, head;
     ngx_http_consent_rule_t          *rule;
     ngx_http_consent_category_t      *cat;
     ngx_http_consent_slice_t      *names;
-    ngx_http_consent_html_host_t     *hosts;
+    ngx_http_consent_gate_host_t     *hosts;
     ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
 
@@ -425,7 +425,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         ctx->rules.nhosts = lcf->gate_hosts->nelts;
 
         hosts = ngx_palloc(r->pool, ctx->rules.nhosts
-                                    * sizeof(ngx_http_consent_html_host_t));
+                                    * sizeof(ngx_http_consent_gate_host_t));
         if (hosts == NULL) {
             return NGX_ERROR;
         }
@@ -446,16 +446,13 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the hold is allocated only when an element spans buffers */
+
     cap = ngx_max(lcf->gate_buffer, NGX_HTTP_CONSENT_MIN_BUFFER);
 
-    hold = ngx_palloc(r->pool, cap);
-    if (hold == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_consent_html_gate_init(&ctx->gate, &ctx->rules, cctx->granted,
-                                    head, banner, hold, cap,
-                                    ngx_http_consent_filter_out, ctx);
+    ngx_http_consent_gate_init(&ctx->gate, &ctx->rules, cctx->granted,
+                               head, banner, cap, ngx_http_consent_filter_out,
+                               ngx_http_consent_filter_alloc, ctx);
 
     ctx->request = r;
     ctx->last_out = &ctx->out;
@@ -779,9 +776,9 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             return NGX_ERROR;
         }
 
-        rc = ngx_http_consent_html_gate(&ctx->gate, ctx->buf->pos,
-                                        ctx->buf->last - ctx->buf->pos,
-                                        ctx->buf->last_buf);
+        rc = ngx_http_consent_gate(&ctx->gate, ctx->buf->pos,
+                                   ctx->buf->last - ctx->buf->pos,
+                                   ctx->buf->last_buf);
         if (rc != 0) {
             return NGX_ERROR;
         }
@@ -830,7 +827,7 @@ ngx_http_consent_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 
 static int
-ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
+ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
     const unsigned char *p, size_t len)
 {
     ngx_http_consent_filter_ctx_t *ctx = data;
@@ -841,7 +838,7 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
     switch (kind) {
 
-    case NGX_HTTP_CONSENT_HTML_OUT_INPUT:
+    case NGX_HTTP_CONSENT_GATE_OUT_INPUT:
         if (len == 0) {
             return 0;
         }
@@ -858,15 +855,15 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
         return 0;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_COPY:
+    case NGX_HTTP_CONSENT_GATE_OUT_COPY:
         return (ngx_http_consent_filter_copy(ctx, p, len) == NGX_OK) ? 0 : -1;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+    case NGX_HTTP_CONSENT_GATE_OUT_HEAD:
         return (ngx_http_consent_filter_copy(ctx, ctx->snippet.data,
                                              ctx->snippet.len) == NGX_OK)
                ? 0 : -1;
 
-    default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
+    default: /* NGX_HTTP_CONSENT_GATE_OUT_BANNER */
 
         banner = NULL;
         rc = ngx_http_consent_render_banner(ctx->request, &banner);
@@ -891,6 +888,17 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
         return 0;
     }
+}
+
+
+/* the gate's hold and scratch, when it needs them: the request's pool */
+
+static void *
+ngx_http_consent_filter_alloc(void *data, size_t size)
+{
+    ngx_http_consent_filter_ctx_t *ctx = data;
+
+    return ngx_palloc(ctx->request->pool, size);
 }
 
 

@@ -16,13 +16,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 
 
 typedef struct {
     unsigned char  *data;
     size_t          len;
     size_t          cap;
+    void           *mem[32];   /* the gate's */
+    size_t          nmem;
 } fuzz_buf_t;
 
 
@@ -32,28 +34,28 @@ static const ngx_http_consent_slice_t  categories[] = {
     { (const unsigned char *) "marketing", 9 }
 };
 
-static const ngx_http_consent_html_host_t  hosts[] = {
+static const ngx_http_consent_gate_host_t  hosts[] = {
     { (const unsigned char *) "*.googletagmanager.com", 22, 1 },
     { (const unsigned char *) "connect.facebook.net", 20, 2 },
     { (const unsigned char *) "a.b", 3, 1 }
 };
 
-static const ngx_http_consent_html_rules_t  rules = {
+static const ngx_http_consent_gate_rules_t  rules = {
     hosts, 3, categories, 3
 };
 
 
 static int
-out(void *data, ngx_http_consent_html_out_e kind, const unsigned char *p,
+out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
     size_t len)
 {
     fuzz_buf_t  *b = data;
 
-    if (kind == NGX_HTTP_CONSENT_HTML_OUT_HEAD) {
+    if (kind == NGX_HTTP_CONSENT_GATE_OUT_HEAD) {
         p = (const unsigned char *) "{H}";
         len = 3;
 
-    } else if (kind == NGX_HTTP_CONSENT_HTML_OUT_BANNER) {
+    } else if (kind == NGX_HTTP_CONSENT_GATE_OUT_BANNER) {
         p = (const unsigned char *) "{B}";
         len = 3;
     }
@@ -76,18 +78,34 @@ out(void *data, ngx_http_consent_html_out_e kind, const unsigned char *p,
 }
 
 
+static void *
+alloc(void *data, size_t size)
+{
+    fuzz_buf_t  *b = data;
+
+    if (b->nmem == sizeof(b->mem) / sizeof(b->mem[0])) {
+        abort();
+    }
+
+    b->mem[b->nmem] = malloc(size);
+    if (b->mem[b->nmem] == NULL) {
+        abort();
+    }
+
+    return b->mem[b->nmem++];
+}
+
+
 static void
 run(const uint8_t *in, size_t len, size_t chunk, uint64_t granted,
     unsigned flags, size_t cap, fuzz_buf_t *b)
 {
-    size_t                         from, to;
-    unsigned char                 *hold, *piece;
-    ngx_http_consent_html_gate_t   g;
+    size_t                    from, to;
+    unsigned char            *piece;
+    ngx_http_consent_gate_t   g;
 
-    hold = malloc(cap);
-
-    ngx_http_consent_html_gate_init(&g, &rules, granted, flags & 1,
-                                    flags & 2, hold, cap, out, b);
+    ngx_http_consent_gate_init(&g, &rules, granted, flags & 1, flags & 2,
+                               cap, out, alloc, b);
 
     for (from = 0; ; from = to) {
         to = (chunk && from + chunk < len) ? from + chunk : len;
@@ -95,7 +113,7 @@ run(const uint8_t *in, size_t len, size_t chunk, uint64_t granted,
         piece = malloc(to - from + 1);
         memcpy(piece, in + from, to - from);
 
-        if (ngx_http_consent_html_gate(&g, piece, to - from, to == len)
+        if (ngx_http_consent_gate(&g, piece, to - from, to == len)
             != 0)
         {
             abort();
@@ -108,7 +126,9 @@ run(const uint8_t *in, size_t len, size_t chunk, uint64_t granted,
         }
     }
 
-    free(hold);
+    while (b->nmem) {
+        free(b->mem[--b->nmem]);
+    }
 }
 
 
@@ -214,6 +234,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         };
 
         for (i = 0; i < size; i++) {
+            /* what may spell a host, or one that cannot be read: gated */
+            if (data[i] >= 0x80
+                || (data[i] && strchr("\t\n\r%&\\", data[i]) != NULL))
+            {
+                goto done;
+            }
+
             for (k = 0; marks[k]; k++) {
                 if (size - i >= strlen(marks[k])
                     && strncasecmp((const char *) data + i, marks[k],

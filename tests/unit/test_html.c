@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 
 
 #ifndef CORPUS
@@ -48,10 +48,20 @@
 #define ALL        (NECESSARY | ANALYTICS | MARKETING)
 
 
+typedef struct mem_s  mem_t;
+
+struct mem_s {
+    mem_t          *next;
+    size_t          size;
+};
+
+
 typedef struct {
     unsigned char  *data;
     size_t          len;
     size_t          cap;
+    mem_t          *mem;      /* what the gate asked for */
+    size_t          asked;    /* bytes */
 } buf_t;
 
 
@@ -64,7 +74,7 @@ static const ngx_http_consent_slice_t  categories[] = {
 
 #define H(s, c)  { (const unsigned char *) s, sizeof(s) - 1, c }
 
-static const ngx_http_consent_html_host_t  hosts[] = {
+static const ngx_http_consent_gate_host_t  hosts[] = {
     H("www.google-analytics.com", 1),
     H("*.googletagmanager.com", 1),
     H("static.hotjar.com", 1),
@@ -77,7 +87,7 @@ static const ngx_http_consent_html_host_t  hosts[] = {
     H("analytics.tiktok.com", 2)
 };
 
-static const ngx_http_consent_html_rules_t  rules = {
+static const ngx_http_consent_gate_rules_t  rules = {
     hosts, sizeof(hosts) / sizeof(hosts[0]),
     categories, 3
 };
@@ -112,16 +122,16 @@ buf_add(buf_t *b, const void *p, size_t len)
 
 
 static int
-out(void *data, ngx_http_consent_html_out_e kind, const unsigned char *p,
+out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
     size_t len)
 {
     buf_t  *b = data;
 
     switch (kind) {
-    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+    case NGX_HTTP_CONSENT_GATE_OUT_HEAD:
         buf_add(b, "<!--HEAD-->", 11);
         break;
-    case NGX_HTTP_CONSENT_HTML_OUT_BANNER:
+    case NGX_HTTP_CONSENT_GATE_OUT_BANNER:
         buf_add(b, "<!--BANNER-->", 13);
         break;
     default:
@@ -132,27 +142,58 @@ out(void *data, ngx_http_consent_html_out_e kind, const unsigned char *p,
 }
 
 
+/* the gate's memory, freed after the run */
+
+static void *
+gate_alloc(void *data, size_t size)
+{
+    buf_t  *b = data;
+    mem_t  *m;
+
+    m = malloc(sizeof(mem_t) + size);
+    assert_non_null(m);
+
+    m->next = b->mem;
+    m->size = size;
+    b->mem = m;
+    b->asked += size;
+
+    return m + 1;
+}
+
+
+static void
+gate_free(buf_t *b)
+{
+    mem_t  *m;
+
+    while (b->mem != NULL) {
+        m = b->mem;
+        b->mem = m->next;
+        free(m);
+    }
+}
+
+
 /* runs the gate over the input cut at the given places (sorted) */
 
 static buf_t
 gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
     size_t ncuts, size_t chunk, uint64_t granted, unsigned flags, size_t cap)
 {
-    buf_t                          b;
-    size_t                         i, from, to;
-    unsigned char                 *hold, *piece;
-    ngx_http_consent_html_gate_t  *g;
+    buf_t                     b;
+    size_t                    i, from, to;
+    unsigned char            *piece;
+    ngx_http_consent_gate_t  *g;
 
     memset(&b, 0, sizeof(buf_t));
     buf_add(&b, "", 0);
 
-    g = malloc(sizeof(ngx_http_consent_html_gate_t));
-    hold = malloc(cap);
+    g = malloc(sizeof(ngx_http_consent_gate_t));
     assert_non_null(g);
-    assert_non_null(hold);
 
-    ngx_http_consent_html_gate_init(g, &rules, granted, flags & 1, flags & 2,
-                                    hold, cap, out, &b);
+    ngx_http_consent_gate_init(g, &rules, granted, flags & 1, flags & 2,
+                               cap, out, gate_alloc, &b);
 
     from = 0;
     i = 0;
@@ -167,7 +208,7 @@ gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
         /* a copy of exactly the piece, so that ASan sees any overread */
         piece = malloc(to - from + 1);
         memcpy(piece, in + from, to - from);
-        assert_int_equal(ngx_http_consent_html_gate(g, piece, to - from,
+        assert_int_equal(ngx_http_consent_gate(g, piece, to - from,
                                                     to == len), 0);
         free(piece);
 
@@ -178,7 +219,7 @@ gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
         }
     }
 
-    free(hold);
+    gate_free(&b);
     free(g);
 
     return b;
@@ -295,12 +336,13 @@ test_hosts(void **state)
     expect("<noscript><iframe src=\"https://www.googletagmanager.com/ns\">"
            "<p>x</p></iframe></noscript>", NECESSARY, 0,
            "<noscript></noscript>");
-    /* link preload of a script, preconnect; a stylesheet is not gated */
+    /* link: every rel that fetches (issue 9); canonical names a page */
     expect("<link rel=preload as=script href=https://www.clarity.ms/t.js>"
            "<link rel=preconnect href=https://static.hotjar.com>"
-           "<link rel=stylesheet href=https://static.hotjar.com/a.css>",
+           "<link rel=stylesheet href=https://static.hotjar.com/a.css>"
+           "<link rel=canonical href=https://static.hotjar.com/a>",
            NECESSARY, 0,
-           "<link rel=stylesheet href=https://static.hotjar.com/a.css>");
+           "<link rel=canonical href=https://static.hotjar.com/a>");
 }
 
 
