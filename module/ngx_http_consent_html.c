@@ -94,8 +94,12 @@ static const unsigned char *ngx_http_consent_html_skip_tag(
     const unsigned char *last);
 static ngx_http_consent_html_element_e ngx_http_consent_html_element_of(
     const unsigned char *name, size_t len);
+static int ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
+    const unsigned char *name, size_t len);
 static int ngx_http_consent_html_attr_of(const unsigned char *name,
     size_t len);
+static int ngx_http_consent_html_name_is(const ngx_http_consent_html_name_t *n,
+    const unsigned char *name, size_t len);
 static void ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s,
     uint64_t start, unsigned end_tag);
 static void ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s);
@@ -955,7 +959,6 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
     const unsigned char *p, const unsigned char *last, uint64_t off,
     unsigned how)
 {
-    int                   a;
     unsigned              st;
     unsigned char         ch, quote;
     const unsigned char  *base, *name, *q;
@@ -1008,12 +1011,10 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
                 if (how == attrs_record) {
                     ngx_http_consent_html_attr_name_end(s, aoff(p));
 
-                } else if (how == attrs_sniff) {
-                    a = ngx_http_consent_html_attr_of(name, p - name);
-
-                    if (a >= 0 && (s->watch_attrs & ((uint32_t) 1 << a))) {
-                        return NULL;
-                    }
+                } else if (how == attrs_sniff
+                           && ngx_http_consent_html_sniff(s, name, p - name))
+                {
+                    return NULL;
                 }
 
                 if (ch == '=') {
@@ -1268,7 +1269,7 @@ ngx_http_consent_html_skip_tag(ngx_http_consent_html_t *s,
 static ngx_http_consent_html_element_e
 ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
 {
-    size_t                               i, k;
+    size_t                               i;
     unsigned char                        c;
     const ngx_http_consent_html_name_t  *n;
 
@@ -1285,19 +1286,9 @@ ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
     for (i = 1; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
         n = &ngx_http_consent_html_elements[i];
 
-        if (n->len != len || (unsigned char) n->name[0] != c) {
-            continue;
-        }
-
-        for (k = 1; k < len; k++) {
-            if (ngx_http_consent_html_lower(name[k])
-                != (unsigned char) n->name[k])
-            {
-                break;
-            }
-        }
-
-        if (k == len) {
+        if ((unsigned char) n->name[0] == c
+            && ngx_http_consent_html_name_is(n, name, len))
+        {
             return (ngx_http_consent_html_element_e) i;
         }
     }
@@ -1306,35 +1297,66 @@ ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
 }
 
 
+/* is the name one of watch_attrs?  Only those few are compared */
+
+static int
+ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
+    const unsigned char *name, size_t len)
+{
+    uint32_t  bits;
+
+    for (bits = s->watch_attrs; bits; bits &= bits - 1) {
+        if (ngx_http_consent_html_name_is(
+                &ngx_http_consent_html_attrs_names[__builtin_ctz(bits)],
+                name, len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the kept attribute an attribute name stands for, in any case, or -1 */
 
 static int
 ngx_http_consent_html_attr_of(const unsigned char *name, size_t len)
 {
-    size_t                               i, k;
-    const ngx_http_consent_html_name_t  *n;
+    size_t  i;
 
     for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-        n = &ngx_http_consent_html_attrs_names[i];
-
-        if (n->len != len) {
-            continue;
-        }
-
-        for (k = 0; k < len; k++) {
-            if (ngx_http_consent_html_lower(name[k])
-                != (unsigned char) n->name[k])
-            {
-                break;
-            }
-        }
-
-        if (k == len) {
+        if (ngx_http_consent_html_name_is(&ngx_http_consent_html_attrs_names[i],
+                                          name, len))
+        {
             return (int) i;
         }
     }
 
     return -1;
+}
+
+
+/* the name, in any case, is n's (lowercase) */
+
+static int
+ngx_http_consent_html_name_is(const ngx_http_consent_html_name_t *n,
+    const unsigned char *name, size_t len)
+{
+    size_t  k;
+
+    if (n->len != len) {
+        return 0;
+    }
+
+    for (k = 0; k < len; k++) {
+        if (ngx_http_consent_html_lower(name[k]) != (unsigned char) n->name[k])
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
