@@ -146,7 +146,7 @@ $(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(PURE_SRCS) $(PURE_HDRS) \
 # every target for $(1) seconds, on a copy of its corpus, with its
 # dictionary (tests/fuzz/<target>.dict) if it has one
 fuzz_run = fail=0; for f in $(FUZZERS); do \
-        name=$${f#fuzz_}; corpus=$(BUILD)/fuzz/corpus-$$name; \
+        name=$${f\#fuzz_}; corpus=$(BUILD)/fuzz/corpus-$$name; \
         mkdir -p $$corpus; \
         [ -d tests/fuzz/corpus/$$name ] \
             && cp -r tests/fuzz/corpus/$$name/. $$corpus/; \

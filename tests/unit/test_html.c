@@ -723,6 +723,46 @@ test_decode(void **state)
 }
 
 
+/* the hold is asked for only when an element spans two buffers */
+
+static void
+test_lazy_hold(void **state)
+{
+    buf_t        b;
+    size_t       cut;
+    const char  *in;
+
+    (void) state;
+
+    in = "<p>a page <img src=/a.png> with <script>var a;</script></p>";
+
+    b = gate_cuts((const unsigned char *) in, strlen(in), NULL, 0, 0,
+                  NECESSARY, 0, 4096);
+    assert_int_equal(b.asked, 0);
+    free(b.data);
+
+    /* cut between elements: nothing held either */
+    cut = 3;
+    b = gate_cuts((const unsigned char *) in, strlen(in), &cut, 1, 0,
+                  NECESSARY, 0, 4096);
+    assert_int_equal(b.asked, 0);
+    free(b.data);
+
+    /* cut inside the inline script: the hold, once */
+    cut = strlen("<p>a page <img src=/a.png> with <script>var");
+    b = gate_cuts((const unsigned char *) in, strlen(in), &cut, 1, 0,
+                  NECESSARY, 0, 4096);
+    assert_int_equal(b.asked, 4096);
+    free(b.data);
+
+    /* in 1-byte pieces, still once */
+    b = gate_cuts((const unsigned char *) in, strlen(in), NULL, 0, 1,
+                  NECESSARY, 0, 4096);
+    assert_int_equal(b.asked, 4096);
+    free(b.data);
+}
+
+
 /* the vendors' snippets */
 
 static void
@@ -1416,6 +1456,7 @@ main(void)
         cmocka_unit_test(test_constructs),
         cmocka_unit_test(test_disguised),
         cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_lazy_hold),
         cmocka_unit_test(test_vendors),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_html5lib),
