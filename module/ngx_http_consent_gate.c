@@ -126,6 +126,8 @@ static int ngx_http_consent_gate_emit(ngx_http_consent_gate_t *g,
 static void ngx_http_consent_gate_skip(ngx_http_consent_gate_t *g,
     uint64_t to);
 static int ngx_http_consent_gate_keep(ngx_http_consent_gate_t *g);
+static void ngx_http_consent_gate_compact(ngx_http_consent_gate_t *g,
+    uint64_t off);
 static int ngx_http_consent_gate_overflow(ngx_http_consent_gate_t *g);
 static int ngx_http_consent_gate_unread(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
@@ -304,7 +306,10 @@ ngx_http_consent_gate(ngx_http_consent_gate_t *g, const unsigned char *p,
     if (g->banner) {
         g->banner = 0;
 
-        if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER, NULL, 0) != 0) {
+        if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER,
+                                       NULL, 0)
+            != 0)
+        {
             return -1;
         }
     }
@@ -338,7 +343,8 @@ ngx_http_consent_gate_event(ngx_http_consent_gate_t *g)
             return -1;
         }
 
-        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER, NULL, 0);
+        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER,
+                                          NULL, 0);
 
     case NGX_HTTP_CONSENT_HTML_EV_END_TAG:
 
@@ -449,7 +455,8 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
             return -1;
         }
 
-        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_HEAD, NULL, 0);
+        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_HEAD,
+                                          NULL, 0);
     }
 
     if (ngx_http_consent_gate_emit(g, tag->start) != 0) {
@@ -462,7 +469,10 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
         g->scanner.watch_start &=
                          ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HEAD);
 
-        if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_HEAD, NULL, 0) != 0) {
+        if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_HEAD,
+                                       NULL, 0)
+            != 0)
+        {
             return -1;
         }
     }
@@ -509,7 +519,6 @@ static const unsigned char *
 ngx_http_consent_gate_tag_text(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag)
 {
-    size_t    skip;
     uint64_t  hold_end;
 
     if (g->hold_len == 0) {
@@ -518,13 +527,7 @@ ngx_http_consent_gate_tag_text(ngx_http_consent_gate_t *g,
                                          : NULL;
     }
 
-    skip = (size_t) (tag->start - g->hold_off);
-
-    if (skip) {
-        memmove(g->hold, g->hold + skip, g->hold_len - skip);
-        g->hold_len -= skip;
-        g->hold_off = tag->start;
-    }
+    ngx_http_consent_gate_compact(g, tag->start);
 
     hold_end = g->hold_off + g->hold_len;
 
@@ -647,7 +650,7 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
 
         /* "5; url=...": any host of ours named in it */
         rc = ngx_http_consent_gate_attr_refused(g, tag, text,
-                                                NGX_HTTP_CONSENT_HTML_A_CONTENT);
+                                            NGX_HTTP_CONSENT_HTML_A_CONTENT);
         if (rc != 0) {
             return (rc < 0) ? gate_error : gate_remove;
         }
@@ -1585,8 +1588,9 @@ ngx_http_consent_gate_apply(ngx_http_consent_gate_t *g,
             ngx_http_consent_gate_skip(g, a->vstart + c.ustart);
 
             if (!first
-                && ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
-                          (const unsigned char *) ", ", 2) != 0)
+                && ngx_http_consent_gate_send(g,
+                       NGX_HTTP_CONSENT_GATE_OUT_COPY,
+                       (const unsigned char *) ", ", 2) != 0)
             {
                 return -1;
             }
@@ -1626,7 +1630,7 @@ ngx_http_consent_gate_make_live(ngx_http_consent_gate_t *g,
 
     if (dtype->present && dtype->len && !dtype->truncated) {
         if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
-                   (const unsigned char *) "type=\"", 6)
+                                       (const unsigned char *) "type=\"", 6)
             != 0)
         {
             return -1;
@@ -1641,15 +1645,16 @@ ngx_http_consent_gate_make_live(ngx_http_consent_gate_t *g,
             }
 
             if (i > n
-                && ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY, v + n,
-                          i - n) != 0)
+                && ngx_http_consent_gate_send(g,
+                       NGX_HTTP_CONSENT_GATE_OUT_COPY, v + n, i - n) != 0)
             {
                 return -1;
             }
 
             if (i < dtype->len
-                && ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
-                          (const unsigned char *) "&quot;", 6) != 0)
+                && ngx_http_consent_gate_send(g,
+                       NGX_HTTP_CONSENT_GATE_OUT_COPY,
+                       (const unsigned char *) "&quot;", 6) != 0)
             {
                 return -1;
             }
@@ -1658,7 +1663,7 @@ ngx_http_consent_gate_make_live(ngx_http_consent_gate_t *g,
         }
 
         if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
-                   (const unsigned char *) "\"", 1)
+                                       (const unsigned char *) "\"", 1)
             != 0)
         {
             return -1;
@@ -1687,7 +1692,7 @@ ngx_http_consent_gate_emit(ngx_http_consent_gate_t *g, uint64_t to)
         n = (size_t) (((to < hold_end) ? to : hold_end) - g->cursor);
 
         if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
-                   g->hold + (g->cursor - g->hold_off), n)
+                                       g->hold + (g->cursor - g->hold_off), n)
             != 0)
         {
             return -1;
@@ -1702,7 +1707,8 @@ ngx_http_consent_gate_emit(ngx_http_consent_gate_t *g, uint64_t to)
 
     if (to > g->cursor) {
         if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_INPUT,
-                   g->in + (g->cursor - g->in_off), (size_t) (to - g->cursor))
+                                       g->in + (g->cursor - g->in_off),
+                                       (size_t) (to - g->cursor))
             != 0)
         {
             return -1;
@@ -1736,19 +1742,11 @@ ngx_http_consent_gate_skip(ngx_http_consent_gate_t *g, uint64_t to)
 static int
 ngx_http_consent_gate_keep(ngx_http_consent_gate_t *g)
 {
-    size_t    n, skip;
+    size_t    n;
     uint64_t  hold_end, start;
 
-    if (g->hold_len) {
-        skip = (size_t) (g->cursor - g->hold_off);
+    ngx_http_consent_gate_compact(g, g->cursor);
 
-        if (skip) {
-            memmove(g->hold, g->hold + skip, g->hold_len - skip);
-            g->hold_len -= skip;
-        }
-    }
-
-    g->hold_off = g->cursor;
     hold_end = g->hold_off + g->hold_len;
 
     start = (hold_end > g->in_off) ? hold_end : g->in_off;
@@ -1777,6 +1775,26 @@ ngx_http_consent_gate_keep(ngx_http_consent_gate_t *g)
     g->hold_len += n;
 
     return 0;
+}
+
+
+/* the hold from "off" on: what lies before it was sent or dropped */
+
+static void
+ngx_http_consent_gate_compact(ngx_http_consent_gate_t *g, uint64_t off)
+{
+    size_t  skip;
+
+    if (g->hold_len) {
+        skip = (size_t) (off - g->hold_off);
+
+        if (skip) {
+            memmove(g->hold, g->hold + skip, g->hold_len - skip);
+            g->hold_len -= skip;
+        }
+    }
+
+    g->hold_off = off;
 }
 
 

@@ -178,7 +178,9 @@ static const ngx_http_consent_html_name_t
 
 /* the named references that stand for ASCII (from the standard's list) */
 
-static const ngx_http_consent_html_entity_t  ngx_http_consent_html_entities[] = {
+static const ngx_http_consent_html_entity_t
+    ngx_http_consent_html_entities[] =
+{
     { "AMP", 3, "&" },
     { "AMP;", 4, "&" },
     { "DiacriticalGrave;", 17, "`" },

@@ -12,11 +12,12 @@
  * A streaming HTML scanner: the tokenizer states of the HTML standard that
  * decide where tags, comments and raw text (script, style, iframe, ...)
  * begin and end, with no tree construction and no allocation.  The
- * character references of the attribute values it keeps are decoded.  Its state persists between calls, so input may be cut
- * anywhere.  It reports, through events, the start tags and end tags its
- * caller watches, with the attributes that matter for consent gating, and
- * any start tag holding one of the attributes in watch_attrs.
- * Positions are absolute offsets from the start of the input.
+ * character references of the attribute values it keeps are decoded.  Its
+ * state persists between calls, so input may be cut anywhere.  It reports,
+ * through events, the start tags and end tags its caller watches, with the
+ * attributes that matter for consent gating, and any start tag holding one
+ * of the attributes in watch_attrs.  Positions are absolute offsets from
+ * the start of the input.
  */
 
 
