@@ -30,6 +30,7 @@
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_USE)                   \
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_BASE)                  \
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_META)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_FEIMAGE)               \
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_STYLE))
 
 #define NGX_HTTP_CONSENT_GATE_RAW                                             \
@@ -423,7 +424,8 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
         ngx_http_consent_gate_skip(g, tag->end);
 
         if (!(NGX_HTTP_CONSENT_GATE_RAW
-              & NGX_HTTP_CONSENT_HTML_BIT(tag->element)))
+              & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
+            || tag->foreign)
         {
             g->mode = gate_pass;
         }
@@ -568,6 +570,19 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
 
     a = tag->attrs;
 
+    if (tag->foreign
+        && (tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT
+            || tag->element == NGX_HTTP_CONSENT_HTML_STYLE))
+    {
+        /*
+         * SVG's script and style: their content is markup, not text to
+         * hold and search; the start tag goes (its content is then inert
+         * character data) unless every gated category is granted
+         */
+        return ((g->granted & g->gated) != g->gated) ? gate_remove
+                                                      : gate_keep;
+    }
+
     if (NGX_HTTP_CONSENT_GATE_CONSENT
         & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
     {
@@ -609,6 +624,7 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
 
     case NGX_HTTP_CONSENT_HTML_IMG:
     case NGX_HTTP_CONSENT_HTML_IMAGE:
+    case NGX_HTTP_CONSENT_HTML_FEIMAGE:
         edit = ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC)
                | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_HREF)
                | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_XLINK_HREF);
@@ -1495,7 +1511,10 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
 }
 
 
-/* the element goes, with its content for script, iframe and style */
+/*
+ * The element goes, with its content for script, iframe and style (their
+ * raw text; not in SVG, where it is markup)
+ */
 
 static int
 ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
@@ -1509,7 +1528,9 @@ ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
 
     ngx_http_consent_gate_skip(g, tag->end);
 
-    if (NGX_HTTP_CONSENT_GATE_RAW & NGX_HTTP_CONSENT_HTML_BIT(tag->element)) {
+    if ((NGX_HTTP_CONSENT_GATE_RAW & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
+        && !tag->foreign)
+    {
         g->mode = gate_drop;
     }
 

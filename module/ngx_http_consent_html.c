@@ -52,7 +52,11 @@ enum {
     sw_script_dbl_esc_dash_dash,
     sw_script_dbl_esc_lt,
     sw_script_dbl_esc_end,
-    sw_plaintext
+    sw_plaintext,
+    sw_markup_cdata,    /* "<![CDATA[" in SVG or MathML */
+    sw_cdata,
+    sw_cdata_bracket,
+    sw_cdata_end
 };
 
 
@@ -70,7 +74,8 @@ enum {
      | (1u << ('h' - 'a')) | (1u << ('i' - 'a')) | (1u << ('l' - 'a'))        \
      | (1u << ('m' - 'a')) | (1u << ('n' - 'a')) | (1u << ('o' - 'a'))        \
      | (1u << ('p' - 'a')) | (1u << ('s' - 'a')) | (1u << ('t' - 'a'))        \
-     | (1u << ('u' - 'a')) | (1u << ('v' - 'a')) | (1u << ('x' - 'a')))
+     | (1u << ('u' - 'a')) | (1u << ('v' - 'a')) | (1u << ('x' - 'a'))        \
+     | (1u << ('f' - 'a')))
 
 
 typedef struct {
@@ -115,6 +120,15 @@ static void ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s,
     uint64_t vend, uint64_t end);
 static unsigned ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s,
     uint64_t end, unsigned *state);
+static int ngx_http_consent_html_foreign(ngx_http_consent_html_t *s);
+static unsigned ngx_http_consent_html_nest_start(ngx_http_consent_html_t *s);
+static void ngx_http_consent_html_nest_end(ngx_http_consent_html_t *s);
+static void ngx_http_consent_html_nest_close(ngx_http_consent_html_t *s);
+static int ngx_http_consent_html_breakout(ngx_http_consent_html_t *s);
+static int ngx_http_consent_html_ip(ngx_http_consent_html_t *s,
+    unsigned math);
+static int ngx_http_consent_html_in(const char **names,
+    const unsigned char *name, size_t len);
 static unsigned ngx_http_consent_html_match(ngx_http_consent_html_t *s,
     unsigned char ch, ngx_http_consent_html_element_e element);
 static size_t ngx_http_consent_html_utf8(uint32_t cp, unsigned char *out);
@@ -146,7 +160,10 @@ static const ngx_http_consent_html_name_t  ngx_http_consent_html_elements[] = {
     { "image", 5 },
     { "use", 3 },
     { "base", 4 },
-    { "meta", 4 }
+    { "meta", 4 },
+    { "svg", 3 },
+    { "math", 4 },
+    { "feimage", 7 }
 };
 
 
@@ -172,7 +189,11 @@ static const ngx_http_consent_html_name_t
     { "srcdoc", 6 },
     { "xlink:href", 10 },
     { "http-equiv", 10 },
-    { "content", 7 }
+    { "content", 7 },
+    { "encoding", 8 },
+    { "color", 5 },
+    { "face", 4 },
+    { "size", 4 }
 };
 
 
@@ -378,7 +399,8 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             p = q;
 
-            if (!s->trace) {
+            if (!s->trace && s->nnests == 0) {
+                /* not in SVG or MathML, where most names may end it */
                 q = ngx_http_consent_html_skip_tag(s, p, last);
 
                 if (q != NULL) {
@@ -550,8 +572,58 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            /* "[CDATA[" outside foreign content is a bogus comment too */
+            if (ch == '[' && ngx_http_consent_html_foreign(s)) {
+                s->match = 1;
+                state = sw_markup_cdata;
+                break;
+            }
+
+            /* "[CDATA[" outside foreign content is a bogus comment */
             state = sw_bogus_comment;
+            continue;
+
+        case sw_markup_cdata:
+            if (s->match < 7 && ch == "[CDATA["[s->match]) {
+                if (++s->match == 7) {
+                    state = sw_cdata;
+                }
+                break;
+            }
+
+            state = sw_bogus_comment;
+            continue;
+
+        /* a CDATA section, to "]]>": text */
+
+        case sw_cdata:
+            q = memchr(p, ']', last - p);
+            if (q == NULL) {
+                p = last;
+                continue;
+            }
+
+            p = q;
+            state = sw_cdata_bracket;
+            break;
+
+        case sw_cdata_bracket:
+            state = (ch == ']') ? sw_cdata_end : sw_cdata;
+            if (ch == ']') {
+                break;
+            }
+            continue;
+
+        case sw_cdata_end:
+            if (ch == '>') {
+                state = sw_data;
+                break;
+            }
+
+            if (ch == ']') {
+                break;
+            }
+
+            state = sw_cdata;
             continue;
 
         case sw_markup_dash:
@@ -1374,6 +1446,7 @@ ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s, uint64_t start,
     s->tag.end_tag = end_tag;
     s->tag.self_closing = 0;
     s->tag.name_long = 0;
+    s->tag.foreign = 0;
     s->tag.nany = 0;
     s->tag.present = 0;
     s->name_done = 0;
@@ -1404,6 +1477,7 @@ ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
 
     s->record = s->trace
                 || s->watch_attrs
+                || s->nnests
                 || (s->tag.element != NGX_HTTP_CONSENT_HTML_OTHER
                     && (s->watch_start
                         & NGX_HTTP_CONSENT_HTML_BIT(s->tag.element)));
@@ -1575,6 +1649,7 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
 
     if (s->tag.end_tag) {
         *state = sw_data;
+        ngx_http_consent_html_nest_end(s);
 
         if (s->trace
             || (e != NGX_HTTP_CONSENT_HTML_OTHER && (s->watch_end & bit)))
@@ -1586,7 +1661,11 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
         return 0;
     }
 
-    switch (e) {
+    /* in SVG and MathML, no element has raw text */
+
+    switch (ngx_http_consent_html_nest_start(s) ? NGX_HTTP_CONSENT_HTML_OTHER
+                                                : e)
+    {
 
     case NGX_HTTP_CONSENT_HTML_SCRIPT:
         s->raw = e;
@@ -1628,6 +1707,193 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
     s->event = NGX_HTTP_CONSENT_HTML_EV_START_TAG;
 
     return 1;
+}
+
+
+/*
+ * SVG and MathML, as the tree builder reads them (13.2.6.5): their start
+ * tags open no raw text, a "breakout" HTML start tag (p, div, img...) or
+ * an end tag of no open foreign element closes them, and an integration
+ * point (foreignObject, desc, title; mi, mo, mn, ms, mtext, annotation-xml
+ * of HTML) holds HTML.  Returns 1 when the start tag is a foreign
+ * element's.  Deeper than NGX_HTTP_CONSENT_HTML_NESTS, elements are only
+ * counted (the scanner then stays in the foreign content they open).
+ */
+
+static int
+ngx_http_consent_html_foreign(ngx_http_consent_html_t *s)
+{
+    return s->lost || (s->nnests && !s->nests[s->nnests - 1].ip);
+}
+
+
+static unsigned
+ngx_http_consent_html_nest_start(ngx_http_consent_html_t *s)
+{
+    unsigned                       ip, math;
+    ngx_http_consent_html_tag_t   *t;
+    ngx_http_consent_html_nest_t  *n;
+
+    t = &s->tag;
+
+    if (!ngx_http_consent_html_foreign(s)) {
+
+        if (t->element != NGX_HTTP_CONSENT_HTML_SVG
+            && t->element != NGX_HTTP_CONSENT_HTML_MATH)
+        {
+            return 0;
+        }
+
+        ip = 0;
+        math = (t->element == NGX_HTTP_CONSENT_HTML_MATH);
+
+    } else if (ngx_http_consent_html_breakout(s)) {
+        ngx_http_consent_html_nest_close(s);
+        return 0;
+
+    } else {
+        t->foreign = 1;
+        math = s->lost ? 0 : s->nests[s->nnests - 1].math;
+        ip = ngx_http_consent_html_ip(s, math);
+    }
+
+    if (t->self_closing || t->name_long) {
+        return t->foreign;
+    }
+
+    if (s->lost || s->nnests == NGX_HTTP_CONSENT_HTML_NESTS) {
+        s->lost++;
+        return t->foreign;
+    }
+
+    n = &s->nests[s->nnests++];
+    n->ip = ip;
+    n->math = math;
+    n->len = t->name_len;
+    memcpy(n->name, t->name, t->name_len);
+
+    return t->foreign;
+}
+
+
+static void
+ngx_http_consent_html_nest_end(ngx_http_consent_html_t *s)
+{
+    size_t                         i;
+    ngx_http_consent_html_nest_t  *n;
+
+    if (s->lost) {
+        s->lost--;
+        return;
+    }
+
+    /* the open element of this name, down to an integration point */
+
+    for (i = s->nnests; i > 0; i--) {
+        n = &s->nests[i - 1];
+
+        if (n->len == s->tag.name_len
+            && memcmp(n->name, s->tag.name, n->len) == 0)
+        {
+            s->nnests = i - 1;
+            return;
+        }
+
+        if (n->ip) {
+            break;
+        }
+    }
+
+    if (ngx_http_consent_html_foreign(s)) {
+        /* an HTML end tag: it closes the foreign content */
+        ngx_http_consent_html_nest_close(s);
+    }
+}
+
+
+/* back to the HTML around: the integration point, or the page */
+
+static void
+ngx_http_consent_html_nest_close(ngx_http_consent_html_t *s)
+{
+    s->lost = 0;
+
+    while (s->nnests && !s->nests[s->nnests - 1].ip) {
+        s->nnests--;
+    }
+}
+
+
+static int
+ngx_http_consent_html_breakout(ngx_http_consent_html_t *s)
+{
+    ngx_http_consent_html_tag_t  *t;
+
+    static const char  *names[] = {
+        "b", "big", "blockquote", "body", "br", "center", "code", "dd",
+        "div", "dl", "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5",
+        "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta",
+        "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong",
+        "strike", "sub", "sup", "table", "tt", "u", "ul", "var", NULL
+    };
+
+    t = &s->tag;
+
+    if (t->name_len == 4 && memcmp(t->name, "font", 4) == 0) {
+        return (t->present & (((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_COLOR)
+                              | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_FACE)
+                              | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SIZE)))
+               != 0;
+    }
+
+    return !t->name_long && ngx_http_consent_html_in(names, t->name,
+                                                     t->name_len);
+}
+
+
+static int
+ngx_http_consent_html_ip(ngx_http_consent_html_t *s, unsigned math)
+{
+    ngx_http_consent_html_tag_t  *t;
+
+    static const char  *svg[] = { "foreignobject", "desc", "title", NULL };
+    static const char  *mathml[] = { "mi", "mo", "mn", "ms", "mtext", NULL };
+
+    t = &s->tag;
+
+    if (t->name_long) {
+        return 0;
+    }
+
+    if (!math) {
+        return ngx_http_consent_html_in(svg, t->name, t->name_len);
+    }
+
+    if (t->name_len == 14 && memcmp(t->name, "annotation-xml", 14) == 0) {
+        return ngx_http_consent_html_attr_is(
+                   &t->attrs[NGX_HTTP_CONSENT_HTML_A_ENCODING], "text/html")
+               || ngx_http_consent_html_attr_is(
+                   &t->attrs[NGX_HTTP_CONSENT_HTML_A_ENCODING],
+                   "application/xhtml+xml");
+    }
+
+    return ngx_http_consent_html_in(mathml, t->name, t->name_len);
+}
+
+
+static int
+ngx_http_consent_html_in(const char **names, const unsigned char *name,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; names[i] != NULL; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

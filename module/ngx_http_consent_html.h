@@ -32,6 +32,7 @@
 #define NGX_HTTP_CONSENT_HTML_VALUE_LEN   256
 #define NGX_HTTP_CONSENT_HTML_ANY_ATTRS   8
 #define NGX_HTTP_CONSENT_HTML_ANY_VALUE   128
+#define NGX_HTTP_CONSENT_HTML_NESTS       32
 
 
 /* elements the scanner tells apart */
@@ -62,6 +63,9 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_USE,       /* SVG */
     NGX_HTTP_CONSENT_HTML_BASE,
     NGX_HTTP_CONSENT_HTML_META,
+    NGX_HTTP_CONSENT_HTML_SVG,
+    NGX_HTTP_CONSENT_HTML_MATH,
+    NGX_HTTP_CONSENT_HTML_FEIMAGE,   /* SVG's feImage */
     NGX_HTTP_CONSENT_HTML_NELEMENTS
 } ngx_http_consent_html_element_e;
 
@@ -103,6 +107,10 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_A_XLINK_HREF,      /* xlink:href */
     NGX_HTTP_CONSENT_HTML_A_HTTP_EQUIV,      /* http-equiv */
     NGX_HTTP_CONSENT_HTML_A_CONTENT,
+    NGX_HTTP_CONSENT_HTML_A_ENCODING,        /* annotation-xml's */
+    NGX_HTTP_CONSENT_HTML_A_COLOR,           /* font's, in SVG */
+    NGX_HTTP_CONSENT_HTML_A_FACE,
+    NGX_HTTP_CONSENT_HTML_A_SIZE,
     NGX_HTTP_CONSENT_HTML_NATTRS
 } ngx_http_consent_html_attr_e;
 
@@ -152,6 +160,7 @@ typedef struct {
     unsigned                         end_tag:1;
     unsigned                         self_closing:1;
     unsigned                         name_long:1;
+    unsigned                         foreign:1;  /* in SVG or MathML */
     unsigned char                    name[NGX_HTTP_CONSENT_HTML_NAME_LEN];
 
     uint32_t                         present;  /* attribute bits */
@@ -160,6 +169,21 @@ typedef struct {
     size_t                           nany;
     ngx_http_consent_html_any_attr_t any[NGX_HTTP_CONSENT_HTML_ANY_ATTRS];
 } ngx_http_consent_html_tag_t;
+
+
+/*
+ * An open element of SVG or MathML content, or an integration point in it
+ * (foreignObject, desc, title, mi, annotation-xml...) whose content is
+ * HTML again: enough of the tree builder's stack to know where raw text
+ * and CDATA sections are.
+ */
+
+typedef struct {
+    size_t                           len;
+    unsigned                         ip:1;
+    unsigned                         math:1;
+    unsigned char                    name[NGX_HTTP_CONSENT_HTML_NAME_LEN];
+} ngx_http_consent_html_nest_t;
 
 
 typedef struct {
@@ -195,6 +219,10 @@ typedef struct {
     int                              any;      /* recorded any, or -1 */
     size_t                           aname_len;
     unsigned char                    aname[NGX_HTTP_CONSENT_HTML_ANAME_LEN];
+
+    size_t                           nnests;
+    size_t                           lost;     /* nests past the last */
+    ngx_http_consent_html_nest_t     nests[NGX_HTTP_CONSENT_HTML_NESTS];
 } ngx_http_consent_html_t;
 
 

@@ -647,6 +647,53 @@ test_constructs(void **state)
 }
 
 
+/*
+ * SVG and MathML: no raw text there, CDATA sections, HTML tags breaking
+ * out, integration points holding HTML: the gate sees every tag the
+ * browser builds an element of
+ */
+
+static void
+test_foreign(void **state)
+{
+    (void) state;
+
+    refused("<svg><style><img src=\"//www&period;clarity&period;ms/x\">"
+            "</style></svg>", NECESSARY, "<svg></style></svg>");
+    refused("<svg><title><img src=//www.clarity.ms/x></title></svg>",
+            NECESSARY, "<svg><title></title></svg>");
+    refused("<svg><![CDATA[ a > b <!-- ]]><img src=//www.clarity.ms/x></svg>",
+            NECESSARY, "<svg><![CDATA[ a > b <!-- ]]></svg>");
+    refused("<![CDATA[ x ]]><img src=//www.clarity.ms/x>", NECESSARY,
+            "<![CDATA[ x ]]>");
+    refused("<div><svg></div><style>/*<!--*/</style>"
+            "<img src=//www.clarity.ms/x>", NECESSARY,
+            "<div><svg></div><style>/*<!--*/</style>");
+    refused("<svg><font color=red><style>/*<!--*/</style>"
+            "<img src=//www.clarity.ms/x>", NECESSARY,
+            "<svg><font color=red><style>/*<!--*/</style>");
+    refused("<svg><font><style><img src=//www.clarity.ms/x></style>",
+            NECESSARY, "<svg><font></style>");
+    refused("<math><annotation-xml encoding=\"text/html\"><style>/*<!--*/"
+            "</style><img src=//www.clarity.ms/x>", NECESSARY,
+            "<math><annotation-xml encoding=\"text/html\"><style>/*<!--*/"
+            "</style>");
+    refused("<math><annotation-xml><style><img src=//www.clarity.ms/x>"
+            "</style>", NECESSARY, "<math><annotation-xml></style>");
+    refused("<math><mi><style>/*<!--*/</style><img src=//www.clarity.ms/x>",
+            NECESSARY, "<math><mi><style>/*<!--*/</style>");
+    refused("<svg><script href=//www.clarity.ms/t.js></script></svg>",
+            NECESSARY, "<svg></script></svg>");
+    refused("<svg><filter><feImage href=//www.facebook.com/x.png /></filter>"
+            "</svg>", ANALYTICS, "<svg><filter></filter></svg>");
+    refused("<svg><g><svg></svg></g><style><img src=//www.clarity.ms/x>",
+            NECESSARY, "<svg><g><svg></svg></g>");
+    kept("<svg><path d=\"M0 0\"/></svg><style>.a{}</style>", NECESSARY);
+    kept("<svg><foreignObject><style>/*<svg>*/</style></foreignObject>"
+         "</svg><p>x</p>", NECESSARY);
+}
+
+
 /* a host written with references, case, spaces or escapes is that host */
 
 static void
@@ -1451,6 +1498,7 @@ main(void)
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_constructs),
         cmocka_unit_test(test_disguised),
+        cmocka_unit_test(test_foreign),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_lazy_hold),
         cmocka_unit_test(test_vendors),
