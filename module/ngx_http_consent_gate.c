@@ -980,7 +980,9 @@ ngx_http_consent_gate_attr_refused(ngx_http_consent_gate_t *g,
 
     a = &tag->attrs[k];
 
-    if (!a->present || !a->has_value || a->vend == a->vstart) {
+    if (!a->present || !a->has_value || a->vend == a->vstart
+        || g->rules->nhosts == 0)
+    {
         return 0;
     }
 
@@ -1082,6 +1084,10 @@ ngx_http_consent_gate_srcset(ngx_http_consent_gate_t *g,
     refused = 0;
     *kept = 0;
     pos = 0;
+
+    if (g->rules->nhosts == 0) {
+        return 0;
+    }
 
     while (ngx_http_consent_gate_srcset_next(v, len, &pos, &c)) {
 
