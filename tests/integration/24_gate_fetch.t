@@ -124,4 +124,6 @@ for my $path ('/constructs.html', '/slow/constructs.html') {
 my $r = $t->get('/constructs.html');
 unlike($r->{body}, qr/\Q$_\E/i, "first visit: no $_") for @analytics;
 
+$t->check_log;
+
 done_testing();
