@@ -453,6 +453,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_gate_init(&ctx->gate, &ctx->rules, cctx->granted,
                                head, banner, cap, ngx_http_consent_filter_out,
                                ngx_http_consent_filter_alloc, ctx);
+    ctx->gate.placeholder = lcf->placeholder ? 1 : 0;
 
     ctx->request = r;
     ctx->last_out = &ctx->out;
@@ -834,6 +835,7 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
 
     ngx_buf_t    *b;
     ngx_int_t     rc;
+    ngx_str_t     html;
     ngx_chain_t  *cl, *banner;
 
     switch (kind) {
@@ -862,6 +864,19 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
         return (ngx_http_consent_filter_copy(ctx, ctx->snippet.data,
                                              ctx->snippet.len) == NGX_OK)
                ? 0 : -1;
+
+    case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
+    case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
+        if (ngx_http_consent_placeholder(ctx->request, ctx->gate.embeds,
+                ctx->gate.embed_category, ctx->gate.granted,
+                kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR, &html)
+            != NGX_OK)
+        {
+            return -1;
+        }
+
+        return (ngx_http_consent_filter_copy(ctx, html.data, html.len)
+                == NGX_OK) ? 0 : -1;
 
     default: /* NGX_HTTP_CONSENT_GATE_OUT_BANNER */
 

@@ -116,6 +116,8 @@ static size_t ngx_http_consent_gate_css_unescape(unsigned char *p,
     size_t len);
 static unsigned ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
     const unsigned char *text, size_t len);
+static int ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g,
+    unsigned d);
 static int ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
 static int ngx_http_consent_gate_apply(ngx_http_consent_gate_t *g,
@@ -416,6 +418,7 @@ static int
 ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag)
 {
+    unsigned              d;
     const unsigned char  *text;
 
     if (g->drop_tag) {
@@ -484,7 +487,18 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
         return -1;
     }
 
-    switch (ngx_http_consent_gate_decide(g, tag, text)) {
+    d = ngx_http_consent_gate_decide(g, tag, text);
+
+    if (g->placeholder && g->need
+        && tag->element == NGX_HTTP_CONSENT_HTML_IFRAME && !tag->foreign
+        && (d == gate_remove || d == gate_keep))
+    {
+        if (ngx_http_consent_gate_embed(g, d) != 0) {
+            return -1;
+        }
+    }
+
+    switch (d) {
 
     case gate_remove:
         return ngx_http_consent_gate_remove(g, tag);
@@ -569,6 +583,7 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
     };
 
     a = tag->attrs;
+    g->need = 0;
 
     if (tag->foreign
         && (tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT
@@ -885,6 +900,11 @@ ngx_http_consent_gate_names_allow(ngx_http_consent_gate_t *g,
                 && memcmp(g->rules->categories[i].data, t, p - t) == 0)
             {
                 granted = (g->granted >> i) & 1;
+
+                if (!neg) {
+                    g->need |= ngx_http_consent_gate_bit(i);
+                }
+
                 break;
             }
         }
@@ -1061,6 +1081,8 @@ ngx_http_consent_gate_attr_refused(ngx_http_consent_gate_t *g,
         break;
     }
 
+    g->need |= need;
+
     return (need & g->granted) != need;
 }
 
@@ -1100,6 +1122,7 @@ ngx_http_consent_gate_srcset(ngx_http_consent_gate_t *g,
         }
 
         need = ngx_http_consent_gate_url_need(g, url, n);
+        g->need |= need;
 
         if ((need & g->granted) != need) {
             refused = 1;
@@ -1514,6 +1537,33 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
     }
 
     return ((need & g->granted) == need) ? gate_keep : gate_remove;
+}
+
+
+/*
+ * A gated iframe, with consent_placeholder: in its place when it goes, a
+ * placeholder for g->embed_category; before it when it stays, an anchor
+ * of the same number, so that the placeholder's form comes back to it.
+ */
+
+static int
+ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g, unsigned d)
+{
+    uint64_t  refused;
+
+    refused = g->need & ~g->granted;
+
+    if (refused == 0) {
+        refused = g->need;
+    }
+
+    g->embeds++;
+    g->embed_category = (unsigned) __builtin_ctzll(refused);
+
+    return ngx_http_consent_gate_send(g,
+               (d == gate_remove) ? NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER
+                                  : NGX_HTTP_CONSENT_GATE_OUT_ANCHOR,
+               NULL, 0);
 }
 
 

@@ -34,7 +34,9 @@ typedef enum {
     NGX_HTTP_CONSENT_GATE_OUT_INPUT = 0,  /* a span of the current input */
     NGX_HTTP_CONSENT_GATE_OUT_COPY,       /* bytes valid during the call */
     NGX_HTTP_CONSENT_GATE_OUT_HEAD,       /* insert the head snippet */
-    NGX_HTTP_CONSENT_GATE_OUT_BANNER      /* insert the banner */
+    NGX_HTTP_CONSENT_GATE_OUT_BANNER,     /* insert the banner */
+    NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER, /* an iframe's, g->embeds-th */
+    NGX_HTTP_CONSENT_GATE_OUT_ANCHOR      /* where a granted one stays */
 } ngx_http_consent_gate_out_e;
 
 
@@ -97,8 +99,14 @@ struct ngx_http_consent_gate_s {
     ngx_http_consent_gate_edit_t         edits[NGX_HTTP_CONSENT_HTML_NATTRS];
     size_t                               nedits;
 
+    uint64_t                             need;     /* of the tag at hand */
+
     unsigned                             mode;
     unsigned                             depth;    /* of srcdoc */
+
+    /* consent_placeholder: the gated iframes, by number from 1 */
+    unsigned                             embeds;
+    unsigned                             embed_category;
     ngx_http_consent_html_element_e      held;     /* script or style */
 
     /* counters, for the caller's log */
@@ -110,6 +118,7 @@ struct ngx_http_consent_gate_s {
     unsigned                             banner:1;  /* wants the banner */
     unsigned                             done:1;
     unsigned                             drop_tag:1;
+    unsigned                             placeholder:1;  /* set by caller */
 };
 
 

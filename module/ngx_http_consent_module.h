@@ -134,6 +134,7 @@ typedef struct {
     ngx_array_t                *strip_cookies;   /* ngx_http_consent_rule_t */
     ngx_array_t                *google_mode;     /* ngx_http_consent_signal_t */
     size_t                      gate_buffer;
+    ngx_flag_t                  placeholder;     /* consent_placeholder */
 
     ngx_http_complex_value_t   *csp_nonce;
     ngx_str_t                   policy_url;
@@ -214,12 +215,18 @@ ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
     uint64_t refused);
 
+/* ngx_http_consent_placeholder.c: consent_placeholder */
+ngx_int_t ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
+    ngx_uint_t category, uint64_t granted, ngx_uint_t anchor,
+    ngx_str_t *html);
+
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_consent_texts_init(ngx_conf_t *cf);
 ngx_http_consent_texts_t *ngx_http_consent_texts_pick(ngx_http_request_t *r);
 
 /* ngx_http_consent_render.c: banner and preferences page */
+void ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret);
 ngx_int_t ngx_http_consent_render_banner(ngx_http_request_t *r,
     ngx_chain_t **out);
 ngx_int_t ngx_http_consent_render_page(ngx_http_request_t *r,

@@ -40,8 +40,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_consent_render_init(ngx_http_request_t *r,
     ngx_http_consent_render_t *rd);
-static void ngx_http_consent_render_return(ngx_http_request_t *r,
-    ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static void ngx_http_consent_render_lang(ngx_http_consent_render_t *rd);
@@ -355,7 +353,7 @@ ngx_http_consent_render_init(ngx_http_request_t *r,
 
 /* the page the reader is on: where the banner's form comes back to */
 
-static void
+void
 ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret)
 {
     if (r->unparsed_uri.len <= NGX_HTTP_CONSENT_RETURN_MAX

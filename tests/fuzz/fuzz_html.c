@@ -4,7 +4,8 @@
  *
  * The gate under libFuzzer, fast: no crash, nothing read out of bounds,
  * and input that names no gated host comes out unchanged.  The first
- * byte chooses the grants, the insertions and the buffer size.  The same
+ * byte chooses the grants, the insertions, the placeholders and the
+ * buffer size.  The same
  * output for any cut of the input is fuzz_html_split's.
  */
 
@@ -35,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
 
     granted = ctl & 7;
-    flags = (ctl >> 3) & 3;
+    flags = ((ctl >> 3) & 3) | ((ctl >> 3) & 4);   /* placeholders */
     cap = (ctl & 0x80) ? 64 : 4096;
 
     memset(&whole, 0, sizeof(fuzz_buf_t));

@@ -111,6 +111,7 @@ run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
 
     ngx_http_consent_gate_init(&g, &rules, granted, flags & 1, flags & 2,
                                cap, out, alloc, b);
+    g.placeholder = (flags & 4) ? 1 : 0;
 
     for (from = 0; ; from = to) {
         if (cut > from && cut < len) {

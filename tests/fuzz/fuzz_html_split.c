@@ -93,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 3;
 
     granted = ctl & 7;
-    flags = (ctl >> 3) & 3;
+    flags = ((ctl >> 3) & 3) | ((cut >> 13) & 4);    /* placeholders */
     chunk = (size <= 1024) ? 1 + ((ctl >> 5) & 3) * 7 : 61;
     cap = (ctl & 0x80) ? 64 : 4096;
     cut = size ? cut % size : 0;

@@ -62,6 +62,8 @@ typedef struct {
     size_t          cap;
     mem_t          *mem;      /* what the gate asked for */
     size_t          asked;    /* bytes */
+    unsigned        placeholder:1;
+    ngx_http_consent_gate_t  *gate;
 } buf_t;
 
 
@@ -127,6 +129,8 @@ static int
 out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
     size_t len)
 {
+    int     n;
+    char    tmp[64];
     buf_t  *b = data;
 
     switch (kind) {
@@ -135,6 +139,13 @@ out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
         break;
     case NGX_HTTP_CONSENT_GATE_OUT_BANNER:
         buf_add(b, "<!--BANNER-->", 13);
+        break;
+    case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
+    case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
+        n = snprintf(tmp, sizeof(tmp), "<!--%s %u %u-->",
+                     (kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR) ? "A" : "P",
+                     b->gate->embeds, b->gate->embed_category);
+        buf_add(b, tmp, n);
         break;
     default:
         buf_add(b, p, len);
@@ -196,6 +207,10 @@ gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
 
     ngx_http_consent_gate_init(g, &rules, granted, flags & 1, flags & 2,
                                cap, out, gate_alloc, &b);
+
+    /* flags & 4: consent_placeholder */
+    g->placeholder = (flags & 4) ? 1 : 0;
+    b.gate = g;
 
     from = 0;
     i = 0;
@@ -763,6 +778,34 @@ test_decode(void **state)
     DECODES("&ampx &amp=", "&ampx &amp=");
     DECODES("&fjlig;&NewLine;&Tab;", "fj\n\t");
 #undef DECODES
+}
+
+
+/* consent_placeholder: a placeholder where an iframe goes, an anchor
+   where it stays, numbered alike */
+
+static void
+test_placeholder(void **state)
+{
+    const char  *in;
+
+    (void) state;
+
+    in = "<iframe src=https://www.facebook.com/v></iframe>"
+         "<iframe src=/own></iframe>"
+         "<iframe data-consent=analytics src=/a></iframe>"
+         "<iframe src=//static.hotjar.com/h></iframe>";
+
+    expect(in, NECESSARY, 4,
+           "<!--P 1 2--><iframe src=/own></iframe><!--P 2 1--><!--P 3 1-->");
+    expect(in, ANALYTICS, 4,
+           "<!--P 1 2--><iframe src=/own></iframe><!--A 2 1-->"
+           "<iframe data-consent=analytics src=/a></iframe><!--A 3 1-->"
+           "<iframe src=//static.hotjar.com/h></iframe>");
+    /* off: only the removal */
+    expect(in, NECESSARY, 0, "<iframe src=/own></iframe>");
+    /* a removed script is no embed */
+    expect("<script src=//www.clarity.ms/t.js></script>", NECESSARY, 4, "");
 }
 
 
@@ -1501,6 +1544,7 @@ main(void)
         cmocka_unit_test(test_foreign),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_lazy_hold),
+        cmocka_unit_test(test_placeholder),
         cmocka_unit_test(test_vendors),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_html5lib),
