@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startNginx, CHROMIUM_ARGS, ROOT } from './lib/server.mjs';
@@ -15,7 +15,7 @@ const ANALYTICS = ['*.googletagmanager.com', 'www.google-analytics.com',
                    'static.hotjar.com', 'www.clarity.ms'];
 const MARKETING = ['*.facebook.com', 'connect.facebook.net',
                    'snap.licdn.com', '*.linkedin.com',
-                   'analytics.tiktok.com'];
+                   'analytics.tiktok.com', '*.youtube.com'];
 
 // hosts the page surely fetches from once granted (a script, an image, a
 // stylesheet, a poster, an embed, the base of relative URLs); a prefetch,
@@ -24,17 +24,38 @@ const FETCHED = ['www.googletagmanager.com', 'www.google-analytics.com',
                  'static.hotjar.com', 'www.clarity.ms', 'www.facebook.com',
                  'snap.licdn.com'];
 
+// a page with an embed far enough down that coming back to it shows
+const EMBED_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>A page with a video</title></head>
+<body>
+<h1>A page with a video</h1>
+<p>Some text before the video.</p>
+<iframe src="http://www.youtube.com/embed/video.html" title="The video"
+        width="320" height="180"></iframe>
+<p>Some text after it.</p>
+</body>
+</html>
+`;
+
 let server, browser;
 
 before(async () => {
     server = await startNginx({
         extraServer: `consent_gate_host analytics ${ANALYTICS.join(' ')};
-        consent_gate_host marketing ${MARKETING.join(' ')};`,
+        consent_gate_host marketing ${MARKETING.join(' ')};
+        location /embed/ { consent_placeholder on; }`,
     });
 
     writeFileSync(join(server.prefix, 'html/constructs.html'),
                   readFileSync(join(ROOT, 'tests/fixtures/constructs.html')));
     writeFileSync(join(server.prefix, 'html/own.png'), '');
+
+    /* a video embed; www.youtube.com answers from the nginx above */
+    mkdirSync(join(server.prefix, 'html/embed'));
+    writeFileSync(join(server.prefix, 'html/embed/page.html'), EMBED_PAGE);
+    writeFileSync(join(server.prefix, 'html/embed/video.html'),
+                  '<!DOCTYPE html><title>video</title><p>the video</p>\n');
 
     /* every name to the nginx above: a gated host answers from there */
     browser = await chromium.launch({
@@ -113,5 +134,57 @@ test('granted: the same page fetches from the gated hosts', async () => {
         assert.ok(hosts.includes(h), `granted: a request to ${h} `
                   + `(seen: ${hosts.sort().join(' ')})`);
     }
+    await context.close();
+});
+
+
+// consent_placeholder: keyboard only, then without JavaScript
+
+async function placeholderFlow(context, press) {
+    const page = await context.newPage();
+    await page.goto(server.base + '/embed/page.html');
+
+    assert.equal(await page.locator('iframe').count(), 0,
+                 'refused: no iframe');
+    const region = page.getByRole('group',
+                                  { name: /needs your consent to/ });
+    assert.equal(await region.count(), 1, 'a labelled placeholder');
+    const button = region.getByRole('button',
+                                    { name: 'Accept marketing and show' });
+    assert.equal(await button.count(), 1, 'its button, by its name');
+
+    await Promise.all([page.waitForEvent('load'), press(page, button)]);
+
+    assert.equal(new URL(page.url()).pathname, '/embed/page.html',
+                 'back on the page');
+    assert.equal(new URL(page.url()).hash, '#consent-embed-1',
+                 'at the embed');
+    const frame = page.locator('iframe[title="The video"]');
+    assert.equal(await frame.count(), 1, 'the embed is there');
+    assert.ok(await frame.isVisible(), 'and shown');
+    await page.close();
+}
+
+test('placeholder, keyboard only: Tab to the button, Enter, the embed',
+     async () => {
+    const context = await browser.newContext();
+
+    await placeholderFlow(context, async (page, button) => {
+        for (let i = 0; i < 30; i++) {
+            await page.keyboard.press('Tab');
+            if (await button.evaluate(b => b === document.activeElement)) {
+                return page.keyboard.press('Enter');
+            }
+        }
+        throw new Error('the button was never reached with Tab');
+    });
+
+    await context.close();
+});
+
+test('placeholder without JavaScript: the form alone shows the embed',
+     async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    await placeholderFlow(context, (page, button) => button.click());
     await context.close();
 });
