@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startNginx, CHROMIUM_ARGS, ROOT } from './lib/server.mjs';
+import { startNginx, axe, CHROMIUM_ARGS, ROOT } from './lib/server.mjs';
 
 const ANALYTICS = ['*.googletagmanager.com', 'www.google-analytics.com',
                    'static.hotjar.com', 'www.clarity.ms'];
@@ -153,6 +153,11 @@ async function placeholderFlow(context, press) {
                                     { name: 'Accept marketing and show' });
     assert.equal(await button.count(), 1, 'its button, by its name');
 
+    if (context.checkAxe) {
+        assert.deepEqual(await axe(page, '.consent-placeholder'), [],
+                         'axe finds nothing in the placeholder');
+    }
+
     await Promise.all([page.waitForEvent('load'), press(page, button)]);
 
     assert.equal(new URL(page.url()).pathname, '/embed/page.html',
@@ -168,6 +173,7 @@ async function placeholderFlow(context, press) {
 test('placeholder, keyboard only: Tab to the button, Enter, the embed',
      async () => {
     const context = await browser.newContext();
+    context.checkAxe = true;
 
     await placeholderFlow(context, async (page, button) => {
         for (let i = 0; i < 30; i++) {
