@@ -112,6 +112,9 @@ static uint64_t ngx_http_consent_gate_text_need(ngx_http_consent_gate_t *g,
     const unsigned char *text, size_t len);
 static uint64_t ngx_http_consent_gate_css_need(ngx_http_consent_gate_t *g,
     const unsigned char *css, size_t len);
+static int ngx_http_consent_gate_css(ngx_http_consent_gate_t *g,
+    const unsigned char *css, size_t len, uint64_t off, unsigned rewrite,
+    uint64_t *rest, uint64_t *urls);
 static size_t ngx_http_consent_gate_css_unescape(unsigned char *p,
     size_t len);
 static unsigned ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
@@ -1395,57 +1398,105 @@ ngx_http_consent_gate_text_need(ngx_http_consent_gate_t *g,
 }
 
 
-/*
- * CSS, its escapes undone: the hosts it names anywhere, and those of every
- * url() and every string (@import "...", image-set("..."), src: "...").
- */
+/* CSS, its escapes undone: every host it names, in a URL or not */
 
 static uint64_t
 ngx_http_consent_gate_css_need(ngx_http_consent_gate_t *g,
     const unsigned char *css, size_t len)
 {
-    size_t    i, s, e;
+    uint64_t  rest, urls;
+
+    (void) ngx_http_consent_gate_css(g, css, len, 0, 0, &rest, &urls);
+
+    return rest | urls;
+}
+
+
+/*
+ * CSS: the categories of every url() and every string (@import "...",
+ * image-set("..."), src: "...") naming a URL, in *urls, and of the hosts
+ * named anywhere else, in *rest.  With rewrite, the text (at offset off of
+ * the input) is sent with the refused URLs made "about:invalid", which
+ * fetches nothing.  Returns -1 when out() failed.
+ */
+
+static int
+ngx_http_consent_gate_css(ngx_http_consent_gate_t *g,
+    const unsigned char *css, size_t len, uint64_t off, unsigned rewrite,
+    uint64_t *rest, uint64_t *urls)
+{
+    size_t    i, s, e, seg;
     uint64_t  need;
 
-    need = ngx_http_consent_gate_text_need(g, css, len);
+    *rest = 0;
+    *urls = 0;
+    seg = 0;
 
     for (i = 0; i < len; i++) {
 
         if (css[i] == '"' || css[i] == '\'') {
-            for (e = i + 1; e < len && css[e] != css[i]; e++) {
+            s = i + 1;
+
+            for (e = s; e < len && css[e] != css[i]; e++) {
                 /* void */
             }
 
-            need |= ngx_http_consent_gate_url_need(g, css + i + 1, e - i - 1);
-            i = e;
-            continue;
-        }
-
-        if (len - i < 4 || (css[i] | 0x20) != 'u'
-            || strncasecmp((const char *) css + i, "url(", 4) != 0)
+        } else if (len - i >= 4 && (css[i] | 0x20) == 'u'
+                   && strncasecmp((const char *) css + i, "url(", 4) == 0)
         {
+            for (s = i + 4; s < len && ngx_http_consent_html_space(css[s]);
+                 s++)
+            {
+                /* void */
+            }
+
+            if (s < len && (css[s] == '"' || css[s] == '\'')) {
+                /* the string itself, next */
+                i = s - 1;
+                continue;
+            }
+
+            for (e = s; e < len && css[e] != ')'
+                        && !ngx_http_consent_html_space(css[e]); e++)
+            {
+                /* void */
+            }
+
+        } else {
             continue;
         }
 
-        for (s = i + 4; s < len && ngx_http_consent_html_space(css[s]); s++) {
-            /* void */
-        }
-
-        if (s < len && (css[s] == '"' || css[s] == '\'')) {
-            /* the string itself, next */
-            i = s - 1;
-            continue;
-        }
-
-        for (e = s; e < len && css[e] != ')'; e++) {
-            /* void */
-        }
-
-        need |= ngx_http_consent_gate_url_need(g, css + s, e - s);
+        need = ngx_http_consent_gate_url_need(g, css + s, e - s);
+        *urls |= need;
         i = e;
+
+        if ((need & g->granted) == need) {
+            continue;
+        }
+
+        *rest |= ngx_http_consent_gate_text_need(g, css + seg, s - seg);
+        seg = e;
+
+        if (rewrite) {
+            if (ngx_http_consent_gate_emit(g, off + s) != 0) {
+                return -1;
+            }
+
+            ngx_http_consent_gate_skip(g, off + e);
+
+            if (ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
+                                        (const unsigned char *) "about:invalid",
+                                        sizeof("about:invalid") - 1)
+                != 0)
+            {
+                return -1;
+            }
+        }
     }
 
-    return need;
+    *rest |= ngx_http_consent_gate_text_need(g, css + seg, len - seg);
+
+    return 0;
 }
 
 
@@ -1514,12 +1565,13 @@ static unsigned
 ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
     const unsigned char *text, size_t len)
 {
-    uint64_t        need;
+    uint64_t        need, urls;
     unsigned char  *css;
 
     if (g->held == NGX_HTTP_CONSENT_HTML_STYLE) {
 
         if (memchr(text, '\\', len) != NULL) {
+            /* escapes: undone in a copy, all of it goes if anything is */
             css = ngx_http_consent_gate_scratch(g);
             if (css == NULL) {
                 return gate_error;
@@ -1527,10 +1579,33 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
 
             memcpy(css, text, len);
             len = ngx_http_consent_gate_css_unescape(css, len);
-            text = css;
+            need = ngx_http_consent_gate_css_need(g, css, len);
+
+            return ((need & g->granted) == need) ? gate_keep : gate_remove;
         }
 
-        need = ngx_http_consent_gate_css_need(g, text, len);
+        /* the refused URLs made harmless; a host named elsewhere: all */
+
+        (void) ngx_http_consent_gate_css(g, text, len, 0, 0, &need, &urls);
+
+        if ((need & g->granted) != need) {
+            return gate_remove;
+        }
+
+        if ((urls & g->granted) == urls) {
+            return gate_keep;
+        }
+
+        g->removed++;
+
+        if (ngx_http_consent_gate_css(g, text, len, g->text_start, 1, &need,
+                                      &urls)
+            != 0)
+        {
+            return gate_error;
+        }
+
+        return gate_edit;
 
     } else {
         need = ngx_http_consent_gate_text_need(g, text, len);

@@ -642,11 +642,21 @@ test_constructs(void **state)
             NECESSARY, "<p >");
     kept("<p style=\"color: red; background: url(/own.png)\">", NECESSARY);
 
-    /* <style>: @import and url() */
+    /* <style>: the refused @import and url() made harmless */
     refused("<style>@import \"https://static.hotjar.com/i.css\";</style>x",
-            NECESSARY, "x");
+            NECESSARY, "<style>@import \"about:invalid\";</style>x");
+    refused("<style>.a{background:url(//www.clarity.ms/b.png)}"
+            ".b{background:url( '/own.png' )}"
+            "@font-face{src:url(\"//www.clarity.ms/f.woff\")}</style>x",
+            NECESSARY,
+            "<style>.a{background:url(about:invalid)}"
+            ".b{background:url( '/own.png' )}"
+            "@font-face{src:url(\"about:invalid\")}</style>x");
     refused("<style>.a{background:url(//www.clarity.ms/b.png)}</style>x",
-            NECESSARY, "x");
+            MARKETING,
+            "<style>.a{background:url(about:invalid)}</style>x");
+    /* a host named outside a URL: the whole element */
+    refused("<style>/* www.clarity.ms */ .a{}</style>x", NECESSARY, "x");
     refused("<style>.a{background:u\\72l(//www.cl\\61rity.ms/b.png)}</style>",
             NECESSARY, "");
     kept("<style>.a{background:url(/b.png)}</style>x", NECESSARY);
