@@ -1997,8 +1997,8 @@ ngx_http_consent_gate_overflow(ngx_http_consent_gate_t *g)
  * scheme (with none, too: "https:host" is that host on an http page), no
  * userinfo nor port, percent-encoding undone, lowercase.  Returns 1 with
  * the host, 0 for no host (a relative URL: this site's own; another
- * scheme), -1 for a host that is not plain ASCII letters, digits, "-",
- * "_" and ".", or too long to read: the caller fails closed.
+ * scheme), -1 for a host that holds characters beyond ASCII or an "&", or
+ * too long to read: the caller fails closed.
  */
 
 int
@@ -2137,8 +2137,15 @@ authority:
         return 0;
     }
 
+    /*
+     * beyond ASCII, the browser's IDNA mapping may make a gated name of it
+     * (fullwidth letters, a soft hyphen); an "&" left is a reference the
+     * browser may read otherwise: not read for sure.  Other ASCII it keeps
+     * as it is: compared as it is.
+     */
+
     for (i = 0; i < n; i++) {
-        if (!ngx_http_consent_gate_host_char(host[i])) {
+        if (host[i] >= 0x80 || host[i] == '&') {
             return -1;
         }
     }
