@@ -87,6 +87,21 @@ like($r->{body}, qr{<p>before</p>\n<span id="consent-embed-1"></span><iframe src
      'granted: the iframe, behind its anchor');
 unlike($r->{body}, qr/consent-placeholder/, 'granted: no placeholder');
 
+# nginx -t: a value that is not on or off names the file and line
+
+my ($rc, $out) = $t->test_config(<<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        consent_placeholder maybe;
+    }
+END
+isnt($rc, 0, 'consent_placeholder maybe: nginx -t fails');
+like($out, qr{invalid value "maybe" in "consent_placeholder" directive, it must be "on" or "off" in \S+test\.conf:\d+},
+     'and names the directive, the values and file:line');
+
 $t->check_log;
 
 done_testing();
