@@ -89,6 +89,9 @@ static const unsigned char *ngx_http_consent_gate_tag_text(
     ngx_http_consent_gate_t *g, ngx_http_consent_html_tag_t *tag);
 static unsigned ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag, const unsigned char *text);
+static int ngx_http_consent_gate_value_refused(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    ngx_http_consent_html_attr_e k);
 static unsigned ngx_http_consent_gate_consent(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
 static int ngx_http_consent_gate_names_allow(ngx_http_consent_gate_t *g,
@@ -561,29 +564,54 @@ ngx_http_consent_gate_tag_text(ngx_http_consent_gate_t *g,
 
 
 /*
- * The rules, per element: what a refused host costs it.  Whole elements go
- * where the element is nothing but the fetch (script, img, embed...),
- * attributes where the element stays useful without them (video's src,
- * a's ping, style...), srcset candidates one by one.  See docs/gating.md.
+ * What each element fetches (docs/gating.md): the URL attributes for which
+ * it goes whole, where it is nothing but the fetch (script, img, embed...),
+ * and those that go alone, where it stays useful without them (video's
+ * src, object's data...).  On any element: background, ping and style go
+ * alone; srcset candidates one by one.
  */
+
+#define A(k)  ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_ ## k)
+
+static const struct {
+    uint32_t                         whole;
+    uint32_t                         alone;
+} ngx_http_consent_gate_fetches[NGX_HTTP_CONSENT_HTML_NELEMENTS] = {
+    [NGX_HTTP_CONSENT_HTML_SCRIPT]  = { A(SRC), 0 },
+    [NGX_HTTP_CONSENT_HTML_IFRAME]  = { A(SRC), 0 },
+    [NGX_HTTP_CONSENT_HTML_EMBED]   = { A(SRC), 0 },
+    [NGX_HTTP_CONSENT_HTML_TRACK]   = { A(SRC), 0 },
+    [NGX_HTTP_CONSENT_HTML_SOURCE]  = { A(SRC), 0 },
+    [NGX_HTTP_CONSENT_HTML_IMG]     = { A(SRC) | A(HREF) | A(XLINK_HREF), 0 },
+    [NGX_HTTP_CONSENT_HTML_IMAGE]   = { A(SRC) | A(HREF) | A(XLINK_HREF), 0 },
+    [NGX_HTTP_CONSENT_HTML_FEIMAGE] = { A(HREF) | A(XLINK_HREF), 0 },
+    [NGX_HTTP_CONSENT_HTML_LINK]    = { A(HREF), 0 },      /* if rel fetches */
+    [NGX_HTTP_CONSENT_HTML_BASE]    = { A(HREF), 0 },      /* relative URLs */
+    [NGX_HTTP_CONSENT_HTML_META]    = { A(CONTENT), 0 },   /* refresh */
+    [NGX_HTTP_CONSENT_HTML_VIDEO]   = { 0, A(SRC) | A(POSTER) },
+    [NGX_HTTP_CONSENT_HTML_AUDIO]   = { 0, A(SRC) },
+    [NGX_HTTP_CONSENT_HTML_OBJECT]  = { 0, A(DATA) },
+    [NGX_HTTP_CONSENT_HTML_INPUT]   = { 0, A(SRC) },       /* type=image */
+    [NGX_HTTP_CONSENT_HTML_USE]     = { 0, A(HREF) | A(XLINK_HREF) }
+};
+
+#define NGX_HTTP_CONSENT_GATE_ALONE  (A(BACKGROUND) | A(PING) | A(STYLE))
+
+#define NGX_HTTP_CONSENT_GATE_SRCSET                                          \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)                     \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMAGE)                 \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SOURCE))
+
 
 static unsigned
 ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag, const unsigned char *text)
 {
     int                            rc;
-    size_t                         i, n, len;
+    size_t                         i, n;
     unsigned                       d, kept;
-    uint32_t                       edit;
-    const unsigned char           *v;
+    uint32_t                       whole, alone;
     ngx_http_consent_html_attr_t  *a;
-
-    static const ngx_http_consent_html_attr_e  urls[] = {
-        NGX_HTTP_CONSENT_HTML_A_SRC, NGX_HTTP_CONSENT_HTML_A_HREF,
-        NGX_HTTP_CONSENT_HTML_A_XLINK_HREF, NGX_HTTP_CONSENT_HTML_A_POSTER,
-        NGX_HTTP_CONSENT_HTML_A_DATA, NGX_HTTP_CONSENT_HTML_A_BACKGROUND,
-        NGX_HTTP_CONSENT_HTML_A_PING
-    };
 
     a = tag->attrs;
     g->need = 0;
@@ -611,66 +639,32 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
         }
     }
 
-    /* the URL attributes each element fetches: the element goes */
-
-    edit = 0;
+    whole = ngx_http_consent_gate_fetches[tag->element].whole & tag->present;
+    alone = ngx_http_consent_gate_fetches[tag->element].alone & tag->present;
 
     switch (tag->element) {
 
-    case NGX_HTTP_CONSENT_HTML_SCRIPT:
-    case NGX_HTTP_CONSENT_HTML_EMBED:
-    case NGX_HTTP_CONSENT_HTML_TRACK:
-    case NGX_HTTP_CONSENT_HTML_SOURCE:
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC;
-        break;
-
     case NGX_HTTP_CONSENT_HTML_IFRAME:
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC;
-
-        if (a[NGX_HTTP_CONSENT_HTML_A_SRCDOC].present) {
-            rc = ngx_http_consent_gate_srcdoc(g,
-                     text + (a[NGX_HTTP_CONSENT_HTML_A_SRCDOC].vstart
-                             - tag->start),
-                     (size_t) (a[NGX_HTTP_CONSENT_HTML_A_SRCDOC].vend
-                               - a[NGX_HTTP_CONSENT_HTML_A_SRCDOC].vstart));
-            if (rc != 0) {
-                return (rc < 0) ? gate_error : gate_remove;
-            }
+        rc = ngx_http_consent_gate_value_refused(g, tag, text,
+                                             NGX_HTTP_CONSENT_HTML_A_SRCDOC);
+        if (rc != 0) {
+            return (rc < 0) ? gate_error : gate_remove;
         }
 
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_IMG:
-    case NGX_HTTP_CONSENT_HTML_IMAGE:
-    case NGX_HTTP_CONSENT_HTML_FEIMAGE:
-        edit = ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC)
-               | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_HREF)
-               | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_XLINK_HREF);
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_BASE:
-        /* every relative URL of the page would go to that host */
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_HREF;
         break;
 
     case NGX_HTTP_CONSENT_HTML_LINK:
         if (!ngx_http_consent_gate_link_fetches(
                  &a[NGX_HTTP_CONSENT_HTML_A_REL]))
         {
+            whole = 0;
             break;
         }
 
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_HREF;
-
-        if (a[NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET].present) {
-            v = text + (a[NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET].vstart
-                        - tag->start);
-            len = (size_t) (a[NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET].vend
-                            - a[NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET].vstart);
-
-            if (ngx_http_consent_gate_srcset(g, v, len, &kept) != 0) {
-                return gate_remove;
-            }
+        rc = ngx_http_consent_gate_value_refused(g, tag, text,
+                                        NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET);
+        if (rc != 0) {
+            return (rc < 0) ? gate_error : gate_remove;
         }
 
         break;
@@ -679,14 +673,16 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
         if (!ngx_http_consent_html_attr_is(
                  &a[NGX_HTTP_CONSENT_HTML_A_HTTP_EQUIV], "refresh"))
         {
-            break;
+            whole = 0;
         }
 
-        /* "5; url=...": any host of ours named in it */
-        rc = ngx_http_consent_gate_attr_refused(g, tag, text,
-                                            NGX_HTTP_CONSENT_HTML_A_CONTENT);
-        if (rc != 0) {
-            return (rc < 0) ? gate_error : gate_remove;
+        break;
+
+    case NGX_HTTP_CONSENT_HTML_INPUT:
+        if (!ngx_http_consent_html_attr_is(&a[NGX_HTTP_CONSENT_HTML_A_TYPE],
+                                           "image"))
+        {
+            alone = 0;
         }
 
         break;
@@ -702,12 +698,15 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
         break;
     }
 
-    for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-        if (!(edit & ((uint32_t) 1 << urls[i]))) {
+    /* the element goes */
+
+    for (i = 0; whole; i++, whole >>= 1) {
+        if (!(whole & 1)) {
             continue;
         }
 
-        rc = ngx_http_consent_gate_attr_refused(g, tag, text, urls[i]);
+        rc = ngx_http_consent_gate_attr_refused(g, tag, text,
+                                             (ngx_http_consent_html_attr_e) i);
         if (rc != 0) {
             return (rc < 0) ? gate_error : gate_remove;
         }
@@ -721,55 +720,18 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
         return gate_inline;
     }
 
-    /* the attributes that go alone */
+    /* or only attributes */
 
-    switch (tag->element) {
-
-    case NGX_HTTP_CONSENT_HTML_VIDEO:
-        edit = ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC)
-               | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_POSTER);
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_AUDIO:
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC;
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_OBJECT:
-        edit = (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_DATA;
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_INPUT:
-        edit = ngx_http_consent_html_attr_is(&a[NGX_HTTP_CONSENT_HTML_A_TYPE],
-                                             "image")
-               ? (uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC : 0;
-        break;
-
-    case NGX_HTTP_CONSENT_HTML_USE:
-        edit = ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_HREF)
-               | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_XLINK_HREF);
-        break;
-
-    default:
-        edit = 0;
-        break;
-    }
-
-    /* on any element: background, ping (a, area), style */
-
-    edit |= ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_BACKGROUND)
-            | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_PING)
-            | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_STYLE);
-
-    edit &= tag->present;
+    alone |= NGX_HTTP_CONSENT_GATE_ALONE & tag->present;
     n = 0;
 
-    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-        if (!(edit & ((uint32_t) 1 << i))) {
+    for (i = 0; alone; i++, alone >>= 1) {
+        if (!(alone & 1)) {
             continue;
         }
 
         rc = ngx_http_consent_gate_attr_refused(g, tag, text,
-                                            (ngx_http_consent_html_attr_e) i);
+                                             (ngx_http_consent_html_attr_e) i);
         if (rc < 0) {
             return gate_error;
         }
@@ -780,18 +742,17 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
         }
     }
 
-    /* srcset, candidate by candidate */
+    /* or srcset candidates */
 
-    if ((tag->element == NGX_HTTP_CONSENT_HTML_IMG
-         || tag->element == NGX_HTTP_CONSENT_HTML_SOURCE
-         || tag->element == NGX_HTTP_CONSENT_HTML_IMAGE)
+    if ((NGX_HTTP_CONSENT_GATE_SRCSET
+         & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
         && a[NGX_HTTP_CONSENT_HTML_A_SRCSET].present)
     {
-        v = text + (a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vstart - tag->start);
-        len = (size_t) (a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vend
-                        - a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vstart);
-
-        rc = ngx_http_consent_gate_srcset(g, v, len, &kept);
+        rc = ngx_http_consent_gate_srcset(g,
+                 text + (a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vstart - tag->start),
+                 (size_t) (a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vend
+                           - a[NGX_HTTP_CONSENT_HTML_A_SRCSET].vstart),
+                 &kept);
         if (rc < 0) {
             return gate_error;
         }
@@ -806,6 +767,40 @@ ngx_http_consent_gate_decide(ngx_http_consent_gate_t *g,
 
     return n ? gate_edit : gate_keep;
 }
+
+
+/*
+ * A srcdoc or an imagesrcset refused: 1, else 0, or -1 when alloc()
+ * failed
+ */
+
+static int
+ngx_http_consent_gate_value_refused(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    ngx_http_consent_html_attr_e k)
+{
+    size_t                         len;
+    unsigned                       kept;
+    const unsigned char           *v;
+    ngx_http_consent_html_attr_t  *a;
+
+    a = &tag->attrs[k];
+
+    if (!a->present) {
+        return 0;
+    }
+
+    v = text + (a->vstart - tag->start);
+    len = (size_t) (a->vend - a->vstart);
+
+    if (k == NGX_HTTP_CONSENT_HTML_A_SRCDOC) {
+        return ngx_http_consent_gate_srcdoc(g, v, len);
+    }
+
+    return ngx_http_consent_gate_srcset(g, v, len, &kept);
+}
+
+#undef A
 
 
 /*
