@@ -1015,7 +1015,7 @@ ngx_http_consent_gate_attr_refused(ngx_http_consent_gate_t *g,
     switch (k) {
 
     case NGX_HTTP_CONSENT_HTML_A_STYLE:
-        /* v is ours: in buf or in scratch */
+        /* with an escape, v is a copy of ours (in buf or in scratch) */
         len = ngx_http_consent_gate_css_unescape((unsigned char *) v, len);
         need = ngx_http_consent_gate_css_need(g, v, len);
         break;
@@ -1292,8 +1292,9 @@ ngx_http_consent_gate_srcdoc(ngx_http_consent_gate_t *g,
 
 
 /*
- * An attribute value with its references decoded: in buf when short
- * enough, else in scratch (a tag is never longer than the hold).
+ * An attribute value with its references decoded: as it is when it has
+ * none (nor a CSS escape), else in buf when short enough, else in scratch
+ * (a tag is never longer than the hold); a copy may be written to.
  */
 
 static int
@@ -1302,6 +1303,13 @@ ngx_http_consent_gate_decoded(ngx_http_consent_gate_t *g,
     const unsigned char **out, size_t *out_len)
 {
     unsigned char  *p;
+
+    if (memchr(v, '&', len) == NULL && memchr(v, '\\', len) == NULL) {
+        /* nothing to decode, nor to unescape in CSS: as it is */
+        *out = v;
+        *out_len = len;
+        return 0;
+    }
 
     if (len <= NGX_HTTP_CONSENT_GATE_SHORT) {
         p = buf;
@@ -1505,6 +1513,11 @@ ngx_http_consent_gate_css_unescape(unsigned char *p, size_t len)
 {
     size_t    r, w, k;
     uint32_t  cp;
+
+    if (memchr(p, '\\', len) == NULL) {
+        /* nothing to undo, nothing written */
+        return len;
+    }
 
     r = 0;
     w = 0;
@@ -2021,8 +2034,15 @@ ngx_http_consent_gate_url_host(const unsigned char *url, size_t len,
     n = 0;
     cut = 0;
 
-    for (i = 0; i < len; i++) {
-        if (url[i] == '\t' || url[i] == '\n' || url[i] == '\r') {
+    /*
+     * up to the "/", "\\", "?" or "#" that ends what follows the first
+     * ":" and slashes: past the host, whatever the URL is
+     */
+
+    for (i = 0, k = 0; i < len; i++) {
+        ch = url[i];
+
+        if (ch == '\t' || ch == '\n' || ch == '\r') {
             continue;
         }
 
@@ -2031,7 +2051,18 @@ ngx_http_consent_gate_url_host(const unsigned char *url, size_t len,
             break;
         }
 
-        buf[n++] = url[i];
+        if ((ch == '/' || ch == '\\' || ch == '?' || ch == '#')
+            && k && n && buf[n - 1] != '/' && buf[n - 1] != '\\'
+            && buf[n - 1] != ':')
+        {
+            break;
+        }
+
+        if (ch == '/' || ch == '\\' || ch == ':') {
+            k = 1;
+        }
+
+        buf[n++] = ch;
     }
 
     p = buf;

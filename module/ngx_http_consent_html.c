@@ -1888,7 +1888,9 @@ ngx_http_consent_html_in(const char **names, const unsigned char *name,
     size_t  i;
 
     for (i = 0; names[i] != NULL; i++) {
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
+        if (names[i][0] == (char) name[0] && strlen(names[i]) == len
+            && memcmp(names[i], name, len) == 0)
+        {
             return 1;
         }
     }
@@ -2135,10 +2137,15 @@ size_t
 ngx_http_consent_html_decode(unsigned char *p, size_t len)
 {
     size_t          r, w, k, n;
-    unsigned char   out[4];
+    unsigned char   out[4], *amp;
 
-    r = 0;
-    w = 0;
+    amp = memchr(p, '&', len);
+    if (amp == NULL) {
+        return len;
+    }
+
+    r = amp - p;
+    w = r;
 
     while (r < len) {
         if (p[r] == '&') {
