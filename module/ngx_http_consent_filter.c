@@ -869,7 +869,7 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
     case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
         if (ngx_http_consent_placeholder(ctx->request, ctx->gate.embeds,
                 ctx->gate.embed_category, ctx->gate.granted,
-                kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR, &html)
+                kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR, p, len, &html)
             != NGX_OK)
         {
             return -1;

@@ -123,6 +123,7 @@ static size_t ngx_http_consent_gate_css_unescape(unsigned char *p,
 static unsigned ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
     const unsigned char *text, size_t len);
 static int ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
     unsigned d);
 static int ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
@@ -499,7 +500,7 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
         && tag->element == NGX_HTTP_CONSENT_HTML_IFRAME && !tag->foreign
         && (d == gate_remove || d == gate_keep))
     {
-        if (ngx_http_consent_gate_embed(g, d) != 0) {
+        if (ngx_http_consent_gate_embed(g, tag, text, d) != 0) {
             return -1;
         }
     }
@@ -1625,14 +1626,21 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
 
 /*
  * A gated iframe, with consent_placeholder: in its place when it goes, a
- * placeholder for g->embed_category; before it when it stays, an anchor
- * of the same number, so that the placeholder's form comes back to it.
+ * placeholder for g->embed_category and the host of its src (given to
+ * out()); before it when it stays, an anchor of the same number, so that
+ * the placeholder's form comes back to it.
  */
 
 static int
-ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g, unsigned d)
+ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    unsigned d)
 {
-    uint64_t  refused;
+    size_t                         n, hlen;
+    uint64_t                       refused;
+    unsigned char                  buf[NGX_HTTP_CONSENT_GATE_SHORT];
+    const unsigned char           *url;
+    ngx_http_consent_html_attr_t  *a;
 
     refused = g->need & ~g->granted;
 
@@ -1643,10 +1651,32 @@ ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g, unsigned d)
     g->embeds++;
     g->embed_category = (unsigned) __builtin_ctzll(refused);
 
+    if (d != gate_remove) {
+        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_ANCHOR,
+                                          NULL, 0);
+    }
+
+    a = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_SRC];
+    hlen = 0;
+
+    if (a->present
+        && ngx_http_consent_gate_decoded(g, text + (a->vstart - tag->start),
+                                         (size_t) (a->vend - a->vstart), buf,
+                                         &url, &n)
+           != 0)
+    {
+        return -1;
+    }
+
+    if (a->present
+        && ngx_http_consent_gate_url_host(url, n, g->embed_host, &hlen) != 1)
+    {
+        hlen = 0;
+    }
+
     return ngx_http_consent_gate_send(g,
-               (d == gate_remove) ? NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER
-                                  : NGX_HTTP_CONSENT_GATE_OUT_ANCHOR,
-               NULL, 0);
+                                      NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER,
+                                      g->embed_host, hlen);
 }
 
 

@@ -35,7 +35,7 @@ typedef enum {
     NGX_HTTP_CONSENT_GATE_OUT_COPY,       /* bytes valid during the call */
     NGX_HTTP_CONSENT_GATE_OUT_HEAD,       /* insert the head snippet */
     NGX_HTTP_CONSENT_GATE_OUT_BANNER,     /* insert the banner */
-    NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER, /* an iframe's, g->embeds-th */
+    NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER, /* g->embeds-th, its host */
     NGX_HTTP_CONSENT_GATE_OUT_ANCHOR      /* where a granted one stays */
 } ngx_http_consent_gate_out_e;
 
@@ -107,6 +107,8 @@ struct ngx_http_consent_gate_s {
     /* consent_placeholder: the gated iframes, by number from 1 */
     unsigned                             embeds;
     unsigned                             embed_category;
+    unsigned char                        embed_host[
+                                             NGX_HTTP_CONSENT_GATE_HOST_LEN];
     ngx_http_consent_html_element_e      held;     /* script or style */
 
     /* counters, for the caller's log */

@@ -218,7 +218,7 @@ ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
 /* ngx_http_consent_placeholder.c: consent_placeholder */
 ngx_int_t ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t category, uint64_t granted, ngx_uint_t anchor,
-    ngx_str_t *html);
+    const u_char *host, size_t host_len, ngx_str_t *html);
 
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

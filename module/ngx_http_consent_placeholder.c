@@ -12,19 +12,21 @@
 
 
 /*
- * consent_placeholder: in place of an iframe the reader refused, what it
- * needs and a button granting that category, that works without
- * JavaScript: a form posting the reader's grants and this one to the
- * endpoint, which comes back to the page at the placeholder's number
- * (the kept iframe carries an anchor of the same number).  A native form
- * and button: keyboard and screen readers need nothing more; no inline
- * style nor script, for a strict CSP.
+ * consent_placeholder: in place of an iframe the reader refused, the host
+ * it came from, what it needs and a button granting that category, that
+ * works without JavaScript: a form posting the reader's grants and this
+ * one to the endpoint, which comes back to the page at the placeholder's
+ * number (the kept iframe carries an anchor of the same number).  A
+ * native form and button: keyboard and screen readers need nothing more;
+ * no inline style nor script, for a strict CSP.
  */
 
 
 typedef struct {
     const char                  *lang;
-    const char                  *text;     /* then the category, quoted */
+    const char                  *text;     /* then, with a host: */
+    const char                  *from;     /* and the host */
+    const char                  *needs;    /* then the category, quoted */
     const char                  *end;
     const char                  *accept;   /* then the category */
     const char                  *show;
@@ -39,12 +41,14 @@ static u_char *ngx_http_consent_placeholder_input(u_char *p,
 static ngx_http_consent_placeholder_texts_t
     ngx_http_consent_placeholder_texts[] =
 {
-    { "en", "This content is not shown: it needs your consent to "
-            "\xe2\x80\x9c", "\xe2\x80\x9d.", "Accept ", " and show" },
-    { "fr", "Ce contenu n\xe2\x80\x99" "est pas affich\xc3\xa9 : il demande "
-            "votre accord pour \xc2\xab\xc2\xa0", "\xc2\xa0\xc2\xbb.",
-            "Accepter ", " et afficher" },
-    { NULL, NULL, NULL, NULL, NULL }
+    { "en", "This content", " from ",
+            " is not shown: it needs your consent to \xe2\x80\x9c",
+            "\xe2\x80\x9d.", "Accept ", " and show" },
+    { "fr", "Ce contenu", " de ",
+            " n\xe2\x80\x99" "est pas affich\xc3\xa9 : il demande votre"
+            " accord pour \xc2\xab\xc2\xa0",
+            "\xc2\xa0\xc2\xbb.", "Accepter ", " et afficher" },
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 
@@ -56,7 +60,7 @@ static ngx_http_consent_placeholder_texts_t
 ngx_int_t
 ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t category, uint64_t granted, ngx_uint_t anchor,
-    ngx_str_t *html)
+    const u_char *host, size_t host_len, ngx_str_t *html)
 {
     u_char                                *p;
     size_t                                 len;
@@ -125,6 +129,9 @@ ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
                  "</button></form></div>#")
           + 4 * name.len + 2
           + ngx_strlen(t->text)
+          + ngx_strlen(t->from)
+          + ngx_escape_html(NULL, (u_char *) host, host_len) + host_len
+          + ngx_strlen(t->needs)
           + ngx_strlen(t->end)
           + ngx_strlen(t->accept)
           + ngx_strlen(t->show)
@@ -153,6 +160,13 @@ ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
                        "<p id=\"%V-text\">", &name, &name,
                        (u_char *) t->lang, &name);
     p = ngx_http_consent_placeholder_cpy(p, t->text);
+
+    if (host_len) {
+        p = ngx_http_consent_placeholder_cpy(p, t->from);
+        p = (u_char *) ngx_escape_html(p, (u_char *) host, host_len);
+    }
+
+    p = ngx_http_consent_placeholder_cpy(p, t->needs);
     p = (u_char *) ngx_escape_html(p, cat->data, cat->len);
     p = ngx_http_consent_placeholder_cpy(p, t->end);
     p = ngx_cpymem(p, "</p><form method=\"post\" action=\"",

@@ -50,14 +50,14 @@ my $r = $t->get('/embed/page.html?a=1');
 is($r->{status}, 200, 'placeholder page: 200');
 my $body = $r->{body};
 
-unlike($body, qr/youtube/, 'refused: no iframe, no host');
-like($body, qr{<p>before</p>\n<div class="consent consent-placeholder" id="consent-embed-1" role="group" aria-labelledby="consent-embed-1-text" lang="en"><p id="consent-embed-1-text">This content is not shown: it needs your consent to \x{e2}\x{80}\x{9c}marketing\x{e2}\x{80}\x{9d}\.</p>}s,
+unlike($body, qr{<iframe|youtube\.com/embed}, 'refused: no iframe, no URL');
+like($body, qr{<p>before</p>\n<div class="consent consent-placeholder" id="consent-embed-1" role="group" aria-labelledby="consent-embed-1-text" lang="en"><p id="consent-embed-1-text">This content from www\.youtube\.com is not shown: it needs your consent to \x{e2}\x{80}\x{9c}marketing\x{e2}\x{80}\x{9d}\.</p>}s,
      'refused: a labelled placeholder in the iframe\'s place');
 like($body, qr{<form method="post" action="/consent/"><input type="hidden" name="action" value="save"><input type="hidden" name="source" value="banner"><input type="hidden" name="category" value="marketing"><input type="hidden" name="return" value="/embed/page\.html\?a=1#consent-embed-1"><button class="consent-btn" type="submit">Accept marketing and show</button></form></div>\n<p>after</p>},
      'refused: a form granting marketing, back to the page and anchor');
 
 $r = $t->get('/embed/page.html', 'Accept-Language' => 'fr-FR,fr;q=0.9');
-like($r->{body}, qr{lang="fr".*il demande votre accord pour .*marketing.*Accepter marketing et afficher</button>}s,
+like($r->{body}, qr{lang="fr".*Ce contenu de www\.youtube\.com n\x{e2}\x{80}\x{99}est pas affich\x{c3}\x{a9} : il demande votre accord pour .*marketing.*Accepter marketing et afficher</button>}s,
      'in French');
 
 # analytics already granted: kept in the form
