@@ -130,7 +130,7 @@ out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
     size_t len)
 {
     int     n;
-    char    tmp[64];
+    char    tmp[320];
     buf_t  *b = data;
 
     switch (kind) {
@@ -142,9 +142,10 @@ out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
         break;
     case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
     case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
-        n = snprintf(tmp, sizeof(tmp), "<!--%s %u %u-->",
+        n = snprintf(tmp, sizeof(tmp), "<!--%s %u %u%s%.*s-->",
                      (kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR) ? "A" : "P",
-                     b->gate->embeds, b->gate->embed_category);
+                     b->gate->embeds, b->gate->embed_category,
+                     len ? " " : "", (int) len, p);
         buf_add(b, tmp, n);
         break;
     default:
@@ -807,9 +808,11 @@ test_placeholder(void **state)
          "<iframe src=//static.hotjar.com/h></iframe>";
 
     expect(in, NECESSARY, 4,
-           "<!--P 1 2--><iframe src=/own></iframe><!--P 2 1--><!--P 3 1-->");
+           "<!--P 1 2 www.facebook.com--><iframe src=/own></iframe>"
+           "<!--P 2 1--><!--P 3 1 static.hotjar.com-->");
     expect(in, ANALYTICS, 4,
-           "<!--P 1 2--><iframe src=/own></iframe><!--A 2 1-->"
+           "<!--P 1 2 www.facebook.com--><iframe src=/own></iframe>"
+           "<!--A 2 1-->"
            "<iframe data-consent=analytics src=/a></iframe><!--A 3 1-->"
            "<iframe src=//static.hotjar.com/h></iframe>");
     /* off: only the removal */
