@@ -32,7 +32,7 @@ ASAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # the request-independent cores: no nginx types, unit-tested, fuzzed and
 # shared with tools/
-PURE_NAMES = cookie form html lang record tree note
+PURE_NAMES = cookie form gate html lang record tree note
 PURE_SRCS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.c))
 PURE_HDRS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.h))
 
@@ -267,25 +267,39 @@ $(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(PURE_SRCS) $(PURE_HDRS) \
 
 # --- fuzzing (libFuzzer), a bounded time per target -----------------------
 
-fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
-	@fail=0; for f in $(FUZZERS); do \
-	    name=$${f#fuzz_}; corpus=$(BUILD)/fuzz/corpus-$$name; \
-	    mkdir -p $$corpus; \
-	    [ -d tests/fuzz/corpus/$$name ] \
-	        && cp -r tests/fuzz/corpus/$$name/. $$corpus/; \
-	    echo "== $$f for $(FUZZ_SECONDS)s"; \
-	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$f- $$corpus \
-	        > $(BUILD)/fuzz/$$f.log 2>&1 \
-	        && tail -n 1 $(BUILD)/fuzz/$$f.log \
-	        || { tail -n 40 $(BUILD)/fuzz/$$f.log; fail=1; }; \
-	done; exit $$fail
+# every target for $(1) seconds, on a copy of its corpus, with its
+# dictionary (tests/fuzz/<target>.dict) if it has one
+fuzz_run = fail=0; for f in $(FUZZERS); do \
+        name=$${f\#fuzz_}; corpus=$(BUILD)/fuzz/corpus-$$name; \
+        mkdir -p $$corpus; \
+        [ -d tests/fuzz/corpus/$$name ] \
+            && cp -r tests/fuzz/corpus/$$name/. $$corpus/; \
+        dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+        echo "== $$f for $(1)s"; \
+        $(BUILD)/fuzz/$$f -max_total_time=$(1) -max_len=65536 $$dict \
+            -artifact_prefix=$(BUILD)/fuzz/$$f- $$corpus \
+            > $(BUILD)/fuzz/$$f.log 2>&1 \
+            && tail -n 1 $(BUILD)/fuzz/$$f.log \
+            || { tail -n 40 $(BUILD)/fuzz/$$f.log; fail=1; }; \
+    done; exit $$fail
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@$(call fuzz_run,$(FUZZ_SECONDS))
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) \
+                      $(PURE_SRCS) $(PURE_HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) \
 	    -ljansson -lcrypto
+
+# --- fuzzing for long: an hour per target, not part of make test ----------
+
+FUZZ_LONG_SECONDS ?= 3600
+
+.PHONY: fuzz-long
+fuzz-long: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@$(call fuzz_run,$(FUZZ_LONG_SECONDS))
 
 # --- integration (real nginx, prove) and browser (Chromium) ---------------
 

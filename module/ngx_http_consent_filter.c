@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_consent_module.h"
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 #include "ngx_http_consent_inflate.h"
 #include "ngx_http_consent_plan.h"
 
@@ -20,14 +20,14 @@
 
 
 /* what the gate reads of a location's rules, built once at merge time */
-struct ngx_http_consent_gate_rules_s {
-    ngx_http_consent_html_rules_t   html;
+struct ngx_http_consent_gate_tables_s {
+    ngx_http_consent_gate_rules_t   html;
 };
 
 
 /* one gated page: the gate, its output chains, the inflater if compressed */
 struct ngx_http_consent_page_s {
-    ngx_http_consent_html_gate_t    gate;
+    ngx_http_consent_gate_t         gate;
 
     ngx_http_request_t             *request;
     ngx_http_consent_inflate_t     *inflate;  /* a gzip or deflate answer */
@@ -75,7 +75,8 @@ static ngx_int_t ngx_http_consent_google_snippet(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_gate_after(ngx_http_request_t *r,
     ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in);
 static int ngx_http_consent_filter_out(void *data,
-    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
+    ngx_http_consent_gate_out_e kind, const unsigned char *p, size_t len);
+static void *ngx_http_consent_filter_alloc(void *data, size_t size);
 static ngx_int_t ngx_http_consent_filter_link(
     ngx_http_consent_filter_ctx_t *ctx, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_filter_copy(
@@ -539,7 +540,6 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_encoding_e encoding)
 {
     size_t                            cap;
-    u_char                           *hold;
     uint64_t                          optional;
     ngx_uint_t                        banner, head;
     ngx_http_consent_main_conf_t     *mcf;
@@ -573,7 +573,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (lcf->gate_rules == NULL) {
+    if (lcf->gate_tables == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "consent filter: no gate rules for this location");
         return NGX_ERROR;
@@ -599,16 +599,15 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the hold is allocated only when an element spans buffers */
+
     cap = ngx_max(lcf->gate_buffer, NGX_HTTP_CONSENT_MIN_BUFFER);
 
-    hold = ngx_palloc(r->pool, cap);
-    if (hold == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_consent_html_gate_init(&ctx->gate, &lcf->gate_rules->html,
-                                    cctx->granted, head, banner, hold, cap,
-                                    ngx_http_consent_filter_out, ctx);
+    ngx_http_consent_gate_init(&ctx->gate, &lcf->gate_tables->html,
+                               cctx->granted, head, banner, cap,
+                               ngx_http_consent_filter_out,
+                               ngx_http_consent_filter_alloc, ctx);
+    ctx->gate.placeholder = lcf->placeholder ? 1 : 0;
 
     ctx->request = r;
     ctx->last_out = &ctx->out;
@@ -628,7 +627,7 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent filter: banner:%ui head:%ui hosts:%uz enc:%d",
-                   banner, head, lcf->gate_rules->html.nhosts, encoding);
+                   banner, head, lcf->gate_tables->html.nhosts, encoding);
 
     return NGX_OK;
 }
@@ -644,27 +643,27 @@ char *
 ngx_http_consent_filter_merge(ngx_conf_t *cf,
     ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf)
 {
-    ngx_uint_t                      i, n;
-    ngx_http_consent_rule_t        *rule;
-    ngx_http_consent_slice_t       *names;
-    ngx_http_consent_category_t    *cat;
-    ngx_http_consent_html_host_t   *hosts;
-    ngx_http_consent_main_conf_t   *mcf;
-    ngx_http_consent_gate_rules_t  *rules;
+    ngx_uint_t                       i, n;
+    ngx_http_consent_rule_t         *rule;
+    ngx_http_consent_slice_t        *names;
+    ngx_http_consent_category_t     *cat;
+    ngx_http_consent_gate_host_t    *hosts;
+    ngx_http_consent_main_conf_t    *mcf;
+    ngx_http_consent_gate_tables_t  *tables;
 
-    if (conf->gate_rules != NULL) {
+    if (conf->gate_tables != NULL) {
         return NGX_CONF_OK;
     }
 
-    if (prev->gate_rules != NULL && prev->gate_hosts == conf->gate_hosts) {
-        conf->gate_rules = prev->gate_rules;
+    if (prev->gate_tables != NULL && prev->gate_hosts == conf->gate_hosts) {
+        conf->gate_tables = prev->gate_tables;
         return NGX_CONF_OK;
     }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
 
-    rules = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_gate_rules_t));
-    if (rules == NULL) {
+    tables = ngx_pcalloc(cf->pool, sizeof(ngx_http_consent_gate_tables_t));
+    if (tables == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -683,14 +682,14 @@ ngx_http_consent_filter_merge(ngx_conf_t *cf,
         names[cat[i].index].len = cat[i].name.len;
     }
 
-    rules->html.categories = names;
-    rules->html.ncategories = n;
+    tables->html.categories = names;
+    tables->html.ncategories = n;
 
     if (conf->gate_hosts != NULL && conf->gate_hosts->nelts) {
         rule = conf->gate_hosts->elts;
         n = conf->gate_hosts->nelts;
 
-        hosts = ngx_palloc(cf->pool, n * sizeof(ngx_http_consent_html_host_t));
+        hosts = ngx_palloc(cf->pool, n * sizeof(ngx_http_consent_gate_host_t));
         if (hosts == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -701,11 +700,11 @@ ngx_http_consent_filter_merge(ngx_conf_t *cf,
             hosts[i].category = rule[i].category;
         }
 
-        rules->html.hosts = hosts;
-        rules->html.nhosts = n;
+        tables->html.hosts = hosts;
+        tables->html.nhosts = n;
     }
 
-    conf->gate_rules = rules;
+    conf->gate_tables = tables;
 
     return NGX_CONF_OK;
 }
@@ -1035,9 +1034,9 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
             return NGX_ERROR;
         }
 
-        rc = ngx_http_consent_html_gate(&ctx->gate, ctx->buf->pos,
-                                        ctx->buf->last - ctx->buf->pos,
-                                        ctx->buf->last_buf);
+        rc = ngx_http_consent_gate(&ctx->gate, ctx->buf->pos,
+                                   ctx->buf->last - ctx->buf->pos,
+                                   ctx->buf->last_buf);
         if (rc != 0) {
             return NGX_ERROR;
         }
@@ -1118,18 +1117,19 @@ ngx_http_consent_gate_after(ngx_http_request_t *r,
 
 
 static int
-ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
+ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
     const unsigned char *p, size_t len)
 {
     ngx_http_consent_filter_ctx_t *ctx = data;
 
     ngx_buf_t    *b;
     ngx_int_t     rc;
+    ngx_str_t     html;
     ngx_chain_t  *cl, *banner;
 
     switch (kind) {
 
-    case NGX_HTTP_CONSENT_HTML_OUT_INPUT:
+    case NGX_HTTP_CONSENT_GATE_OUT_INPUT:
         if (len == 0) {
             return 0;
         }
@@ -1146,15 +1146,28 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
         return 0;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_COPY:
+    case NGX_HTTP_CONSENT_GATE_OUT_COPY:
         return (ngx_http_consent_filter_copy(ctx, p, len) == NGX_OK) ? 0 : -1;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+    case NGX_HTTP_CONSENT_GATE_OUT_HEAD:
         return (ngx_http_consent_filter_copy(ctx, ctx->snippet.data,
                                              ctx->snippet.len) == NGX_OK)
                ? 0 : -1;
 
-    default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
+    case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
+    case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
+        if (ngx_http_consent_placeholder(ctx->request, ctx->gate.embeds,
+                ctx->gate.embed_category, ctx->gate.granted,
+                kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR, p, len, &html)
+            != NGX_OK)
+        {
+            return -1;
+        }
+
+        return (ngx_http_consent_filter_copy(ctx, html.data, html.len)
+                == NGX_OK) ? 0 : -1;
+
+    default: /* NGX_HTTP_CONSENT_GATE_OUT_BANNER */
 
         if (ctx->gate.lang_len) {
             /* <html lang>: the page's language before the reader's */
@@ -1185,6 +1198,17 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_html_out_e kind,
 
         return 0;
     }
+}
+
+
+/* the gate's hold and scratch, when it needs them: the request's pool */
+
+static void *
+ngx_http_consent_filter_alloc(void *data, size_t size)
+{
+    ngx_http_consent_filter_ctx_t *ctx = data;
+
+    return ngx_palloc(ctx->request->pool, size);
 }
 
 

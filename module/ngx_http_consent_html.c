@@ -53,40 +53,29 @@ enum {
     sw_script_dbl_esc_lt,
     sw_script_dbl_esc_end,
     sw_plaintext,
-    sw_skip_tag,        /* the attribute states, for a tag not recorded */
-    sw_skip_value,
-    sw_skip_dq,
-    sw_skip_sq,
-    sw_skip_uq
+    sw_markup_cdata,    /* "<![CDATA[" in SVG or MathML */
+    sw_cdata,
+    sw_cdata_bracket,
+    sw_cdata_end
 };
 
 
-/* the gate's modes, and its decisions on an element */
-
-#define NGX_HTTP_CONSENT_HTML_GATED                                           \
-    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IMG)                   \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_LINK))
-
-#define NGX_HTTP_CONSENT_HTML_RAW_GATED                                       \
-    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_SCRIPT)                  \
-     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME))
-
-
+/* how the attribute reader goes through a tag */
 enum {
-    gate_pass = 0,
-    gate_hold,      /* an inline script, held until its end */
-    gate_drop       /* a removed element's content */
+    attrs_read = 0,
+    attrs_sniff,
+    attrs_record
 };
 
 
-enum {
-    gate_keep = 0,
-    gate_remove,
-    gate_live,
-    gate_inline
-};
+/* the first letters of the elements the scanner tells apart */
+#define NGX_HTTP_CONSENT_HTML_FIRST                                           \
+    ((1u << ('a' - 'a')) | (1u << ('b' - 'a')) | (1u << ('e' - 'a'))          \
+     | (1u << ('h' - 'a')) | (1u << ('i' - 'a')) | (1u << ('l' - 'a'))        \
+     | (1u << ('m' - 'a')) | (1u << ('n' - 'a')) | (1u << ('o' - 'a'))        \
+     | (1u << ('p' - 'a')) | (1u << ('s' - 'a')) | (1u << ('t' - 'a'))        \
+     | (1u << ('u' - 'a')) | (1u << ('v' - 'a')) | (1u << ('x' - 'a'))        \
+     | (1u << ('f' - 'a')))
 
 
 typedef struct {
@@ -95,6 +84,27 @@ typedef struct {
 } ngx_http_consent_html_name_t;
 
 
+typedef struct {
+    const char                      *name;
+    size_t                           len;
+    const char                      *value;
+} ngx_http_consent_html_entity_t;
+
+
+static const unsigned char *ngx_http_consent_html_attrs(
+    ngx_http_consent_html_t *s, unsigned *state, const unsigned char *p,
+    const unsigned char *last, uint64_t off, unsigned how);
+static const unsigned char *ngx_http_consent_html_skip_tag(
+    ngx_http_consent_html_t *s, const unsigned char *p,
+    const unsigned char *last);
+static ngx_http_consent_html_element_e ngx_http_consent_html_element_of(
+    const unsigned char *name, size_t len);
+static int ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
+    const unsigned char *name, size_t len);
+static int ngx_http_consent_html_attr_of(const unsigned char *name,
+    size_t len);
+static int ngx_http_consent_html_name_is(const ngx_http_consent_html_name_t *n,
+    const unsigned char *name, size_t len);
 static void ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s,
     uint64_t start, unsigned end_tag);
 static void ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s);
@@ -102,38 +112,26 @@ static void ngx_http_consent_html_attr_begin(ngx_http_consent_html_t *s,
     uint64_t start);
 static void ngx_http_consent_html_attr_name_end(ngx_http_consent_html_t *s,
     uint64_t end);
-static void ngx_http_consent_html_attr_value(ngx_http_consent_html_t *s,
-    unsigned char ch);
 static void ngx_http_consent_html_attr_append(ngx_http_consent_html_t *s,
     const unsigned char *p, size_t len);
+static void ngx_http_consent_html_attr_value_start(
+    ngx_http_consent_html_t *s, uint64_t start);
 static void ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s,
-    uint64_t end);
+    uint64_t vend, uint64_t end);
 static unsigned ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s,
     uint64_t end, unsigned *state);
+static int ngx_http_consent_html_foreign(ngx_http_consent_html_t *s);
+static unsigned ngx_http_consent_html_nest_start(ngx_http_consent_html_t *s);
+static void ngx_http_consent_html_nest_end(ngx_http_consent_html_t *s);
+static void ngx_http_consent_html_nest_close(ngx_http_consent_html_t *s);
+static int ngx_http_consent_html_breakout(ngx_http_consent_html_t *s);
+static int ngx_http_consent_html_ip(ngx_http_consent_html_t *s,
+    unsigned math);
+static int ngx_http_consent_html_in(const char **names,
+    const unsigned char *name, size_t len);
 static unsigned ngx_http_consent_html_match(ngx_http_consent_html_t *s,
     unsigned char ch, ngx_http_consent_html_element_e element);
-static const unsigned char *ngx_http_consent_html_skip_tag(
-    const unsigned char *p, const unsigned char *last);
-static int ngx_http_consent_html_host_char(unsigned char ch);
-
-
-static int ngx_http_consent_html_emit(ngx_http_consent_html_gate_t *g,
-    uint64_t to);
-static void ngx_http_consent_html_skip(ngx_http_consent_html_gate_t *g,
-    uint64_t to);
-static int ngx_http_consent_html_keep(ngx_http_consent_html_gate_t *g,
-    const unsigned char *from, const unsigned char *last);
-static int ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g);
-static unsigned ngx_http_consent_html_decide(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag);
-static int ngx_http_consent_html_names_allow(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_attr_t *a);
-static int ngx_http_consent_html_make_live(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag);
-static unsigned ngx_http_consent_html_text_decide(
-    ngx_http_consent_html_gate_t *g, const unsigned char *text, size_t len);
-static int ngx_http_consent_html_overflow(ngx_http_consent_html_gate_t *g,
-    const unsigned char *last);
+static size_t ngx_http_consent_html_utf8(uint32_t cp, unsigned char *out);
 
 
 static const ngx_http_consent_html_name_t  ngx_http_consent_html_elements[] = {
@@ -152,11 +150,27 @@ static const ngx_http_consent_html_name_t  ngx_http_consent_html_elements[] = {
     { "title", 5 },
     { "textarea", 8 },
     { "plaintext", 9 },
+    { "source", 6 },
+    { "video", 5 },
+    { "audio", 5 },
+    { "track", 5 },
+    { "object", 6 },
+    { "embed", 5 },
+    { "input", 5 },
+    { "image", 5 },
+    { "use", 3 },
+    { "base", 4 },
+    { "meta", 4 },
+    { "svg", 3 },
+    { "math", 4 },
+    { "feimage", 7 },
     { "html", 4 }
 };
 
 
-static const ngx_http_consent_html_name_t  ngx_http_consent_html_attrs[] = {
+static const ngx_http_consent_html_name_t
+    ngx_http_consent_html_attrs_names[] =
+{
     { "data-consent", 12 },
     { "data-category", 13 },
     { "data-cookieconsent", 18 },
@@ -166,18 +180,98 @@ static const ngx_http_consent_html_name_t  ngx_http_consent_html_attrs[] = {
     { "href", 4 },
     { "rel", 3 },
     { "as", 2 },
+    { "srcset", 6 },
+    { "imagesrcset", 11 },
+    { "poster", 6 },
+    { "data", 4 },
+    { "ping", 4 },
+    { "background", 10 },
+    { "style", 5 },
+    { "srcdoc", 6 },
+    { "xlink:href", 10 },
+    { "http-equiv", 10 },
+    { "content", 7 },
+    { "encoding", 8 },
+    { "color", 5 },
+    { "face", 4 },
+    { "size", 4 },
     { "lang", 4 }
 };
 
 
-#define ngx_http_consent_html_lower(c)                                        \
-    (unsigned char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
+/* the named references that stand for ASCII (from the standard's list) */
 
-#define ngx_http_consent_html_alpha(c)                                        \
-    ((((c) | 0x20) >= 'a') && (((c) | 0x20) <= 'z'))
+static const ngx_http_consent_html_entity_t
+    ngx_http_consent_html_entities[] =
+{
+    { "AMP", 3, "&" },
+    { "AMP;", 4, "&" },
+    { "DiacriticalGrave;", 17, "`" },
+    { "GT", 2, ">" },
+    { "GT;", 3, ">" },
+    { "Hat;", 4, "^" },
+    { "LT", 2, "<" },
+    { "LT;", 3, "<" },
+    { "NewLine;", 8, "\n" },
+    { "QUOT", 4, "\"" },
+    { "QUOT;", 5, "\"" },
+    { "Tab;", 4, "\t" },
+    { "UnderBar;", 9, "_" },
+    { "VerticalLine;", 13, "|" },
+    { "amp", 3, "&" },
+    { "amp;", 4, "&" },
+    { "apos;", 5, "'" },
+    { "ast;", 4, "*" },
+    { "bsol;", 5, "\\" },
+    { "colon;", 6, ":" },
+    { "comma;", 6, "," },
+    { "commat;", 7, "@" },
+    { "dollar;", 7, "$" },
+    { "equals;", 7, "=" },
+    { "excl;", 5, "!" },
+    { "fjlig;", 6, "fj" },
+    { "grave;", 6, "`" },
+    { "gt", 2, ">" },
+    { "gt;", 3, ">" },
+    { "lbrace;", 7, "{" },
+    { "lbrack;", 7, "[" },
+    { "lcub;", 5, "{" },
+    { "lowbar;", 7, "_" },
+    { "lpar;", 5, "(" },
+    { "lsqb;", 5, "[" },
+    { "lt", 2, "<" },
+    { "lt;", 3, "<" },
+    { "midast;", 7, "*" },
+    { "num;", 4, "#" },
+    { "percnt;", 7, "%" },
+    { "period;", 7, "." },
+    { "plus;", 5, "+" },
+    { "quest;", 6, "?" },
+    { "quot", 4, "\"" },
+    { "quot;", 5, "\"" },
+    { "rbrace;", 7, "}" },
+    { "rbrack;", 7, "]" },
+    { "rcub;", 5, "}" },
+    { "rpar;", 5, ")" },
+    { "rsqb;", 5, "]" },
+    { "semi;", 5, ";" },
+    { "sol;", 4, "/" },
+    { "verbar;", 7, "|" },
+    { "vert;", 5, "|" },
+    { NULL, 0, NULL }
+};
 
-#define ngx_http_consent_html_space(c)                                        \
-    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\f' || (c) == '\r')
+
+/* windows-1252 for the numeric references 0x80 to 0x9f; 0: as is */
+
+static const uint16_t  ngx_http_consent_html_cp1252[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178
+};
+
+
 
 
 void
@@ -232,7 +326,23 @@ ngx_http_consent_html_release(ngx_http_consent_html_t *s)
 int
 ngx_http_consent_html_eof_comment(ngx_http_consent_html_t *s)
 {
-    return s->state >= sw_markup_decl && s->state <= sw_bogus_comment;
+    switch (s->state) {
+
+    case sw_markup_decl:
+    case sw_markup_dash:
+    case sw_markup_doctype:
+    case sw_comment_start:
+    case sw_comment_start_dash:
+    case sw_comment:
+    case sw_comment_end_dash:
+    case sw_comment_end:
+    case sw_comment_end_bang:
+    case sw_bogus_comment:
+        return 1;
+
+    default:
+        return 0;
+    }
 }
 
 
@@ -241,9 +351,25 @@ ngx_http_consent_html_eof_comment(ngx_http_consent_html_t *s)
 int
 ngx_http_consent_html_in_tag(ngx_http_consent_html_t *s)
 {
-    return (s->state >= sw_tag_name && s->state <= sw_self_closing)
-           || s->state >= sw_skip_tag;
+    switch (s->state) {
+
+    case sw_tag_name:
+    case sw_before_attr_name:
+    case sw_attr_name:
+    case sw_after_attr_name:
+    case sw_before_attr_value:
+    case sw_attr_value_dq:
+    case sw_attr_value_sq:
+    case sw_attr_value_uq:
+    case sw_after_attr_value:
+    case sw_self_closing:
+        return 1;
+
+    default:
+        return 0;
+    }
 }
+
 
 
 const unsigned char *
@@ -275,8 +401,9 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
 
             p = q;
 
-            if (!s->trace) {
-                q = ngx_http_consent_html_skip_tag(p, last);
+            if (!s->trace && s->nnests == 0) {
+                /* not in SVG or MathML, where most names may end it */
+                q = ngx_http_consent_html_skip_tag(s, p, last);
 
                 if (q != NULL) {
                     /* a whole tag of no interest: skipped */
@@ -288,7 +415,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             s->lt = off(p);
             state = sw_tag_open;
 
-            if (s->watch_start | s->watch_end_name) {
+            if (s->watch_start | s->watch_end_name | s->watch_attrs) {
                 s->is_pending = 1;
                 s->pending = s->lt;
             }
@@ -368,13 +495,6 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                     break;
                 }
 
-                if (!s->record) {
-                    /* nothing to keep: the fast attribute states */
-                    s->eqv = 0;
-                    state = sw_skip_tag;
-                    break;
-                }
-
                 state = (ch == '/') ? sw_self_closing : sw_before_attr_name;
                 break;
             }
@@ -401,217 +521,44 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 }
 
             } else {
-                /* longer than any watched name */
+                /* longer than any watched name: pending for watch_attrs */
                 s->tag.name_long = 1;
-                s->is_pending = 0;
+
+                if (!s->watch_attrs) {
+                    s->is_pending = 0;
+                }
             }
 
             break;
+
+        /* the attribute states, up to the '>' that ends the tag */
 
         case sw_before_attr_name:
-            if (ngx_http_consent_html_space(ch)) {
-                break;
-            }
-
-            if (ch == '/' || ch == '>') {
-                state = sw_after_attr_name;
-                continue;
-            }
-
-            ngx_http_consent_html_attr_begin(s, off(p));
-            state = sw_attr_name;
-
-            if (ch == '=') {
-                /* unexpected-equals-sign-before-attribute-name */
-                if (s->aname_len < NGX_HTTP_CONSENT_HTML_ANAME_LEN) {
-                    s->aname[s->aname_len++] = ch;
-                }
-                break;
-            }
-
-            continue;
-
         case sw_attr_name:
-            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
-                ngx_http_consent_html_attr_name_end(s, off(p));
-                state = sw_after_attr_name;
-                continue;
-            }
-
-            if (ch == '=') {
-                ngx_http_consent_html_attr_name_end(s, off(p));
-                state = sw_before_attr_value;
-                break;
-            }
-
-            if (s->record) {
-                if (s->aname_len < NGX_HTTP_CONSENT_HTML_ANAME_LEN) {
-                    s->aname[s->aname_len++] = ngx_http_consent_html_lower(ch);
-                } else {
-                    s->attr_long = 1;
-                }
-
-                break;
-            }
-
-            /* not recorded: the rest of the name in a tight loop */
-            while (p + 1 < last) {
-                ch = p[1];
-
-                if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
-                    || ch == '=')
-                {
-                    break;
-                }
-
-                p++;
-            }
-
-            break;
-
         case sw_after_attr_name:
-            if (ngx_http_consent_html_space(ch)) {
-                break;
-            }
-
-            if (ch == '/') {
-                state = sw_self_closing;
-                break;
-            }
-
-            if (ch == '=') {
-                state = sw_before_attr_value;
-                break;
-            }
-
-            if (ch == '>') {
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
-            }
-
-            ngx_http_consent_html_attr_begin(s, off(p));
-            state = sw_attr_name;
-            continue;
-
         case sw_before_attr_value:
-            if (ngx_http_consent_html_space(ch)) {
-                break;
-            }
-
-            if (ch == '"') {
-                state = sw_attr_value_dq;
-                break;
-            }
-
-            if (ch == '\'') {
-                state = sw_attr_value_sq;
-                break;
-            }
-
-            if (ch == '>') {
-                /* missing-attribute-value */
-                ngx_http_consent_html_attr_value_end(s, off(p));
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
-            }
-
-            state = sw_attr_value_uq;
-            continue;
-
         case sw_attr_value_dq:
         case sw_attr_value_sq:
-            q = memchr(p, (state == sw_attr_value_dq) ? '"' : '\'',
-                       last - p);
-
-            if (s->attr >= 0 || s->any >= 0) {
-                ngx_http_consent_html_attr_append(s, p,
-                                                  (q ? q : last) - p);
-            }
-
-            if (q == NULL) {
-                p = last;
+        case sw_attr_value_uq:
+        case sw_after_attr_value:
+        case sw_self_closing:
+            p = ngx_http_consent_html_attrs(s, &state, p, last, off(p),
+                                            s->record ? attrs_record
+                                                      : attrs_read);
+            if (p == last) {
                 continue;
             }
 
-            p = q;
-            ngx_http_consent_html_attr_value_end(s, off(p) + 1);
-            state = sw_after_attr_value;
-            break;
-
-        case sw_attr_value_uq:
-            if (ngx_http_consent_html_space(ch)) {
-                ngx_http_consent_html_attr_value_end(s, off(p));
-                state = sw_before_attr_name;
-                break;
-            }
-
-            if (ch == '>') {
-                ngx_http_consent_html_attr_value_end(s, off(p));
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
-            }
-
-            if (s->attr < 0 && s->any < 0) {
-                /* not recorded: the rest of the value in a tight loop */
-                while (p + 1 < last) {
-                    ch = p[1];
-
-                    if (ngx_http_consent_html_space(ch) || ch == '>') {
-                        break;
-                    }
-
-                    p++;
-                }
-
-                break;
-            }
-
-            ngx_http_consent_html_attr_value(s, ch);
-            break;
-
-        case sw_after_attr_value:
-            if (ngx_http_consent_html_space(ch)) {
-                state = sw_before_attr_name;
-                break;
-            }
-
-            if (ch == '/') {
-                state = sw_self_closing;
-                break;
-            }
-
-            if (ch == '>') {
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
-            }
-
-            state = sw_before_attr_name;
-            continue;
-
-        case sw_self_closing:
-            if (ch == '>') {
+            if (state == sw_self_closing) {
                 s->tag.self_closing = 1;
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
             }
 
-            state = sw_before_attr_name;
-            continue;
+            if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
+                p++;
+                goto done;
+            }
+
+            break;
 
         /* markup declaration open: "--", "DOCTYPE" or a bogus comment */
 
@@ -627,8 +574,58 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            /* "[CDATA[" outside foreign content is a bogus comment too */
+            if (ch == '[' && ngx_http_consent_html_foreign(s)) {
+                s->match = 1;
+                state = sw_markup_cdata;
+                break;
+            }
+
+            /* "[CDATA[" outside foreign content is a bogus comment */
             state = sw_bogus_comment;
+            continue;
+
+        case sw_markup_cdata:
+            if (s->match < 7 && ch == "[CDATA["[s->match]) {
+                if (++s->match == 7) {
+                    state = sw_cdata;
+                }
+                break;
+            }
+
+            state = sw_bogus_comment;
+            continue;
+
+        /* a CDATA section, to "]]>": text */
+
+        case sw_cdata:
+            q = memchr(p, ']', last - p);
+            if (q == NULL) {
+                p = last;
+                continue;
+            }
+
+            p = q;
+            state = sw_cdata_bracket;
+            break;
+
+        case sw_cdata_bracket:
+            state = (ch == ']') ? sw_cdata_end : sw_cdata;
+            if (ch == ']') {
+                break;
+            }
+            continue;
+
+        case sw_cdata_end:
+            if (ch == '>') {
+                state = sw_data;
+                break;
+            }
+
+            if (ch == ']') {
+                break;
+            }
+
+            state = sw_cdata;
             continue;
 
         case sw_markup_dash:
@@ -987,89 +984,6 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             state = sw_script_dbl_esc;
             continue;
 
-        /*
-         * The attribute states when nothing is kept: before, in and after
-         * an attribute name, and after a quoted value, differ only in
-         * whether "=" starts a value (eqv); "/" is self-closing.
-         */
-
-        case sw_skip_tag:
-            if (ch == '>') {
-                if (ngx_http_consent_html_tag_end(s, off(p) + 1, &state)) {
-                    p++;
-                    goto done;
-                }
-                break;
-            }
-
-            if (ch == '=') {
-                if (s->eqv) {
-                    state = sw_skip_value;
-                } else {
-                    s->eqv = 1;
-                }
-                break;
-            }
-
-            if (ch == '/') {
-                s->eqv = 0;
-
-            } else if (!ngx_http_consent_html_space(ch)) {
-                s->eqv = 1;
-            }
-
-            break;
-
-        case sw_skip_value:
-            if (ngx_http_consent_html_space(ch)) {
-                break;
-            }
-
-            if (ch == '"') {
-                state = sw_skip_dq;
-                break;
-            }
-
-            if (ch == '\'') {
-                state = sw_skip_sq;
-                break;
-            }
-
-            if (ch == '>') {
-                state = sw_skip_tag;
-                continue;
-            }
-
-            state = sw_skip_uq;
-            break;
-
-        case sw_skip_dq:
-        case sw_skip_sq:
-            q = memchr(p, (state == sw_skip_dq) ? '"' : '\'', last - p);
-            if (q == NULL) {
-                p = last;
-                continue;
-            }
-
-            p = q;
-            s->eqv = 0;
-            state = sw_skip_tag;
-            break;
-
-        case sw_skip_uq:
-            if (ngx_http_consent_html_space(ch)) {
-                s->eqv = 0;
-                state = sw_skip_tag;
-                break;
-            }
-
-            if (ch == '>') {
-                state = sw_skip_tag;
-                continue;
-            }
-
-            break;
-
         case sw_plaintext:
         default:
             p = last;
@@ -1101,25 +1015,293 @@ done:
 }
 
 
+
 /*
- * The fast path for the tags that make most of a page (p, a, div, li...):
- * at "<", a start or end tag whose name cannot be one the scanner tells
- * apart, and whose end is in this buffer, is skipped in a tight loop, with
- * the same attribute states as sw_skip_tag.  Returns the position after its
- * ">", or NULL to take the slow path.
+ * The attribute states of the standard, from "before attribute name" to
+ * "self-closing start tag", run from *state up to the '>' that ends the
+ * tag: it is returned, not consumed, with *state the state that read it.
+ * Returns last when the input ends first.  This is the one reader of
+ * attributes: the scanner's states and the fast path for whole tags of no
+ * interest both go through it, so that they cannot read a tag apart.
+ *
+ *   attrs_read    reads only;
+ *   attrs_sniff   returns NULL at an attribute in watch_attrs (the fast
+ *                 path then leaves the tag to the scanner's states);
+ *   attrs_record  keeps names, positions and values for s->tag.
  */
 
 static const unsigned char *
-ngx_http_consent_html_skip_tag(const unsigned char *p,
-    const unsigned char *last)
+ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
+    const unsigned char *p, const unsigned char *last, uint64_t off,
+    unsigned how)
 {
-    unsigned              eqv;
-    unsigned char         ch;
-    const unsigned char  *name, *q;
+    unsigned              st;
+    unsigned char         ch, quote;
+    const unsigned char  *base, *name, *q;
+
+#define aoff(pp)  (off + (uint64_t) ((pp) - base))
+
+    base = p;
+    name = p;
+    st = *state;
+
+    while (p < last) {
+
+        ch = *p;
+
+        switch (st) {
+
+        case sw_before_attr_name:
+            if (ngx_http_consent_html_space(ch)) {
+                break;
+            }
+
+            if (ch == '/' || ch == '>') {
+                st = sw_after_attr_name;
+                continue;
+            }
+
+            name = p;
+            st = sw_attr_name;
+
+            if (how == attrs_record) {
+                ngx_http_consent_html_attr_begin(s, aoff(p));
+
+                if (ch == '=') {
+                    /* unexpected-equals-sign-before-attribute-name */
+                    s->aname[s->aname_len++] = ch;
+                    break;
+                }
+            }
+
+            if (ch == '=') {
+                break;
+            }
+
+            continue;
+
+        case sw_attr_name:
+            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
+                || ch == '=')
+            {
+                if (how == attrs_record) {
+                    ngx_http_consent_html_attr_name_end(s, aoff(p));
+
+                } else if (how == attrs_sniff
+                           && ngx_http_consent_html_sniff(s, name, p - name))
+                {
+                    return NULL;
+                }
+
+                if (ch == '=') {
+                    st = sw_before_attr_value;
+                    break;
+                }
+
+                st = sw_after_attr_name;
+                continue;
+            }
+
+            if (how == attrs_record) {
+                if (s->aname_len < NGX_HTTP_CONSENT_HTML_ANAME_LEN) {
+                    s->aname[s->aname_len++] = ngx_http_consent_html_lower(ch);
+                } else {
+                    s->attr_long = 1;
+                }
+
+                break;
+            }
+
+            /* not kept: the rest of the name in a tight loop */
+            while (p + 1 < last) {
+                ch = p[1];
+
+                if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
+                    || ch == '=')
+                {
+                    break;
+                }
+
+                p++;
+            }
+
+            break;
+
+        case sw_after_attr_name:
+            if (ngx_http_consent_html_space(ch)) {
+                break;
+            }
+
+            if (ch == '/') {
+                st = sw_self_closing;
+                break;
+            }
+
+            if (ch == '=') {
+                st = sw_before_attr_value;
+                break;
+            }
+
+            if (ch == '>') {
+                goto tag_end;
+            }
+
+            st = sw_before_attr_name;
+            continue;
+
+        case sw_before_attr_value:
+            if (ngx_http_consent_html_space(ch)) {
+                break;
+            }
+
+            if (ch == '"' || ch == '\'') {
+                if (how == attrs_record) {
+                    ngx_http_consent_html_attr_value_start(s, aoff(p) + 1);
+                }
+
+                st = (ch == '"') ? sw_attr_value_dq : sw_attr_value_sq;
+                break;
+            }
+
+            if (how == attrs_record) {
+                ngx_http_consent_html_attr_value_start(s, aoff(p));
+            }
+
+            if (ch == '>') {
+                /* missing-attribute-value */
+                if (how == attrs_record) {
+                    ngx_http_consent_html_attr_value_end(s, aoff(p),
+                                                         aoff(p));
+                }
+
+                goto tag_end;
+            }
+
+            st = sw_attr_value_uq;
+            continue;
+
+        case sw_attr_value_dq:
+        case sw_attr_value_sq:
+            quote = (st == sw_attr_value_dq) ? '"' : '\'';
+            q = memchr(p, quote, last - p);
+
+            if (how == attrs_record && (s->attr >= 0 || s->any >= 0)) {
+                ngx_http_consent_html_attr_append(s, p, (q ? q : last) - p);
+            }
+
+            if (q == NULL) {
+                p = last;
+                continue;
+            }
+
+            p = q;
+
+            if (how == attrs_record) {
+                ngx_http_consent_html_attr_value_end(s, aoff(p),
+                                                     aoff(p) + 1);
+            }
+
+            st = sw_after_attr_value;
+            break;
+
+        case sw_attr_value_uq:
+            if (ngx_http_consent_html_space(ch) || ch == '>') {
+                if (how == attrs_record) {
+                    ngx_http_consent_html_attr_value_end(s, aoff(p),
+                                                         aoff(p));
+                }
+
+                if (ch == '>') {
+                    goto tag_end;
+                }
+
+                st = sw_before_attr_name;
+                break;
+            }
+
+            if (how == attrs_record && (s->attr >= 0 || s->any >= 0)) {
+                ngx_http_consent_html_attr_append(s, p, 1);
+                break;
+            }
+
+            /* not kept: the rest of the value in a tight loop */
+            while (p + 1 < last) {
+                ch = p[1];
+
+                if (ngx_http_consent_html_space(ch) || ch == '>') {
+                    break;
+                }
+
+                p++;
+            }
+
+            break;
+
+        case sw_after_attr_value:
+            if (ngx_http_consent_html_space(ch)) {
+                st = sw_before_attr_name;
+                break;
+            }
+
+            if (ch == '/') {
+                st = sw_self_closing;
+                break;
+            }
+
+            if (ch == '>') {
+                goto tag_end;
+            }
+
+            st = sw_before_attr_name;
+            continue;
+
+        default: /* sw_self_closing */
+            if (ch == '>') {
+                goto tag_end;
+            }
+
+            st = sw_before_attr_name;
+            continue;
+        }
+
+        p++;
+    }
+
+    *state = st;
+
+    return last;
+
+tag_end:
+
+    *state = st;
+
+    return p;
+
+#undef aoff
+}
+
+
+/*
+ * The fast path for the tags that make most of a page (p, a, div, li...):
+ * at "<", a start or end tag whose name is none the scanner tells apart,
+ * with no attribute in watch_attrs, and whose end is in this buffer, is
+ * read at once by the attribute reader.  Returns the position after its
+ * ">", or NULL to take the scanner's states.
+ */
+
+static const unsigned char *
+ngx_http_consent_html_skip_tag(ngx_http_consent_html_t *s,
+    const unsigned char *p, const unsigned char *last)
+{
+    unsigned              state, how;
+    const unsigned char  *name;
 
     p++;
+    how = s->watch_attrs ? attrs_sniff : attrs_read;
 
     if (p < last && *p == '/') {
+        /* the attributes of an end tag are dropped */
+        how = attrs_read;
         p++;
     }
 
@@ -1135,83 +1317,124 @@ ngx_http_consent_html_skip_tag(const unsigned char *p,
         p++;
     }
 
-    if (p == last) {
-        return NULL;
-    }
-
-    /* a name that may be ours: script, iframe, img, link, head, body... */
-
-    if (p - name >= 3 && p - name <= 9
-        && memchr("silhbnxtp", ngx_http_consent_html_lower(*name), 9) != NULL)
+    if (p == last
+        || ngx_http_consent_html_element_of(name, p - name)
+           != NGX_HTTP_CONSENT_HTML_OTHER)
     {
         return NULL;
     }
 
-    eqv = 0;
-
-    while (p < last) {
-        ch = *p++;
-
-        if (ch == '>') {
-            return p;
-        }
-
-        if (ch == '/') {
-            eqv = 0;
-            continue;
-        }
-
-        if (ngx_http_consent_html_space(ch)) {
-            continue;
-        }
-
-        if (ch != '=') {
-            eqv = 1;
-            continue;
-        }
-
-        if (!eqv) {
-            /* "=" starting an attribute name */
-            eqv = 1;
-            continue;
-        }
-
-        /* before the attribute value */
-
-        while (p < last && ngx_http_consent_html_space(*p)) {
-            p++;
-        }
-
-        if (p == last) {
-            return NULL;
-        }
-
-        if (*p == '"' || *p == '\'') {
-            q = memchr(p + 1, *p, last - p - 1);
-            if (q == NULL) {
-                return NULL;
-            }
-
-            p = q + 1;
-            eqv = 0;
-            continue;
-        }
-
-        if (*p == '>') {
-            continue;
-        }
-
-        /* unquoted */
-
-        while (p < last && !ngx_http_consent_html_space(*p) && *p != '>') {
-            p++;
-        }
-
-        eqv = 0;
+    if (*p == '>') {
+        return p + 1;
     }
 
-    return NULL;
+    state = (*p == '/') ? sw_self_closing : sw_before_attr_name;
+
+    p = ngx_http_consent_html_attrs(s, &state, p + 1, last, 0, how);
+
+    if (p == NULL || p == last) {
+        return NULL;
+    }
+
+    return p + 1;
 }
+
+
+/* the element a tag name stands for, in any case */
+
+static ngx_http_consent_html_element_e
+ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
+{
+    size_t                               i;
+    unsigned char                        c;
+    const ngx_http_consent_html_name_t  *n;
+
+    c = ngx_http_consent_html_lower(name[0]);
+
+    /* most tags are none of ours: p, a, li, div, span... */
+
+    if (len < 3 || len > 9 || c < 'a' || c > 'z'
+        || !(NGX_HTTP_CONSENT_HTML_FIRST & ((uint32_t) 1 << (c - 'a'))))
+    {
+        return NGX_HTTP_CONSENT_HTML_OTHER;
+    }
+
+    for (i = 1; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
+        n = &ngx_http_consent_html_elements[i];
+
+        if ((unsigned char) n->name[0] == c
+            && ngx_http_consent_html_name_is(n, name, len))
+        {
+            return (ngx_http_consent_html_element_e) i;
+        }
+    }
+
+    return NGX_HTTP_CONSENT_HTML_OTHER;
+}
+
+
+/* is the name one of watch_attrs?  Only those few are compared */
+
+static int
+ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
+    const unsigned char *name, size_t len)
+{
+    uint32_t  bits;
+
+    for (bits = s->watch_attrs; bits; bits &= bits - 1) {
+        if (ngx_http_consent_html_name_is(
+                &ngx_http_consent_html_attrs_names[__builtin_ctz(bits)],
+                name, len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the kept attribute an attribute name stands for, in any case, or -1 */
+
+static int
+ngx_http_consent_html_attr_of(const unsigned char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
+        if (ngx_http_consent_html_name_is(&ngx_http_consent_html_attrs_names[i],
+                                          name, len))
+        {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+/* the name, in any case, is n's (lowercase) */
+
+static int
+ngx_http_consent_html_name_is(const ngx_http_consent_html_name_t *n,
+    const unsigned char *name, size_t len)
+{
+    size_t  k;
+
+    if (n->len != len) {
+        return 0;
+    }
+
+    for (k = 0; k < len; k++) {
+        if (ngx_http_consent_html_lower(name[k]) != (unsigned char) n->name[k])
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
 
 
 static void
@@ -1225,7 +1448,9 @@ ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s, uint64_t start,
     s->tag.end_tag = end_tag;
     s->tag.self_closing = 0;
     s->tag.name_long = 0;
+    s->tag.foreign = 0;
     s->tag.nany = 0;
+    s->tag.present = 0;
     s->name_done = 0;
     s->released = 0;
     s->record = 0;
@@ -1237,30 +1462,12 @@ ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s, uint64_t start,
 static void
 ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
 {
-    unsigned                             bit;
-    size_t                               i;
-    const ngx_http_consent_html_name_t  *n;
+    size_t  i;
 
-    s->tag.element = NGX_HTTP_CONSENT_HTML_OTHER;
-
-    /* most tags are none of ours: p, a, li, div, span... */
-
-    if (!s->tag.name_long && s->tag.name_len >= 3 && s->tag.name_len <= 9
-        && memchr("silhbnxtp", s->tag.name[0], 9) != NULL)
-    {
-        for (i = 1; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
-            n = &ngx_http_consent_html_elements[i];
-
-            if (n->len == s->tag.name_len
-                && memcmp(n->name, s->tag.name, n->len) == 0)
-            {
-                s->tag.element = (ngx_http_consent_html_element_e) i;
-                break;
-            }
-        }
-    }
-
-    bit = NGX_HTTP_CONSENT_HTML_BIT(s->tag.element);
+    s->tag.element = s->tag.name_long
+                     ? NGX_HTTP_CONSENT_HTML_OTHER
+                     : ngx_http_consent_html_element_of(s->tag.name,
+                                                        s->tag.name_len);
 
     if (s->tag.end_tag) {
         s->is_pending = 0;
@@ -1268,25 +1475,22 @@ ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
         return;
     }
 
-    if (s->tag.element != NGX_HTTP_CONSENT_HTML_OTHER
-        && (s->watch_start & bit))
-    {
-        s->record = 1;
+    /* any start tag may hold an attribute in watch_attrs: it stays pending */
 
-        for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-            s->tag.attrs[i].present = 0;
-        }
+    s->record = s->trace
+                || s->watch_attrs
+                || s->nnests
+                || (s->tag.element != NGX_HTTP_CONSENT_HTML_OTHER
+                    && (s->watch_start
+                        & NGX_HTTP_CONSENT_HTML_BIT(s->tag.element)));
 
+    if (!s->record) {
+        s->is_pending = 0;
         return;
     }
 
-    s->is_pending = 0;
-    s->record = s->trace;
-
-    if (s->trace) {
-        for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-            s->tag.attrs[i].present = 0;
-        }
+    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
+        s->tag.attrs[i].present = 0;
     }
 }
 
@@ -1296,48 +1500,39 @@ ngx_http_consent_html_attr_begin(ngx_http_consent_html_t *s, uint64_t start)
 {
     s->attr = -1;
     s->any = -1;
-
-    if (s->record) {
-        s->aname_len = 0;
-        s->attr_long = 0;
-        s->attr_start = start;
-    }
+    s->aname_len = 0;
+    s->attr_long = 0;
+    s->attr_start = start;
 }
 
 
 static void
 ngx_http_consent_html_attr_name_end(ngx_http_consent_html_t *s, uint64_t end)
 {
-    size_t                               i;
-    ngx_http_consent_html_attr_t        *a;
-    ngx_http_consent_html_any_attr_t    *any;
-    const ngx_http_consent_html_name_t  *n;
+    int                                k;
+    size_t                             i;
+    ngx_http_consent_html_attr_t      *a;
+    ngx_http_consent_html_any_attr_t  *any;
 
     if (!s->record || s->attr_long) {
         return;
     }
 
-    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-        n = &ngx_http_consent_html_attrs[i];
+    k = ngx_http_consent_html_attr_of(s->aname, s->aname_len);
 
-        if (n->len == s->aname_len
-            && memcmp(n->name, s->aname, n->len) == 0)
-        {
-            a = &s->tag.attrs[i];
-
-            if (!a->present) {
-                /* a duplicate attribute is dropped: the first one counts */
-                a->present = 1;
-                a->has_value = 0;
-                a->truncated = 0;
-                a->len = 0;
-                a->start = s->attr_start;
-                a->end = end;
-                s->attr = (int) i;
-            }
-
-            break;
-        }
+    if (k >= 0 && !s->tag.attrs[k].present) {
+        /* a duplicate attribute is dropped: the first one counts */
+        a = &s->tag.attrs[k];
+        a->present = 1;
+        a->has_value = 0;
+        a->truncated = 0;
+        a->len = 0;
+        a->start = s->attr_start;
+        a->end = end;
+        a->vstart = end;
+        a->vend = end;
+        s->tag.present |= (uint32_t) 1 << k;
+        s->attr = k;
     }
 
     if (!s->trace) {
@@ -1367,35 +1562,7 @@ ngx_http_consent_html_attr_name_end(ngx_http_consent_html_t *s, uint64_t end)
 }
 
 
-static void
-ngx_http_consent_html_attr_value(ngx_http_consent_html_t *s, unsigned char ch)
-{
-    ngx_http_consent_html_attr_t      *a;
-    ngx_http_consent_html_any_attr_t  *any;
-
-    if (s->attr >= 0) {
-        a = &s->tag.attrs[s->attr];
-
-        if (a->len < NGX_HTTP_CONSENT_HTML_VALUE_LEN) {
-            a->value[a->len++] = ch;
-        } else {
-            a->truncated = 1;
-        }
-    }
-
-    if (s->any >= 0) {
-        any = &s->tag.any[s->any];
-
-        if (any->value_len < NGX_HTTP_CONSENT_HTML_ANY_VALUE) {
-            any->value[any->value_len++] = ch;
-        } else {
-            any->truncated = 1;
-        }
-    }
-}
-
-
-/* a run of a quoted value, at once */
+/* a run of a value, at once */
 
 static void
 ngx_http_consent_html_attr_append(ngx_http_consent_html_t *s,
@@ -1436,14 +1603,29 @@ ngx_http_consent_html_attr_append(ngx_http_consent_html_t *s,
 
 
 static void
-ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s, uint64_t end)
+ngx_http_consent_html_attr_value_start(ngx_http_consent_html_t *s,
+    uint64_t start)
+{
+    if (s->attr >= 0) {
+        s->tag.attrs[s->attr].vstart = start;
+    }
+}
+
+
+/* vend: after the value, end: after its closing quote */
+
+static void
+ngx_http_consent_html_attr_value_end(ngx_http_consent_html_t *s,
+    uint64_t vend, uint64_t end)
 {
     ngx_http_consent_html_attr_t  *a;
 
     if (s->attr >= 0) {
         a = &s->tag.attrs[s->attr];
         a->has_value = 1;
+        a->vend = vend;
         a->end = end;
+        a->len = ngx_http_consent_html_decode(a->value, a->len);
     }
 
     s->attr = -1;
@@ -1469,6 +1651,7 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
 
     if (s->tag.end_tag) {
         *state = sw_data;
+        ngx_http_consent_html_nest_end(s);
 
         if (s->trace
             || (e != NGX_HTTP_CONSENT_HTML_OTHER && (s->watch_end & bit)))
@@ -1480,7 +1663,11 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
         return 0;
     }
 
-    switch (e) {
+    /* in SVG and MathML, no element has raw text */
+
+    switch (ngx_http_consent_html_nest_start(s) ? NGX_HTTP_CONSENT_HTML_OTHER
+                                                : e)
+    {
 
     case NGX_HTTP_CONSENT_HTML_SCRIPT:
         s->raw = e;
@@ -1513,6 +1700,7 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
 
     if (s->released
         || !(s->trace
+             || (s->tag.present & s->watch_attrs)
              || (e != NGX_HTTP_CONSENT_HTML_OTHER && (s->watch_start & bit))))
     {
         return 0;
@@ -1521,6 +1709,195 @@ ngx_http_consent_html_tag_end(ngx_http_consent_html_t *s, uint64_t end,
     s->event = NGX_HTTP_CONSENT_HTML_EV_START_TAG;
 
     return 1;
+}
+
+
+/*
+ * SVG and MathML, as the tree builder reads them (13.2.6.5): their start
+ * tags open no raw text, a "breakout" HTML start tag (p, div, img...) or
+ * an end tag of no open foreign element closes them, and an integration
+ * point (foreignObject, desc, title; mi, mo, mn, ms, mtext, annotation-xml
+ * of HTML) holds HTML.  Returns 1 when the start tag is a foreign
+ * element's.  Deeper than NGX_HTTP_CONSENT_HTML_NESTS, elements are only
+ * counted (the scanner then stays in the foreign content they open).
+ */
+
+static int
+ngx_http_consent_html_foreign(ngx_http_consent_html_t *s)
+{
+    return s->lost || (s->nnests && !s->nests[s->nnests - 1].ip);
+}
+
+
+static unsigned
+ngx_http_consent_html_nest_start(ngx_http_consent_html_t *s)
+{
+    unsigned                       ip, math;
+    ngx_http_consent_html_tag_t   *t;
+    ngx_http_consent_html_nest_t  *n;
+
+    t = &s->tag;
+
+    if (!ngx_http_consent_html_foreign(s)) {
+
+        if (t->element != NGX_HTTP_CONSENT_HTML_SVG
+            && t->element != NGX_HTTP_CONSENT_HTML_MATH)
+        {
+            return 0;
+        }
+
+        ip = 0;
+        math = (t->element == NGX_HTTP_CONSENT_HTML_MATH);
+
+    } else if (ngx_http_consent_html_breakout(s)) {
+        ngx_http_consent_html_nest_close(s);
+        return 0;
+
+    } else {
+        t->foreign = 1;
+        math = s->lost ? 0 : s->nests[s->nnests - 1].math;
+        ip = ngx_http_consent_html_ip(s, math);
+    }
+
+    if (t->self_closing || t->name_long) {
+        return t->foreign;
+    }
+
+    if (s->lost || s->nnests == NGX_HTTP_CONSENT_HTML_NESTS) {
+        s->lost++;
+        return t->foreign;
+    }
+
+    n = &s->nests[s->nnests++];
+    n->ip = ip;
+    n->math = math;
+    n->len = t->name_len;
+    memcpy(n->name, t->name, t->name_len);
+
+    return t->foreign;
+}
+
+
+static void
+ngx_http_consent_html_nest_end(ngx_http_consent_html_t *s)
+{
+    size_t                         i;
+    ngx_http_consent_html_nest_t  *n;
+
+    if (s->lost) {
+        s->lost--;
+        return;
+    }
+
+    /* the open element of this name, down to an integration point */
+
+    for (i = s->nnests; i > 0; i--) {
+        n = &s->nests[i - 1];
+
+        if (n->len == s->tag.name_len
+            && memcmp(n->name, s->tag.name, n->len) == 0)
+        {
+            s->nnests = i - 1;
+            return;
+        }
+
+        if (n->ip) {
+            break;
+        }
+    }
+
+    if (ngx_http_consent_html_foreign(s)) {
+        /* an HTML end tag: it closes the foreign content */
+        ngx_http_consent_html_nest_close(s);
+    }
+}
+
+
+/* back to the HTML around: the integration point, or the page */
+
+static void
+ngx_http_consent_html_nest_close(ngx_http_consent_html_t *s)
+{
+    s->lost = 0;
+
+    while (s->nnests && !s->nests[s->nnests - 1].ip) {
+        s->nnests--;
+    }
+}
+
+
+static int
+ngx_http_consent_html_breakout(ngx_http_consent_html_t *s)
+{
+    ngx_http_consent_html_tag_t  *t;
+
+    static const char  *names[] = {
+        "b", "big", "blockquote", "body", "br", "center", "code", "dd",
+        "div", "dl", "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5",
+        "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta",
+        "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong",
+        "strike", "sub", "sup", "table", "tt", "u", "ul", "var", NULL
+    };
+
+    t = &s->tag;
+
+    if (t->name_len == 4 && memcmp(t->name, "font", 4) == 0) {
+        return (t->present & (((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_COLOR)
+                              | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_FACE)
+                              | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SIZE)))
+               != 0;
+    }
+
+    return !t->name_long && ngx_http_consent_html_in(names, t->name,
+                                                     t->name_len);
+}
+
+
+static int
+ngx_http_consent_html_ip(ngx_http_consent_html_t *s, unsigned math)
+{
+    ngx_http_consent_html_tag_t  *t;
+
+    static const char  *svg[] = { "foreignobject", "desc", "title", NULL };
+    static const char  *mathml[] = { "mi", "mo", "mn", "ms", "mtext", NULL };
+
+    t = &s->tag;
+
+    if (t->name_long) {
+        return 0;
+    }
+
+    if (!math) {
+        return ngx_http_consent_html_in(svg, t->name, t->name_len);
+    }
+
+    if (t->name_len == 14 && memcmp(t->name, "annotation-xml", 14) == 0) {
+        return ngx_http_consent_html_attr_is(
+                   &t->attrs[NGX_HTTP_CONSENT_HTML_A_ENCODING], "text/html")
+               || ngx_http_consent_html_attr_is(
+                   &t->attrs[NGX_HTTP_CONSENT_HTML_A_ENCODING],
+                   "application/xhtml+xml");
+    }
+
+    return ngx_http_consent_html_in(mathml, t->name, t->name_len);
+}
+
+
+static int
+ngx_http_consent_html_in(const char **names, const unsigned char *name,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; names[i] != NULL; i++) {
+        if (names[i][0] == (char) name[0] && strlen(names[i]) == len
+            && memcmp(names[i], name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1543,6 +1920,7 @@ ngx_http_consent_html_match(ngx_http_consent_html_t *s, unsigned char ch,
 
     return 1;
 }
+
 
 
 /* helpers for the rules */
@@ -1634,1040 +2012,186 @@ ngx_http_consent_html_attr_has_token(ngx_http_consent_html_attr_t *a,
 
 
 /*
- * The host of an absolute or scheme-relative URL, without userinfo and
- * port; 0 for a relative URL (this site's own).
+ * The character reference at p, an "&" in an attribute value: returns its
+ * length in the input, with its UTF-8 bytes in out (*n of them, at most
+ * 4), or 0 when the "&" stands for itself.  Numeric references are read
+ * as the standard says (13.2.5.80 on); of the named ones, those that
+ * stand for ASCII, with and without ";" as attribute values allow.  Any
+ * other name is left as written: its "&" stays, which no host name holds.
  */
 
-int
-ngx_http_consent_html_url_host(const unsigned char *url, size_t len,
-    const unsigned char **host, size_t *host_len)
+size_t
+ngx_http_consent_html_charref(const unsigned char *p,
+    const unsigned char *last, unsigned char *out, size_t *n)
 {
-    const unsigned char  *p, *last, *h, *e;
+    int                                   hex;
+    size_t                                i, k, best;
+    uint32_t                              cp;
+    const unsigned char                  *q;
+    const ngx_http_consent_html_entity_t *e;
 
-    p = url;
-    last = url + len;
-
-    while (p < last && ngx_http_consent_html_space(*p)) {
-        p++;
+    if (last - p < 2) {
+        return 0;
     }
 
-    /* a scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+    if (p[1] == '#') {
+        q = p + 2;
+        hex = (q < last && (*q | 0x20) == 'x');
 
-    if (p < last && ngx_http_consent_html_alpha(*p)) {
-        for (h = p + 1; h < last; h++) {
-            if (!(ngx_http_consent_html_alpha(*h)
-                  || (*h >= '0' && *h <= '9')
-                  || *h == '+' || *h == '-' || *h == '.'))
-            {
+        if (hex) {
+            q++;
+        }
+
+        cp = 0;
+        k = 0;
+
+        for ( ;; ) {
+            if (q == last) {
                 break;
             }
+
+            if (*q >= '0' && *q <= '9') {
+                i = *q - '0';
+
+            } else if (hex && (*q | 0x20) >= 'a' && (*q | 0x20) <= 'f') {
+                i = (*q | 0x20) - 'a' + 10;
+
+            } else {
+                break;
+            }
+
+            if (cp <= 0x10ffff) {
+                cp = cp * (hex ? 16 : 10) + (uint32_t) i;
+            }
+
+            q++;
+            k++;
         }
 
-        if (h < last && *h == ':') {
-            p = h + 1;
+        if (k == 0) {
+            return 0;
+        }
+
+        if (q < last && *q == ';') {
+            q++;
+        }
+
+        if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            cp = 0xfffd;
+
+        } else if (cp >= 0x80 && cp <= 0x9f
+                   && ngx_http_consent_html_cp1252[cp - 0x80])
+        {
+            cp = ngx_http_consent_html_cp1252[cp - 0x80];
+        }
+
+        *n = ngx_http_consent_html_utf8(cp, out);
+
+        return q - p;
+    }
+
+    /* the longest name that matches */
+
+    best = 0;
+    e = NULL;
+
+    for (i = 0; ngx_http_consent_html_entities[i].name != NULL; i++) {
+        k = ngx_http_consent_html_entities[i].len;
+
+        if (k > best && (size_t) (last - p - 1) >= k
+            && memcmp(p + 1, ngx_http_consent_html_entities[i].name, k) == 0)
+        {
+            best = k;
+            e = &ngx_http_consent_html_entities[i];
         }
     }
 
-    /* browsers take "\" for "/" in special schemes */
+    if (e == NULL) {
+        return 0;
+    }
 
-    if (last - p < 2 || (p[0] != '/' && p[0] != '\\')
-        || (p[1] != '/' && p[1] != '\\'))
+    q = p + 1 + best;
+
+    if (e->name[best - 1] != ';' && q < last
+        && (*q == '=' || ngx_http_consent_html_alpha(*q)
+            || (*q >= '0' && *q <= '9')))
     {
+        /* a name without ";" followed by "=" or alphanumerics: as is */
         return 0;
     }
 
-    p += 2;
+    out[0] = (unsigned char) e->value[0];
+    *n = 1;
 
-    for (e = p; e < last; e++) {
-        if (*e == '/' || *e == '\\' || *e == '?' || *e == '#') {
-            break;
-        }
+    if (e->value[1] != '\0') {
+        /* "&fjlig;" */
+        out[1] = (unsigned char) e->value[1];
+        *n = 2;
     }
 
-    /* userinfo */
-
-    for (h = e; h > p; h--) {
-        if (h[-1] == '@') {
-            p = h;
-            break;
-        }
-    }
-
-    h = p;
-
-    if (h < e && *h == '[') {
-        /* an IPv6 literal is never a gated host name */
-        return 0;
-    }
-
-    while (h < e && *h != ':') {
-        h++;
-    }
-
-    while (h > p && h[-1] == '.') {
-        h--;
-    }
-
-    if (h == p) {
-        return 0;
-    }
-
-    *host = p;
-    *host_len = (size_t) (h - p);
-
-    return 1;
+    return q - p;
 }
 
 
-/* "example.com" exactly, or "*.example.com": any name below it */
+/* decodes the references of an attribute value in place: never longer */
 
-int
-ngx_http_consent_html_host_match(const unsigned char *host, size_t len,
-    const unsigned char *pattern, size_t plen)
+size_t
+ngx_http_consent_html_decode(unsigned char *p, size_t len)
 {
-    size_t  i;
+    size_t          r, w, k, n;
+    unsigned char   out[4], *amp;
 
-    if (plen > 2 && pattern[0] == '*' && pattern[1] == '.') {
-        pattern++;
-        plen--;
-
-        if (len <= plen) {
-            return 0;
-        }
-
-        host += len - plen;
-        len = plen;
-
-    } else if (len != plen) {
-        return 0;
+    amp = memchr(p, '&', len);
+    if (amp == NULL) {
+        return len;
     }
 
-    for (i = 0; i < len; i++) {
-        if (ngx_http_consent_html_lower(host[i]) != pattern[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static int
-ngx_http_consent_html_host_char(unsigned char ch)
-{
-    ch = ngx_http_consent_html_lower(ch);
-
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
-           || ch == '-' || ch == '.' || ch == '_';
-}
-
-
-/*
- * Does the text (an inline script) name the host?  "*.example.com" is
- * found as ".example.com" ending a host name, "example.com" as a whole
- * host name.  The pattern is lowercase.
- */
-
-int
-ngx_http_consent_html_text_has_host(const unsigned char *text, size_t len,
-    const unsigned char *pattern, size_t plen)
-{
-    int                   wild;
-    size_t                i;
-    unsigned char         lo, up;
-    const unsigned char  *p, *last, *at_lo, *at_up;
-
-    wild = (plen > 2 && pattern[0] == '*' && pattern[1] == '.');
-
-    if (wild) {
-        /* "googletagmanager.com" after a "." after a host character */
-        pattern += 2;
-        plen -= 2;
-    }
-
-    if (plen == 0 || len < plen) {
-        return 0;
-    }
-
-    lo = pattern[0];
-    up = (lo >= 'a' && lo <= 'z') ? (unsigned char) (lo - 0x20) : lo;
-    last = text + len - plen;
-
-    /* the candidates: the first character, in either case, by memchr */
-
-    at_lo = memchr(text, lo, last - text + 1);
-    at_up = (up != lo) ? memchr(text, up, last - text + 1) : NULL;
-
-    for ( ;; ) {
-
-        if (at_lo == NULL && at_up == NULL) {
-            return 0;
-        }
-
-        if (at_up == NULL || (at_lo != NULL && at_lo < at_up)) {
-            p = at_lo;
-            at_lo = (p < last) ? memchr(p + 1, lo, last - p) : NULL;
-
-        } else {
-            p = at_up;
-            at_up = (p < last) ? memchr(p + 1, up, last - p) : NULL;
-        }
-
-        for (i = 1; i < plen; i++) {
-            if (ngx_http_consent_html_lower(p[i]) != pattern[i]) {
-                break;
-            }
-        }
-
-        if (i != plen) {
-            continue;
-        }
-
-        if (p + plen < text + len
-            && ngx_http_consent_html_host_char(p[plen])
-            && p[plen] != '.')
-        {
-            continue;
-        }
-
-        if (wild) {
-            if (p - text >= 2 && p[-1] == '.'
-                && ngx_http_consent_html_host_char(p[-2]))
-            {
-                return 1;
-            }
-
-            continue;
-        }
-
-        if (p > text && ngx_http_consent_html_host_char(p[-1])) {
-            continue;
-        }
-
-        return 1;
-    }
-}
-
-
-/* a script the browser runs: no type, a JavaScript type, or "module" */
-
-int
-ngx_http_consent_html_script_type_js(ngx_http_consent_html_tag_t *tag)
-{
-    size_t                         i, n;
-    ngx_http_consent_html_attr_t  *a;
-
-    static const char  *types[] = {
-        "", "module", "text/javascript", "application/javascript",
-        "application/ecmascript", "application/x-ecmascript",
-        "application/x-javascript", "text/ecmascript",
-        "text/javascript1.0", "text/javascript1.1", "text/javascript1.2",
-        "text/javascript1.3", "text/javascript1.4", "text/javascript1.5",
-        "text/jscript", "text/livescript", "text/x-ecmascript",
-        "text/x-javascript"
-    };
-
-    a = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_TYPE];
-
-    if (!a->present || !a->has_value) {
-        return 1;
-    }
-
-    n = sizeof(types) / sizeof(types[0]);
-
-    for (i = 0; i < n; i++) {
-        if (ngx_http_consent_html_attr_is(a, types[i])) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* the gate */
-
-void
-ngx_http_consent_html_gate_init(ngx_http_consent_html_gate_t *g,
-    const ngx_http_consent_html_rules_t *rules, uint64_t granted,
-    unsigned head, unsigned banner, unsigned char *hold, size_t hold_cap,
-    ngx_http_consent_html_out_pt out, void *data)
-{
-    size_t  i;
-
-    memset(g, 0, sizeof(ngx_http_consent_html_gate_t));
-
-    ngx_http_consent_html_init(&g->scanner);
-
-    g->rules = rules;
-    g->granted = granted;
-    g->out = out;
-    g->data = data;
-    g->hold = hold;
-    g->hold_cap = hold_cap;
-    g->head = head ? 1 : 0;
-    g->banner = banner ? 1 : 0;
-    g->mode = gate_pass;
-
-    for (i = 0; i < rules->nhosts; i++) {
-        g->gated |= (uint64_t) 1 << rules->hosts[i].category;
-    }
-
-    g->all = (rules->ncategories >= 64) ? ~(uint64_t) 0
-             : (((uint64_t) 1 << rules->ncategories) - 1);
-
-    g->scanner.watch_start = NGX_HTTP_CONSENT_HTML_GATED;
-    g->scanner.watch_end = NGX_HTTP_CONSENT_HTML_RAW_GATED;
-
-    if (g->head) {
-        g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
-                                                  NGX_HTTP_CONSENT_HTML_HEAD);
-    }
-
-    if (g->banner) {
-        g->scanner.watch_end_name = NGX_HTTP_CONSENT_HTML_BIT(
-                                                  NGX_HTTP_CONSENT_HTML_BODY);
-        g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
-                                                  NGX_HTTP_CONSENT_HTML_HTML);
-    }
-}
-
-
-/*
- * Feeds len bytes; last is set with the final bytes (len may be 0).
- * Returns 0, or -1 when out() failed.
- */
-
-int
-ngx_http_consent_html_gate(ngx_http_consent_html_gate_t *g,
-    const unsigned char *p, size_t len, int last)
-{
-    const unsigned char  *end;
-
-    if (g->done) {
-        return 0;
-    }
-
-    g->in = p;
-    g->in_off = g->scanner.offset;
-    end = p + len;
-
-    while (p < end) {
-        p = ngx_http_consent_html_scan(&g->scanner, p, end);
-
-        if (g->scanner.event == NGX_HTTP_CONSENT_HTML_EV_NONE) {
-            continue;
-        }
-
-        if (ngx_http_consent_html_gate_event(g) != 0) {
-            return -1;
-        }
-    }
-
-    if (!last) {
-
-        switch (g->mode) {
-
-        case gate_pass:
-            if (g->scanner.is_pending) {
-                if (ngx_http_consent_html_emit(g, g->scanner.pending) != 0) {
-                    return -1;
-                }
-
-                return ngx_http_consent_html_keep(g, p, end);
-            }
-
-            return ngx_http_consent_html_emit(g, g->scanner.offset);
-
-        case gate_hold:
-            return ngx_http_consent_html_keep(g, p, end);
-
-        default: /* gate_drop */
-            ngx_http_consent_html_skip(g, g->scanner.offset);
-            return 0;
-        }
-    }
-
-    g->done = 1;
-
-    switch (g->mode) {
-
-    case gate_hold:
-        /* an unterminated inline script: decide on what there is */
-
-        if (ngx_http_consent_html_keep(g, p, end) != 0) {
-            return -1;
-        }
-
-        if (g->mode == gate_hold
-            && ngx_http_consent_html_text_decide(g,
-                   g->hold + (g->text_start - g->hold_off),
-                   g->hold_len - (size_t) (g->text_start - g->hold_off))
-               == gate_remove)
-        {
-            g->removed++;
-            ngx_http_consent_html_skip(g, g->scanner.offset);
-        }
-
-        break;
-
-    case gate_drop:
-        ngx_http_consent_html_skip(g, g->scanner.offset);
-        break;
-
-    default: /* gate_pass */
-
-        if (g->scanner.is_pending
-            && g->scanner.offset - g->scanner.pending > g->hold_cap
-            && (g->granted & g->all) != g->all
-            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HEAD
-            && g->scanner.tag.element != NGX_HTTP_CONSENT_HTML_HTML)
-        {
-            /* an unterminated tag, too long: as if it had overflowed */
-            g->overflows++;
-            g->removed++;
-
-            if (ngx_http_consent_html_emit(g, g->scanner.pending) != 0) {
-                return -1;
-            }
-
-            ngx_http_consent_html_skip(g, g->scanner.offset);
-        }
-
-        break;
-    }
-
-    if (ngx_http_consent_html_emit(g, g->scanner.offset) != 0) {
-        return -1;
-    }
-
-    if (g->banner) {
-        g->banner = 0;
-
-        if (g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_BANNER, NULL, 0) != 0) {
-            return -1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* sends what lies between the cursor and "to", from the hold or the input */
-
-static int
-ngx_http_consent_html_emit(ngx_http_consent_html_gate_t *g, uint64_t to)
-{
-    size_t    n;
-    uint64_t  hold_end;
-
-    if (to <= g->cursor) {
-        return 0;
-    }
-
-    hold_end = g->hold_off + g->hold_len;
-
-    if (g->hold_len && g->cursor < hold_end) {
-        n = (size_t) (((to < hold_end) ? to : hold_end) - g->cursor);
-
-        if (g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_COPY,
-                   g->hold + (g->cursor - g->hold_off), n)
-            != 0)
-        {
-            return -1;
-        }
-
-        g->cursor += n;
-    }
-
-    if (g->hold_len && g->cursor >= hold_end) {
-        g->hold_len = 0;
-    }
-
-    if (to > g->cursor) {
-        if (g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_INPUT,
-                   g->in + (g->cursor - g->in_off), (size_t) (to - g->cursor))
-            != 0)
-        {
-            return -1;
-        }
-
-        g->cursor = to;
-    }
-
-    return 0;
-}
-
-
-static void
-ngx_http_consent_html_skip(ngx_http_consent_html_gate_t *g, uint64_t to)
-{
-    if (to > g->cursor) {
-        g->cursor = to;
-    }
-
-    if (g->hold_len && g->cursor >= g->hold_off + g->hold_len) {
-        g->hold_len = 0;
-    }
-}
-
-
-/* holds what lies between the cursor and the end of the input */
-
-static int
-ngx_http_consent_html_keep(ngx_http_consent_html_gate_t *g,
-    const unsigned char *from, const unsigned char *last)
-{
-    size_t    n, skip;
-    uint64_t  hold_end, start;
-
-    if (g->hold_len) {
-        skip = (size_t) (g->cursor - g->hold_off);
-
-        if (skip) {
-            memmove(g->hold, g->hold + skip, g->hold_len - skip);
-            g->hold_len -= skip;
-        }
-
-    } else {
-        g->hold_len = 0;
-    }
-
-    g->hold_off = g->cursor;
-    hold_end = g->hold_off + g->hold_len;
-
-    start = (hold_end > g->in_off) ? hold_end : g->in_off;
-    if (start < g->cursor) {
-        start = g->cursor;
-    }
-
-    n = (size_t) (g->scanner.offset - start);
-
-    if (g->hold_len + n > g->hold_cap) {
-        return ngx_http_consent_html_overflow(g, last);
-    }
-
-    (void) from;
-
-    memcpy(g->hold + g->hold_len, g->in + (start - g->in_off), n);
-    g->hold_len += n;
-
-    return 0;
-}
-
-
-/*
- * The hold is full: decide now.  An inline script naming no host of a
- * refused category so far, or any element while every category is
- * granted, is let through; anything else is removed (fail closed).
- */
-
-static int
-ngx_http_consent_html_overflow(ngx_http_consent_html_gate_t *g,
-    const unsigned char *last)
-{
-    g->overflows++;
-
-    if (g->mode == gate_hold) {
-        if ((g->granted & g->gated) == g->gated) {
-            g->mode = gate_pass;
-            return ngx_http_consent_html_emit(g, g->scanner.offset);
-        }
-
-        g->removed++;
-        g->mode = gate_drop;
-        ngx_http_consent_html_skip(g, g->scanner.offset);
-
-        return 0;
-    }
-
-    /* a watched start tag, still open */
-
-    if ((g->granted & g->all) == g->all
-        || g->scanner.tag.element == NGX_HTTP_CONSENT_HTML_HEAD
-        || g->scanner.tag.element == NGX_HTTP_CONSENT_HTML_HTML)
-    {
-        ngx_http_consent_html_release(&g->scanner);
-        return ngx_http_consent_html_emit(g, g->scanner.offset);
-    }
-
-    g->removed++;
-    g->mode = gate_drop;
-    g->drop_tag = 1;
-    ngx_http_consent_html_skip(g, g->scanner.offset);
-
-    (void) last;
-
-    return 0;
-}
-
-
-static int
-ngx_http_consent_html_gate_event(ngx_http_consent_html_gate_t *g)
-{
-    unsigned                      d;
-    uint64_t                      hold_end;
-    const unsigned char          *text;
-    ngx_http_consent_html_tag_t  *tag;
-
-    tag = &g->scanner.tag;
-
-    switch (g->scanner.event) {
-
-    case NGX_HTTP_CONSENT_HTML_EV_END_NAME:
-        /* </body */
-        if (g->mode != gate_pass || !g->banner) {
-            return 0;
-        }
-
-        g->banner = 0;
-        g->scanner.watch_end_name = 0;
-
-        if (ngx_http_consent_html_emit(g, tag->start) != 0) {
-            return -1;
-        }
-
-        return g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_BANNER, NULL, 0);
-
-    case NGX_HTTP_CONSENT_HTML_EV_END_TAG:
-
-        if (g->mode == gate_drop) {
-            g->mode = gate_pass;
-            ngx_http_consent_html_skip(g, tag->end);
-            return 0;
-        }
-
-        if (g->mode != gate_hold) {
-            return 0;
-        }
-
-        if (tag->end - g->cursor > g->hold_cap) {
-            /* longer than consent_gate_buffer, wherever it was cut */
-            if (ngx_http_consent_html_overflow(g, NULL) != 0) {
-                return -1;
-            }
-
-            if (g->mode == gate_drop) {
-                ngx_http_consent_html_skip(g, tag->end);
-            }
-
-            g->mode = gate_pass;
-            return 0;
-        }
-
-        g->mode = gate_pass;
-
-        if (g->hold_len) {
-            /* the whole element into the hold, to search its text */
-            hold_end = g->hold_off + g->hold_len;
-
-            memcpy(g->hold + g->hold_len, g->in + (hold_end - g->in_off),
-                   (size_t) (tag->end - hold_end));
-            g->hold_len += (size_t) (tag->end - hold_end);
-
-            text = g->hold + (g->text_start - g->hold_off);
-
-        } else {
-            text = g->in + (g->text_start - g->in_off);
-        }
-
-        d = ngx_http_consent_html_text_decide(g, text,
-                                         (size_t) (tag->start - g->text_start));
-
-        if (d == gate_remove) {
-            g->removed++;
-            ngx_http_consent_html_skip(g, tag->end);
-        }
-
-        return 0;
-
-    case NGX_HTTP_CONSENT_HTML_EV_START_TAG:
-        break;
-
-    default:
-        return 0;
-    }
-
-    if (g->drop_tag) {
-        /* the end of a tag removed on overflow */
-        g->drop_tag = 0;
-        ngx_http_consent_html_skip(g, tag->end);
-
-        if (tag->element != NGX_HTTP_CONSENT_HTML_SCRIPT
-            && tag->element != NGX_HTTP_CONSENT_HTML_IFRAME)
-        {
-            g->mode = gate_pass;
-        }
-
-        return 0;
-    }
-
-    if (g->mode != gate_pass) {
-        return 0;
-    }
-
-    if (tag->element == NGX_HTTP_CONSENT_HTML_HTML) {
-        ngx_http_consent_html_attr_t  *a;
-
-        /* <html lang>: the banner speaks the page's language */
-
-        g->scanner.watch_start &=
-                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HTML);
-
-        a = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_LANG];
-
-        if (a->present && !a->truncated
-            && a->len <= NGX_HTTP_CONSENT_HTML_LANG_LEN)
-        {
-            memcpy(g->lang, a->value, a->len);
-            g->lang_len = a->len;
-        }
-
-        return 0;
-    }
-
-    if (tag->end - tag->start > g->hold_cap) {
-        /* as if it had overflowed the hold: the same answer for any cut */
-        g->overflows++;
-
-        if ((g->granted & g->all) == g->all
-            || tag->element == NGX_HTTP_CONSENT_HTML_HEAD)
-        {
-            return 0;
-        }
-
-        g->removed++;
-
-        if (ngx_http_consent_html_emit(g, tag->start) != 0) {
-            return -1;
-        }
-
-        ngx_http_consent_html_skip(g, tag->end);
-
-        if (tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT
-            || tag->element == NGX_HTTP_CONSENT_HTML_IFRAME)
-        {
-            g->mode = gate_drop;
-        }
-
-        return 0;
-    }
-
-    if (tag->element == NGX_HTTP_CONSENT_HTML_HEAD) {
-        g->head = 0;
-        g->scanner.watch_start &=
-                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HEAD);
-
-        if (ngx_http_consent_html_emit(g, tag->end) != 0) {
-            return -1;
-        }
-
-        return g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_HEAD, NULL, 0);
-    }
-
-    if (g->head && tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT) {
-        /* no <head> tag (it may be left out): before the first script */
-        g->head = 0;
-        g->scanner.watch_start &=
-                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_HEAD);
-
-        if (ngx_http_consent_html_emit(g, tag->start) != 0
-            || g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_HEAD, NULL, 0) != 0)
-        {
-            return -1;
-        }
-    }
-
-    switch (ngx_http_consent_html_decide(g, tag)) {
-
-    case gate_remove:
-        g->removed++;
-
-        if (ngx_http_consent_html_emit(g, tag->start) != 0) {
-            return -1;
-        }
-
-        ngx_http_consent_html_skip(g, tag->end);
-
-        if (tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT
-            || tag->element == NGX_HTTP_CONSENT_HTML_IFRAME)
-        {
-            g->mode = gate_drop;
-        }
-
-        return 0;
-
-    case gate_live:
-        g->made_live++;
-        return ngx_http_consent_html_make_live(g, tag);
-
-    case gate_inline:
-        if (ngx_http_consent_html_emit(g, tag->start) != 0) {
-            return -1;
-        }
-
-        g->mode = gate_hold;
-        g->text_start = tag->end;
-        return 0;
-
-    default: /* gate_keep */
-        return 0;
-    }
-}
-
-
-static unsigned
-ngx_http_consent_html_decide(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag)
-{
-    int                            plain;
-    size_t                         i, hlen;
-    uint64_t                       need;
-    const unsigned char           *host;
-    ngx_http_consent_html_attr_t  *a, *url;
-
-    a = tag->attrs;
-    plain = ngx_http_consent_html_attr_is(&a[NGX_HTTP_CONSENT_HTML_A_TYPE],
-                                          "text/plain");
-
-    /* data-consent; cookieconsent's data-category; Cookiebot's */
-
-    url = NULL;
-
-    if (a[NGX_HTTP_CONSENT_HTML_A_CONSENT].present) {
-        url = &a[NGX_HTTP_CONSENT_HTML_A_CONSENT];
-
-    } else if (plain || tag->element == NGX_HTTP_CONSENT_HTML_IFRAME) {
-
-        if (a[NGX_HTTP_CONSENT_HTML_A_CATEGORY].present) {
-            url = &a[NGX_HTTP_CONSENT_HTML_A_CATEGORY];
-
-        } else if (a[NGX_HTTP_CONSENT_HTML_A_COOKIECONSENT].present
-                   && !ngx_http_consent_html_attr_is(
-                           &a[NGX_HTTP_CONSENT_HTML_A_COOKIECONSENT], "ignore"))
-        {
-            url = &a[NGX_HTTP_CONSENT_HTML_A_COOKIECONSENT];
-        }
-    }
-
-    if (url != NULL) {
-        if (!ngx_http_consent_html_names_allow(g, url)) {
-            return gate_remove;
-        }
-
-        return plain ? gate_live : gate_keep;
-    }
-
-    /* consent_gate_host */
-
-    url = NULL;
-
-    switch (tag->element) {
-
-    case NGX_HTTP_CONSENT_HTML_LINK:
-        if (ngx_http_consent_html_attr_has_token(
-                &a[NGX_HTTP_CONSENT_HTML_A_REL], "modulepreload")
-            || ngx_http_consent_html_attr_has_token(
-                   &a[NGX_HTTP_CONSENT_HTML_A_REL], "preconnect")
-            || ngx_http_consent_html_attr_has_token(
-                   &a[NGX_HTTP_CONSENT_HTML_A_REL], "dns-prefetch")
-            || ((ngx_http_consent_html_attr_has_token(
-                     &a[NGX_HTTP_CONSENT_HTML_A_REL], "preload")
-                 || ngx_http_consent_html_attr_has_token(
-                        &a[NGX_HTTP_CONSENT_HTML_A_REL], "prefetch"))
-                && ngx_http_consent_html_attr_is(
-                       &a[NGX_HTTP_CONSENT_HTML_A_AS], "script")))
-        {
-            url = &a[NGX_HTTP_CONSENT_HTML_A_HREF];
-        }
-
-        break;
-
-    default:
-        url = &a[NGX_HTTP_CONSENT_HTML_A_SRC];
-        break;
-    }
-
-    if (url == NULL || !url->present) {
-
-        if (tag->element == NGX_HTTP_CONSENT_HTML_SCRIPT
-            && g->rules->nhosts
-            && ngx_http_consent_html_script_type_js(tag))
-        {
-            return gate_inline;
-        }
-
-        return gate_keep;
-    }
-
-    if (!ngx_http_consent_html_url_host(url->value, url->len, &host, &hlen)) {
-        return gate_keep;
-    }
-
-    need = 0;
-
-    for (i = 0; i < g->rules->nhosts; i++) {
-        if (ngx_http_consent_html_host_match(host, hlen,
-                                             g->rules->hosts[i].data,
-                                             g->rules->hosts[i].len))
-        {
-            need |= (uint64_t) 1 << g->rules->hosts[i].category;
-        }
-    }
-
-    return ((need & g->granted) == need) ? gate_keep : gate_remove;
-}
-
-
-/*
- * "analytics", "analytics marketing", "statistics, marketing": every name
- * must be granted; "!analytics" (cookieconsent): analytics must not be.
- * An undeclared name is never granted.
- */
-
-static int
-ngx_http_consent_html_names_allow(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_attr_t *a)
-{
-    int                   neg, granted, any;
-    size_t                i;
-    const unsigned char  *p, *last, *t;
-
-    p = a->value;
-    last = a->value + a->len;
-    any = 0;
-
-    if (a->truncated) {
-        return 0;
-    }
-
-    while (p < last) {
-
-        while (p < last && (ngx_http_consent_html_space(*p) || *p == ',')) {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        neg = (*p == '!');
-        if (neg) {
-            p++;
-        }
-
-        t = p;
-
-        while (p < last && !ngx_http_consent_html_space(*p) && *p != ',') {
-            p++;
-        }
-
-        granted = 0;
-
-        for (i = 0; i < g->rules->ncategories; i++) {
-            if (g->rules->categories[i].len == (size_t) (p - t)
-                && memcmp(g->rules->categories[i].data, t, p - t) == 0)
-            {
-                granted = (g->granted >> i) & 1;
-                break;
-            }
-        }
-
-        if (granted == neg) {
-            return 0;
-        }
-
-        any = 1;
-    }
-
-    return any;
-}
-
-
-/* a granted text/plain element: type from data-type, or no type */
-
-static int
-ngx_http_consent_html_make_live(ngx_http_consent_html_gate_t *g,
-    ngx_http_consent_html_tag_t *tag)
-{
-    size_t                         i, n;
-    const unsigned char           *v;
-    ngx_http_consent_html_attr_t  *type, *dtype;
-
-    type = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_TYPE];
-    dtype = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_DATA_TYPE];
-
-    if (ngx_http_consent_html_emit(g, type->start) != 0) {
-        return -1;
-    }
-
-    ngx_http_consent_html_skip(g, type->end);
-
-    if (dtype->present && dtype->len && !dtype->truncated) {
-        if (g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_COPY,
-                   (const unsigned char *) "type=\"", 6)
-            != 0)
-        {
-            return -1;
-        }
-
-        v = dtype->value;
-        n = 0;
-
-        for (i = 0; i <= dtype->len; i++) {
-            if (i < dtype->len && v[i] != '"') {
+    r = amp - p;
+    w = r;
+
+    while (r < len) {
+        if (p[r] == '&') {
+            k = ngx_http_consent_html_charref(p + r, p + len, out, &n);
+
+            if (k) {
+                memcpy(p + w, out, n);
+                w += n;
+                r += k;
                 continue;
             }
-
-            if (i > n
-                && g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_COPY, v + n,
-                          i - n) != 0)
-            {
-                return -1;
-            }
-
-            if (i < dtype->len
-                && g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_COPY,
-                          (const unsigned char *) "&quot;", 6) != 0)
-            {
-                return -1;
-            }
-
-            n = i + 1;
         }
 
-        if (g->out(g->data, NGX_HTTP_CONSENT_HTML_OUT_COPY,
-                   (const unsigned char *) "\"", 1)
-            != 0)
-        {
-            return -1;
-        }
+        p[w++] = p[r++];
     }
 
-    return ngx_http_consent_html_emit(g, tag->end);
+    return w;
 }
 
 
-static unsigned
-ngx_http_consent_html_text_decide(ngx_http_consent_html_gate_t *g,
-    const unsigned char *text, size_t len)
+static size_t
+ngx_http_consent_html_utf8(uint32_t cp, unsigned char *out)
 {
-    size_t                               i;
-    uint64_t                             need, bit;
-    const ngx_http_consent_html_host_t  *h;
-
-    need = 0;
-
-    for (i = 0; i < g->rules->nhosts; i++) {
-        h = &g->rules->hosts[i];
-        bit = (uint64_t) 1 << h->category;
-
-        if ((need & bit) == 0
-            && ngx_http_consent_html_text_has_host(text, len, h->data, h->len))
-        {
-            need |= bit;
-        }
+    if (cp < 0x80) {
+        out[0] = (unsigned char) cp;
+        return 1;
     }
 
-    return ((need & g->granted) == need) ? gate_keep : gate_remove;
+    if (cp < 0x800) {
+        out[0] = (unsigned char) (0xc0 | (cp >> 6));
+        out[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        out[0] = (unsigned char) (0xe0 | (cp >> 12));
+        out[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    out[0] = (unsigned char) (0xf0 | (cp >> 18));
+    out[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (unsigned char) (0x80 | (cp & 0x3f));
+    return 4;
 }

@@ -11,11 +11,13 @@
 /*
  * A streaming HTML scanner: the tokenizer states of the HTML standard that
  * decide where tags, comments and raw text (script, style, iframe, ...)
- * begin and end, with no tree construction, no character references and no
- * allocation.  Its state persists between calls, so input may be cut
- * anywhere.  It reports, through events, the start tags and end tags its
- * caller watches, with the attributes that matter for consent gating.
- * Positions are absolute offsets from the start of the input.
+ * begin and end, with no tree construction and no allocation.  The
+ * character references of the attribute values it keeps are decoded.  Its
+ * state persists between calls, so input may be cut anywhere.  It reports,
+ * through events, the start tags and end tags its caller watches, with the
+ * attributes that matter for consent gating, and any start tag holding one
+ * of the attributes in watch_attrs.  Positions are absolute offsets from
+ * the start of the input.
  */
 
 
@@ -30,6 +32,7 @@
 #define NGX_HTTP_CONSENT_HTML_VALUE_LEN   256
 #define NGX_HTTP_CONSENT_HTML_ANY_ATTRS   8
 #define NGX_HTTP_CONSENT_HTML_ANY_VALUE   128
+#define NGX_HTTP_CONSENT_HTML_NESTS       32
 #define NGX_HTTP_CONSENT_HTML_LANG_LEN    35
 
 
@@ -50,12 +53,38 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_TITLE,
     NGX_HTTP_CONSENT_HTML_TEXTAREA,
     NGX_HTTP_CONSENT_HTML_PLAINTEXT,
-    NGX_HTTP_CONSENT_HTML_HTML,
+    NGX_HTTP_CONSENT_HTML_SOURCE,
+    NGX_HTTP_CONSENT_HTML_VIDEO,
+    NGX_HTTP_CONSENT_HTML_AUDIO,
+    NGX_HTTP_CONSENT_HTML_TRACK,
+    NGX_HTTP_CONSENT_HTML_OBJECT,
+    NGX_HTTP_CONSENT_HTML_EMBED,
+    NGX_HTTP_CONSENT_HTML_INPUT,
+    NGX_HTTP_CONSENT_HTML_IMAGE,     /* SVG's, or img in HTML */
+    NGX_HTTP_CONSENT_HTML_USE,       /* SVG */
+    NGX_HTTP_CONSENT_HTML_BASE,
+    NGX_HTTP_CONSENT_HTML_META,
+    NGX_HTTP_CONSENT_HTML_SVG,
+    NGX_HTTP_CONSENT_HTML_MATH,
+    NGX_HTTP_CONSENT_HTML_FEIMAGE,   /* SVG's feImage */
+    NGX_HTTP_CONSENT_HTML_HTML,      /* for its lang */
     NGX_HTTP_CONSENT_HTML_NELEMENTS
 } ngx_http_consent_html_element_e;
 
 
-#define NGX_HTTP_CONSENT_HTML_BIT(e)  (1u << (e))
+#define NGX_HTTP_CONSENT_HTML_BIT(e)  ((uint32_t) 1 << (e))
+
+
+/* the byte classes of the standard, for the scanner and the gate */
+
+#define ngx_http_consent_html_lower(c)                                        \
+    (unsigned char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
+
+#define ngx_http_consent_html_alpha(c)                                        \
+    ((((c) | 0x20) >= 'a') && (((c) | 0x20) <= 'z'))
+
+#define ngx_http_consent_html_space(c)                                        \
+    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\f' || (c) == '\r')
 
 
 /* attributes the scanner keeps for a watched tag */
@@ -69,7 +98,22 @@ typedef enum {
     NGX_HTTP_CONSENT_HTML_A_HREF,
     NGX_HTTP_CONSENT_HTML_A_REL,
     NGX_HTTP_CONSENT_HTML_A_AS,
-    NGX_HTTP_CONSENT_HTML_A_LANG,
+    NGX_HTTP_CONSENT_HTML_A_SRCSET,
+    NGX_HTTP_CONSENT_HTML_A_IMAGESRCSET,
+    NGX_HTTP_CONSENT_HTML_A_POSTER,
+    NGX_HTTP_CONSENT_HTML_A_DATA,
+    NGX_HTTP_CONSENT_HTML_A_PING,
+    NGX_HTTP_CONSENT_HTML_A_BACKGROUND,
+    NGX_HTTP_CONSENT_HTML_A_STYLE,
+    NGX_HTTP_CONSENT_HTML_A_SRCDOC,
+    NGX_HTTP_CONSENT_HTML_A_XLINK_HREF,      /* xlink:href */
+    NGX_HTTP_CONSENT_HTML_A_HTTP_EQUIV,      /* http-equiv */
+    NGX_HTTP_CONSENT_HTML_A_CONTENT,
+    NGX_HTTP_CONSENT_HTML_A_ENCODING,        /* annotation-xml's */
+    NGX_HTTP_CONSENT_HTML_A_COLOR,           /* font's, in SVG */
+    NGX_HTTP_CONSENT_HTML_A_FACE,
+    NGX_HTTP_CONSENT_HTML_A_SIZE,
+    NGX_HTTP_CONSENT_HTML_A_LANG,            /* <html lang> */
     NGX_HTTP_CONSENT_HTML_NATTRS
 } ngx_http_consent_html_attr_e;
 
@@ -83,10 +127,17 @@ typedef enum {
 } ngx_http_consent_html_event_e;
 
 
+/*
+ * A kept attribute: where it is in the input, and the first bytes of its
+ * value with the character references decoded.
+ */
+
 typedef struct {
-    uint64_t                         start;  /* offset of the name */
-    uint64_t                         end;    /* offset after the value */
-    size_t                           len;    /* bytes kept in value */
+    uint64_t                         start;   /* offset of the name */
+    uint64_t                         end;     /* offset after the value */
+    uint64_t                         vstart;  /* the value, as written, */
+    uint64_t                         vend;    /* without its quotes */
+    size_t                           len;     /* bytes kept in value */
     unsigned                         present:1;
     unsigned                         has_value:1;
     unsigned                         truncated:1;
@@ -112,8 +163,10 @@ typedef struct {
     unsigned                         end_tag:1;
     unsigned                         self_closing:1;
     unsigned                         name_long:1;
+    unsigned                         foreign:1;  /* in SVG or MathML */
     unsigned char                    name[NGX_HTTP_CONSENT_HTML_NAME_LEN];
 
+    uint32_t                         present;  /* attribute bits */
     ngx_http_consent_html_attr_t     attrs[NGX_HTTP_CONSENT_HTML_NATTRS];
 
     size_t                           nany;
@@ -121,11 +174,28 @@ typedef struct {
 } ngx_http_consent_html_tag_t;
 
 
+/*
+ * An open element of SVG or MathML content, or an integration point in it
+ * (foreignObject, desc, title, mi, annotation-xml...) whose content is
+ * HTML again: enough of the tree builder's stack to know where raw text
+ * and CDATA sections are.
+ */
+
+typedef struct {
+    size_t                           len;
+    unsigned                         ip:1;
+    unsigned                         math:1;
+    unsigned char                    name[NGX_HTTP_CONSENT_HTML_NAME_LEN];
+} ngx_http_consent_html_nest_t;
+
+
 typedef struct {
     /* set by the caller */
     unsigned                         watch_start;     /* element bits */
     unsigned                         watch_end;       /* element bits */
     unsigned                         watch_end_name;  /* element bits */
+    uint32_t                         watch_attrs;  /* attribute bits that
+                                                      report any start tag */
     unsigned                         trace:1;  /* report every token */
 
     /* read by the caller */
@@ -144,7 +214,6 @@ typedef struct {
     unsigned                         mismatch:1;
     unsigned                         name_done:1;
     unsigned                         released:1;
-    unsigned                         eqv:1;    /* "=" starts a value */
     unsigned                         record:1;
     unsigned                         attr_long:1;
     uint64_t                         lt;       /* offset of the last '<' */
@@ -153,88 +222,12 @@ typedef struct {
     int                              any;      /* recorded any, or -1 */
     size_t                           aname_len;
     unsigned char                    aname[NGX_HTTP_CONSENT_HTML_ANAME_LEN];
+
+    size_t                           nnests;
+    size_t                           lost;     /* nests past the last */
+    ngx_http_consent_html_nest_t     nests[NGX_HTTP_CONSENT_HTML_NESTS];
 } ngx_http_consent_html_t;
 
-
-/*
- * The gate: consent rules applied to a stream of HTML.  It tells its
- * caller, through out(), what to send: spans of the input just given
- * (to be sent without copying), bytes it held (to be copied before the
- * next call), and the places where the head snippet and the banner go.
- */
-
-typedef enum {
-    NGX_HTTP_CONSENT_HTML_OUT_INPUT = 0,  /* a span of the current input */
-    NGX_HTTP_CONSENT_HTML_OUT_COPY,       /* bytes valid during the call */
-    NGX_HTTP_CONSENT_HTML_OUT_HEAD,       /* insert the head snippet */
-    NGX_HTTP_CONSENT_HTML_OUT_BANNER      /* insert the banner */
-} ngx_http_consent_html_out_e;
-
-
-typedef int (*ngx_http_consent_html_out_pt)(void *data,
-    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
-
-
-typedef struct {
-    const unsigned char             *data;     /* lowercase */
-    size_t                           len;
-    unsigned                         category;
-} ngx_http_consent_html_host_t;
-
-
-typedef struct {
-    const ngx_http_consent_html_host_t  *hosts;
-    size_t                               nhosts;
-    const ngx_http_consent_slice_t   *categories;  /* by index */
-    size_t                               ncategories;
-} ngx_http_consent_html_rules_t;
-
-
-typedef struct {
-    ngx_http_consent_html_t              scanner;
-
-    const ngx_http_consent_html_rules_t *rules;
-    uint64_t                             granted;
-    uint64_t                             gated;    /* categories with hosts */
-    uint64_t                             all;
-
-    ngx_http_consent_html_out_pt         out;
-    void                                *data;
-
-    unsigned char                       *hold;
-    size_t                               hold_len;
-    size_t                               hold_cap;
-    uint64_t                             hold_off;
-
-    uint64_t                             cursor;   /* all before is done */
-    uint64_t                             in_off;   /* offset of input */
-    const unsigned char                 *in;
-    uint64_t                             text_start;
-
-    unsigned                             mode;
-
-    /* counters, for the caller's log */
-    unsigned                             removed;
-    unsigned                             made_live;
-    unsigned                             overflows;
-
-    /* <html lang>, for the banner's language; 0 if the page says none */
-    size_t                               lang_len;
-    unsigned char                        lang[NGX_HTTP_CONSENT_HTML_LANG_LEN];
-
-    unsigned                             head:1;    /* wants the snippet */
-    unsigned                             banner:1;  /* wants the banner */
-    unsigned                             done:1;
-    unsigned                             drop_tag:1;
-} ngx_http_consent_html_gate_t;
-
-
-void ngx_http_consent_html_gate_init(ngx_http_consent_html_gate_t *g,
-    const ngx_http_consent_html_rules_t *rules, uint64_t granted,
-    unsigned head, unsigned banner, unsigned char *hold, size_t hold_cap,
-    ngx_http_consent_html_out_pt out, void *data);
-int ngx_http_consent_html_gate(ngx_http_consent_html_gate_t *g,
-    const unsigned char *p, size_t len, int last);
 
 void ngx_http_consent_html_init(ngx_http_consent_html_t *s);
 void ngx_http_consent_html_set_raw(ngx_http_consent_html_t *s,
@@ -245,18 +238,13 @@ void ngx_http_consent_html_release(ngx_http_consent_html_t *s);
 int ngx_http_consent_html_eof_comment(ngx_http_consent_html_t *s);
 int ngx_http_consent_html_in_tag(ngx_http_consent_html_t *s);
 
-/* helpers for the caller's rules */
 int ngx_http_consent_html_attr_is(ngx_http_consent_html_attr_t *a,
     const char *value);
 int ngx_http_consent_html_attr_has_token(ngx_http_consent_html_attr_t *a,
     const char *token);
-int ngx_http_consent_html_url_host(const unsigned char *url, size_t len,
-    const unsigned char **host, size_t *host_len);
-int ngx_http_consent_html_host_match(const unsigned char *host, size_t len,
-    const unsigned char *pattern, size_t plen);
-int ngx_http_consent_html_text_has_host(const unsigned char *text,
-    size_t len, const unsigned char *pattern, size_t plen);
-int ngx_http_consent_html_script_type_js(ngx_http_consent_html_tag_t *tag);
+size_t ngx_http_consent_html_charref(const unsigned char *p,
+    const unsigned char *last, unsigned char *out, size_t *n);
+size_t ngx_http_consent_html_decode(unsigned char *p, size_t len);
 
 
 #endif /* _NGX_HTTP_CONSENT_HTML_H_INCLUDED_ */

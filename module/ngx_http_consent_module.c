@@ -101,6 +101,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       offsetof(ngx_http_consent_loc_conf_t, inflate_max),
       NULL },
 
+    { ngx_string("consent_placeholder"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_consent_loc_conf_t, placeholder),
+      NULL },
+
     { ngx_string("consent_csp_nonce"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -432,7 +439,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *     conf->google_mode = NULL;
      *     conf->csp_nonce = NULL;
      *     conf->policy_url = { 0, NULL };
-     *     conf->gate_rules = NULL;
+     *     conf->gate_tables = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -441,6 +448,7 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
     conf->choices_link = NGX_CONF_UNSET;
     conf->gate_buffer = NGX_CONF_UNSET_SIZE;
     conf->inflate_max = NGX_CONF_UNSET;
+    conf->placeholder = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -460,6 +468,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->choices_link, prev->choices_link, 0);
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
                               64 * 1024);
+    ngx_conf_merge_value(conf->placeholder, prev->placeholder, 0);
     ngx_conf_merge_str_value(conf->policy_url, prev->policy_url, "");
     ngx_conf_merge_off_value(conf->inflate_max, prev->inflate_max,
                              32 * 1024 * 1024);

@@ -33,7 +33,7 @@
 /* state shared between files, each type defined in the file that owns it */
 typedef struct ngx_http_consent_cache_s       ngx_http_consent_cache_t;
 typedef struct ngx_http_consent_page_s        ngx_http_consent_page_t;
-typedef struct ngx_http_consent_gate_rules_s  ngx_http_consent_gate_rules_t;
+typedef struct ngx_http_consent_gate_tables_s  ngx_http_consent_gate_tables_t;
 
 
 typedef enum {
@@ -143,7 +143,8 @@ typedef struct {
 
     /* gate_hosts and the category names as the gate reads them, built
        once at merge time (ngx_http_consent_filter.c) */
-    ngx_http_consent_gate_rules_t  *gate_rules;
+    ngx_http_consent_gate_tables_t *gate_tables;
+    ngx_flag_t                  placeholder;     /* consent_placeholder */
 
     ngx_http_complex_value_t   *csp_nonce;
     ngx_str_t                   policy_url;
@@ -261,6 +262,11 @@ ngx_int_t ngx_http_consent_strip_set_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
     uint64_t refused);
 
+/* ngx_http_consent_placeholder.c: consent_placeholder */
+ngx_int_t ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
+    ngx_uint_t category, uint64_t granted, ngx_uint_t anchor,
+    const u_char *host, size_t host_len, ngx_str_t *html);
+
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_consent_languages(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -271,6 +277,7 @@ void ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
     size_t len);
 
 /* ngx_http_consent_render.c: banner and preferences page */
+void ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret);
 ngx_int_t ngx_http_consent_render_banner(ngx_http_request_t *r,
     ngx_chain_t **out);
 ngx_int_t ngx_http_consent_render_page(ngx_http_request_t *r,

@@ -134,8 +134,9 @@ typedef struct {
     ngx_http_consent_plan_key_t     key;
     ngx_file_t                      hfile;   /* the descriptor found */
     ngx_file_t                     *file;    /* the buffer's, in the body */
-    ngx_http_consent_html_gate_t   *gate;
+    ngx_http_consent_gate_t        *gate;
     ngx_str_t                      *snippet;
+    ngx_pool_t                     *pool;    /* the request's */
     ngx_http_output_body_filter_pt  next;
 
     ngx_array_t                     ops;     /* recorded on a miss */
@@ -173,8 +174,9 @@ static ngx_int_t ngx_http_consent_plan_scan(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
 static ngx_int_t ngx_http_consent_plan_read(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan);
+static void *ngx_http_consent_plan_alloc(void *data, size_t size);
 static int ngx_http_consent_plan_record(void *data,
-    ngx_http_consent_html_out_e kind, const unsigned char *p, size_t len);
+    ngx_http_consent_gate_out_e kind, const unsigned char *p, size_t len);
 static ngx_int_t ngx_http_consent_plan_op(ngx_http_consent_plan_ctx_t *ctx,
     ngx_http_consent_plan_op_e kind, off_t start, off_t len);
 static ngx_int_t ngx_http_consent_plan_inline(ngx_http_request_t *r,
@@ -292,7 +294,7 @@ ngx_http_consent_plan_enabled(ngx_http_request_t *r)
 
 ngx_int_t
 ngx_http_consent_plan_start(ngx_http_request_t *r,
-    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet)
+    ngx_http_consent_gate_t *gate, ngx_str_t *snippet)
 {
     uint32_t                           hash;
     ngx_int_t                          rc;
@@ -314,6 +316,7 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
 
     ctx->cache = plcf->cache;
     ctx->gate = gate;
+    ctx->pool = r->pool;
     ctx->snippet = snippet;
     ctx->status = NGX_HTTP_CONSENT_PLAN_BYPASS;
 
@@ -325,10 +328,12 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
      * what the static module sends: a whole file, its size and mtime
      * known, not by directio (which makes the copy filter read it in its
      * own way); by sendfile, or else (sendfile off, SSL) read by the copy
-     * filter into buffers the plan is applied to, without a scan
+     * filter into buffers the plan is applied to, without a scan; not
+     * with consent_placeholder, whose placeholders are per request
      */
 
     if (r->upstream != NULL
+        || gate->placeholder
         || r->headers_out.last_modified_time == -1
         || r->headers_out.content_length_n < 0
         || r->headers_out.content_length_n >= clcf->directio
@@ -676,22 +681,24 @@ static ngx_int_t
 ngx_http_consent_plan_scan(ngx_http_request_t *r,
     ngx_http_consent_plan_ctx_t *ctx, ngx_http_consent_plan_t *plan)
 {
-    void                          *data;
-    ngx_int_t                      rc;
-    ngx_http_consent_html_gate_t  *g;
-    ngx_http_consent_html_out_pt   out;
+    void                            *data;
+    ngx_int_t                        rc;
+    ngx_http_consent_gate_t         *g;
+    ngx_http_consent_gate_out_pt     out;
+    ngx_http_consent_gate_alloc_pt   alloc;
 
     /* the filter's gate is lent, and given back as it came */
 
     g = ctx->gate;
     out = g->out;
+    alloc = g->alloc;
     data = g->data;
 
     rc = ngx_http_consent_plan_read(r, ctx, plan);
 
-    ngx_http_consent_html_gate_init(g, g->rules, ctx->key.granted,
-                                    ctx->key.head, ctx->key.banner, g->hold,
-                                    g->hold_cap, out, data);
+    ngx_http_consent_gate_init(g, g->rules, ctx->key.granted, ctx->key.head,
+                               ctx->key.banner, g->hold_cap, out, alloc,
+                               data);
 
     return rc;
 }
@@ -703,14 +710,14 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
 {
     off_t                                 off;
     size_t                                n, cap, hold_cap;
-    u_char                               *buf, *hold;
+    u_char                               *buf;
     ssize_t                               got;
     uint64_t                              granted;
     ngx_int_t                             rc, whole;
     ngx_uint_t                            tries, head, banner, last;
     ngx_http_consent_plan_key_t           now;
-    ngx_http_consent_html_gate_t         *g;
-    const ngx_http_consent_html_rules_t  *rules;
+    ngx_http_consent_gate_t         *g;
+    const ngx_http_consent_gate_rules_t  *rules;
 
     g = ctx->gate;
 
@@ -718,7 +725,6 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
     granted = g->granted;
     head = g->head;
     banner = g->banner;
-    hold = g->hold;
     hold_cap = g->hold_cap;
 
     if (ngx_array_init(&ctx->ops, r->pool, 16,
@@ -744,9 +750,9 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
         ctx->ops.nelts = 0;
         ctx->data.nelts = 0;
 
-        ngx_http_consent_html_gate_init(g, rules, granted, head, banner,
-                                        hold, hold_cap,
-                                        ngx_http_consent_plan_record, ctx);
+        ngx_http_consent_gate_init(g, rules, granted, head, banner,
+                                   hold_cap, ngx_http_consent_plan_record,
+                                   ngx_http_consent_plan_alloc, ctx);
 
         off = 0;
         last = 0;
@@ -770,7 +776,7 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
             off += n;
             last = (off == ctx->key.size);
 
-            if (ngx_http_consent_html_gate(g, buf, n, last) != 0) {
+            if (ngx_http_consent_gate(g, buf, n, last) != 0) {
                 return ctx->too_big ? NGX_DECLINED : NGX_ERROR;
             }
 
@@ -839,18 +845,18 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
 /* the gate's out(): what it would send, as ops */
 
 static int
-ngx_http_consent_plan_record(void *data, ngx_http_consent_html_out_e kind,
+ngx_http_consent_plan_record(void *data, ngx_http_consent_gate_out_e kind,
     const unsigned char *p, size_t len)
 {
     ngx_http_consent_plan_ctx_t *ctx = data;
 
     u_char                        *d;
     off_t                          start;
-    ngx_http_consent_html_gate_t  *g;
+    ngx_http_consent_gate_t  *g;
 
     switch (kind) {
 
-    case NGX_HTTP_CONSENT_HTML_OUT_INPUT:
+    case NGX_HTTP_CONSENT_GATE_OUT_INPUT:
         if (len == 0) {
             return 0;
         }
@@ -862,7 +868,7 @@ ngx_http_consent_plan_record(void *data, ngx_http_consent_html_out_e kind,
                                         start, (off_t) len) == NGX_OK
                ? 0 : -1;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_COPY:
+    case NGX_HTTP_CONSENT_GATE_OUT_COPY:
         if (len == 0) {
             return 0;
         }
@@ -885,15 +891,30 @@ ngx_http_consent_plan_record(void *data, ngx_http_consent_html_out_e kind,
                                         start, (off_t) len) == NGX_OK
                ? 0 : -1;
 
-    case NGX_HTTP_CONSENT_HTML_OUT_HEAD:
+    case NGX_HTTP_CONSENT_GATE_OUT_HEAD:
         return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_HEAD, 0, 0)
                == NGX_OK ? 0 : -1;
 
-    default: /* NGX_HTTP_CONSENT_HTML_OUT_BANNER */
+    case NGX_HTTP_CONSENT_GATE_OUT_BANNER:
         return ngx_http_consent_plan_op(ctx, NGX_HTTP_CONSENT_PLAN_BANNER,
                                         0, 0)
                == NGX_OK ? 0 : -1;
+
+    default:
+        /* placeholders are per request: a location with them has no plans */
+        return -1;
     }
+}
+
+
+/* the hold, when the scan needs one: from the request's pool */
+
+static void *
+ngx_http_consent_plan_alloc(void *data, size_t size)
+{
+    ngx_http_consent_plan_ctx_t *ctx = data;
+
+    return ngx_palloc(ctx->pool, size);
 }
 
 

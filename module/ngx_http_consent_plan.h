@@ -22,13 +22,13 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 
 
 /* the header filter, once the gate is started: a static file or not */
 ngx_int_t ngx_http_consent_plan_enabled(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_plan_start(ngx_http_request_t *r,
-    ngx_http_consent_html_gate_t *gate, ngx_str_t *snippet);
+    ngx_http_consent_gate_t *gate, ngx_str_t *snippet);
 
 /* the header filter, once it cleared Content-Length: the plan's length */
 void ngx_http_consent_plan_header(ngx_http_request_t *r);

@@ -45,8 +45,6 @@ static ngx_int_t ngx_http_consent_render_choices(
     ngx_http_consent_render_t *rd, ngx_str_t *ret, ngx_chain_t **out);
 static void ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
     ngx_str_t *ret);
-static void ngx_http_consent_render_return(ngx_http_request_t *r,
-    ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static void ngx_http_consent_render_lang(ngx_http_consent_render_t *rd);
@@ -427,7 +425,7 @@ ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
 
 /* the page the reader is on: where the banner's form comes back to */
 
-static void
+void
 ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret)
 {
     if (r->unparsed_uri.len <= NGX_HTTP_CONSENT_RETURN_MAX

@@ -20,7 +20,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "ngx_http_consent_html.h"
+#include "ngx_http_consent_gate.h"
 
 
 #define BANNER  "<!--BANNER-->"
@@ -29,6 +29,8 @@
 typedef struct {
     unsigned char  *data;
     size_t          len;
+    void           *mem[4];    /* what the gate asked for, freed after */
+    size_t          nmem;
 } out_t;
 
 
@@ -44,22 +46,22 @@ static const ngx_http_consent_slice_t  categories[] = {
     { (const unsigned char *) "analytics", 9 }
 };
 
-static const ngx_http_consent_html_rules_t  rules = {
+static const ngx_http_consent_gate_rules_t  rules = {
     NULL, 0, categories, 2
 };
 
 
 static int
-collect(void *data, ngx_http_consent_html_out_e kind,
+collect(void *data, ngx_http_consent_gate_out_e kind,
     const unsigned char *p, size_t len)
 {
     out_t  *o = data;
 
-    if (kind == NGX_HTTP_CONSENT_HTML_OUT_BANNER) {
+    if (kind == NGX_HTTP_CONSENT_GATE_OUT_BANNER) {
         p = (const unsigned char *) BANNER;
         len = sizeof(BANNER) - 1;
 
-    } else if (kind == NGX_HTTP_CONSENT_HTML_OUT_HEAD) {
+    } else if (kind == NGX_HTTP_CONSENT_GATE_OUT_HEAD) {
         return 0;
     }
 
@@ -73,26 +75,39 @@ collect(void *data, ngx_http_consent_html_out_e kind,
 }
 
 
+/* the hold and the scratch the gate asks for, once each */
+
+static void *
+gate_alloc(void *data, size_t size)
+{
+    out_t  *o = data;
+
+    assert_true(o->nmem < sizeof(o->mem) / sizeof(o->mem[0]));
+    o->mem[o->nmem] = malloc(size);
+    assert_non_null(o->mem[o->nmem]);
+
+    return o->mem[o->nmem++];
+}
+
+
 /* the gate over "in" cut at "cut" (0: whole) or in pieces of "chunk" */
 
 static result_t
 run(const char *in, size_t cut, size_t chunk, unsigned banner, size_t cap)
 {
-    size_t                         len, from, to;
-    result_t                       r;
-    unsigned char                 *hold, *piece;
-    ngx_http_consent_html_gate_t  *g;
+    size_t                    len, from, to, i;
+    result_t                  r;
+    unsigned char            *piece;
+    ngx_http_consent_gate_t  *g;
 
     memset(&r, 0, sizeof(result_t));
     len = strlen(in);
 
-    g = malloc(sizeof(ngx_http_consent_html_gate_t));
-    hold = malloc(cap);
+    g = malloc(sizeof(ngx_http_consent_gate_t));
     assert_non_null(g);
-    assert_non_null(hold);
 
-    ngx_http_consent_html_gate_init(g, &rules, 0, 0, banner, hold, cap,
-                                    collect, &r.out);
+    ngx_http_consent_gate_init(g, &rules, 0, 0, banner, cap, collect,
+                               gate_alloc, &r.out);
 
     for (from = 0; ; from = to) {
         to = chunk ? from + chunk : (from < cut ? cut : len);
@@ -102,8 +117,8 @@ run(const char *in, size_t cut, size_t chunk, unsigned banner, size_t cap)
         piece = malloc(to - from + 1);
         assert_non_null(piece);
         memcpy(piece, in + from, to - from);
-        assert_int_equal(ngx_http_consent_html_gate(g, piece, to - from,
-                                                    to == len), 0);
+        assert_int_equal(ngx_http_consent_gate(g, piece, to - from,
+                                               to == len), 0);
         free(piece);
 
         if (to == len) {
@@ -114,7 +129,11 @@ run(const char *in, size_t cut, size_t chunk, unsigned banner, size_t cap)
     r.lang_len = g->lang_len;
     memcpy(r.lang, g->lang, g->lang_len);
 
-    free(hold);
+    for (i = 0; i < r.out.nmem; i++) {
+        free(r.out.mem[i]);
+    }
+
+    r.out.nmem = 0;
     free(g);
 
     return r;
