@@ -716,7 +716,7 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
     ngx_int_t                             rc, whole;
     ngx_uint_t                            tries, head, banner, last;
     ngx_http_consent_plan_key_t           now;
-    ngx_http_consent_gate_t         *g;
+    ngx_http_consent_gate_t              *g;
     const ngx_http_consent_gate_rules_t  *rules;
 
     g = ctx->gate;
@@ -852,7 +852,7 @@ ngx_http_consent_plan_record(void *data, ngx_http_consent_gate_out_e kind,
 
     u_char                        *d;
     off_t                          start;
-    ngx_http_consent_gate_t  *g;
+    ngx_http_consent_gate_t       *g;
 
     switch (kind) {
 
