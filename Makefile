@@ -142,7 +142,8 @@ $(BUILD)/upstream.flags: FORCE
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 define upstream_tree
-$(BUILD)/nginx-$(1)/objs/Makefile: $(BUILD)/files.list $(BUILD)/upstream.flags
+$(BUILD)/nginx-$(1)/objs/Makefile: $(BUILD)/files.list $(BUILD)/upstream.flags \
+                                 config
 	@test -f "$(VENDOR)/nginx-$(1).tar.gz" \
 	    || { echo "no $(VENDOR)/nginx-$(1).tar.gz (set VENDOR=)"; exit 1; }
 	rm -rf $(BUILD)/nginx-$(1)
