@@ -316,7 +316,7 @@ ASAN_NGX_LD_OPT = -fsanitize=address,undefined
 
 integration-asan:
 	$(MAKE) BUILD=$(BUILD)/asan NGX_CC_OPT="$(ASAN_NGX_CC_OPT)" \
-	    NGX_LD_OPT="$(ASAN_NGX_LD_OPT)" module tools
+	    NGX_LD_OPT="$(ASAN_NGX_LD_OPT)" module tools go-verify
 	CONSENT_BUILD=$(abspath $(BUILD))/asan \
 	    TEST_NGINX_BINARY=$(CURDIR)/tests/integration/nginx-asan \
 	    prove -r tests/integration

@@ -1093,9 +1093,16 @@ ngx_http_consent_plan_store(ngx_http_request_t *r,
     pn->plan.ops = (ngx_http_consent_plan_op_t *) (pn + 1);
     pn->plan.data = (u_char *) (pn->plan.ops + plan->nops);
 
-    ngx_memcpy(pn->plan.ops, plan->ops,
-               plan->nops * sizeof(ngx_http_consent_plan_op_t));
-    ngx_memcpy(pn->plan.data, plan->data, plan->data_len);
+    /* a verdict ("too big", "no plan") has no ops and no data */
+
+    if (plan->nops) {
+        ngx_memcpy(pn->plan.ops, plan->ops,
+                   plan->nops * sizeof(ngx_http_consent_plan_op_t));
+    }
+
+    if (plan->data_len) {
+        ngx_memcpy(pn->plan.data, plan->data, plan->data_len);
+    }
 
     ngx_rbtree_insert(&cache->rbtree, &pn->node);
     ngx_queue_insert_head(&cache->lru, &pn->queue);
@@ -1132,9 +1139,14 @@ ngx_http_consent_plan_prepare(ngx_http_request_t *r,
 
         p->data = (u_char *) (p->ops + plan->nops);
 
-        ngx_memcpy(p->ops, plan->ops,
-                   plan->nops * sizeof(ngx_http_consent_plan_op_t));
-        ngx_memcpy(p->data, plan->data, plan->data_len);
+        if (plan->nops) {
+            ngx_memcpy(p->ops, plan->ops,
+                       plan->nops * sizeof(ngx_http_consent_plan_op_t));
+        }
+
+        if (plan->data_len) {
+            ngx_memcpy(p->data, plan->data, plan->data_len);
+        }
     }
 
     len = 0;
