@@ -13,7 +13,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 after=${CONSENT_BUILD:-$root/build}
-before=${BEFORE:?set BEFORE= to the build directory to compare with}
+before=${BEFORE:-}
+
+if [ -z "$before" ]; then
+    echo "instructions.sh: set BEFORE= to the build directory to compare with"
+    echo "(e.g. make BUILD=/tmp/before all on the older commit); not run"
+    exit 0
+fi
 n=${BENCH_REQUESTS:-200}
 
 command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
