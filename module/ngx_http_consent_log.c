@@ -33,8 +33,14 @@
 
 #define NGX_HTTP_CONSENT_LOG_SYSLOG_HDR   512
 #define NGX_HTTP_CONSENT_LOG_SEQ_LEN      (NGX_INT64_LEN + 1)
-/* how long a worker waits for the master to hand it a reopened file */
-#define NGX_HTTP_CONSENT_LOG_REOPEN_WAIT  20
+/*
+ * how long (ms) a worker waits for the master to hand it a reopened file:
+ * the master creates it as root and then gives it to the workers' user,
+ * and on a loaded machine it may be descheduled in between for tens of
+ * milliseconds (seen with 20 ms under the sanitizers); a worker waits
+ * only when it caught that moment, once a rotation
+ */
+#define NGX_HTTP_CONSENT_LOG_REOPEN_WAIT  250
 
 
 static u_char *ngx_http_consent_log_consent(ngx_http_request_t *r,
