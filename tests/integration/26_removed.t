@@ -5,7 +5,7 @@
 # the same value from a plan hit, a plan miss and the full scan (a file in
 # 1 KB pieces, gzip, a proxied page in pieces); in log_format, and in
 # add_header where it is known at header time (a plan) and absent where it
-# is not (the full scan); "-" for what the gate does not read; a category
+# is not (the full scan), in add_trailer; "-" for what the gate does not read; a category
 # named "removed" refused.
 
 use strict;
@@ -56,6 +56,12 @@ my $t = ConsentTest->new(http => <<'END');
             alias %%PREFIX%%/html/;
             gzip on;
             gzip_min_length 0;
+        }
+
+        location /trailer/ {
+            alias %%PREFIX%%/html/;
+            consent_plan_cache off;
+            add_trailer X-Removed-Trailer $consent_removed;
         }
 
         location /up/ {
@@ -192,6 +198,13 @@ like($r->{body}, qr/<video\s+controls><\/video>/,
 $r = get('/full/page.html', 'accepted');
 like($r->{body}, qr/googletagmanager.*facebook.*hotjar.*linkedin/s,
      'accepted: nothing removed, as "none" says');
+
+# the full scan: known after the body, in a trailer
+
+$r = get('/trailer/page.html', 'refused');
+like($r->{raw}, qr/\r\n0\r\nX-Removed-Trailer: \Q$want{refused}\E\r\n/,
+     'the full scan: the value in a trailer (add_trailer)');
+ok(!defined header($r, 'x-removed'), 'and not in the header');
 
 # HEAD: a plan gives the GET's value at header time
 
