@@ -257,12 +257,12 @@ unit: $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-asan/%)
 	done; exit $$fail
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(PURE_SRCS) $(PURE_HDRS) \
-                      $(TOOL_SRCS)
+                      $(TOOL_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) $(UNIT_LIBS)
 
 $(BUILD)/unit-asan/test_%: tests/unit/test_%.c $(PURE_SRCS) $(PURE_HDRS) \
-                           $(TOOL_SRCS)
+                           $(TOOL_SRCS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	clang -O1 -g $(ASAN) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) $(UNIT_LIBS)
 

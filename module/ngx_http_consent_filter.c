@@ -83,6 +83,8 @@ static ngx_int_t ngx_http_consent_filter_copy(
     ngx_http_consent_filter_ctx_t *ctx, const u_char *p, size_t len);
 static ngx_int_t ngx_http_consent_filter_output(ngx_http_request_t *r,
     ngx_http_consent_filter_ctx_t *ctx);
+static ngx_int_t ngx_http_consent_removed_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_consent_google_signals[] = {
@@ -94,6 +96,46 @@ static ngx_str_t  ngx_http_consent_google_signals[] = {
     ngx_string("personalization_storage"),
     ngx_string("security_storage"),
     ngx_null_string
+};
+
+
+/*
+ * $consent_removed: the elements' names, in the order of
+ * ngx_http_consent_html_element_e (a name left out is said as "other")
+ */
+static ngx_str_t
+    ngx_http_consent_removed_names[NGX_HTTP_CONSENT_HTML_NELEMENTS] =
+{
+    ngx_string("other"),
+    ngx_string("script"),
+    ngx_string("iframe"),
+    ngx_string("img"),
+    ngx_string("link"),
+    ngx_string("head"),
+    ngx_string("body"),
+    ngx_string("noscript"),
+    ngx_string("style"),
+    ngx_string("xmp"),
+    ngx_string("noembed"),
+    ngx_string("noframes"),
+    ngx_string("title"),
+    ngx_string("textarea"),
+    ngx_string("plaintext"),
+    ngx_string("source"),
+    ngx_string("video"),
+    ngx_string("audio"),
+    ngx_string("track"),
+    ngx_string("object"),
+    ngx_string("embed"),
+    ngx_string("input"),
+    ngx_string("image"),
+    ngx_string("use"),
+    ngx_string("base"),
+    ngx_string("meta"),
+    ngx_string("svg"),
+    ngx_string("math"),
+    ngx_string("feimage"),
+    ngx_string("html")
 };
 
 
@@ -146,6 +188,24 @@ ngx_http_consent_filter_init(ngx_conf_t *cf)
 
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_consent_body_filter;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_consent_filter_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var;
+
+    static ngx_str_t  name = ngx_string("consent_removed");
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_consent_removed_variable;
 
     return NGX_OK;
 }
@@ -563,13 +623,12 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
     /*
-     * No gate for a HEAD (r->header_only is not yet set for one in the
-     * header filters), except where an edit plan may give its length
+     * A HEAD gets the gate as a GET does (r->header_only is not yet set
+     * for one in the header filters): no body comes, but a plan gives
+     * the length and $consent_removed a GET would have
      */
 
-    if (r->header_only
-        || (r->method == NGX_HTTP_HEAD && !ngx_http_consent_plan_enabled(r)))
-    {
+    if (r->header_only) {
         return NGX_OK;
     }
 
@@ -1351,4 +1410,79 @@ ngx_http_consent_filter_output(ngx_http_request_t *r,
     }
 
     return rc;
+}
+
+
+/*
+ * $consent_removed: what the gate removed from this answer, as
+ * "script:3,img:2,attr:1" (elements in the scanner's order, then attr and
+ * css), "none" when it removed nothing.  Known once the whole page has
+ * passed, or from the header filter on when a plan gives the answer; not
+ * found before, and for answers the gate does not read.
+ */
+
+static ngx_int_t
+ngx_http_consent_removed_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                           *p;
+    ngx_str_t                        *name;
+    ngx_uint_t                        i;
+    ngx_http_consent_ctx_t           *cctx;
+    ngx_http_consent_gate_removed_t  *removed;
+
+    cctx = ngx_http_get_module_ctx(r->main, ngx_http_consent_module);
+
+    removed = ngx_http_consent_plan_removed(r->main);
+
+    if (removed == NULL) {
+        if (cctx == NULL || cctx->page == NULL || !cctx->page->done) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        removed = &cctx->page->gate.removed_by;
+    }
+
+    p = ngx_pnalloc(r->pool, (NGX_HTTP_CONSENT_HTML_NELEMENTS + 2)
+                             * (sizeof("plaintext:,") - 1 + NGX_INT_T_LEN));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
+        if (removed->elements[i] == 0) {
+            continue;
+        }
+
+        name = &ngx_http_consent_removed_names[i];
+
+        if (name->len == 0) {
+            name = &ngx_http_consent_removed_names[0];
+        }
+
+        p = ngx_sprintf(p, "%V:%ui,", name,
+                        (ngx_uint_t) removed->elements[i]);
+    }
+
+    if (removed->attrs) {
+        p = ngx_sprintf(p, "attr:%ui,", (ngx_uint_t) removed->attrs);
+    }
+
+    if (removed->css) {
+        p = ngx_sprintf(p, "css:%ui,", (ngx_uint_t) removed->css);
+    }
+
+    if (p == v->data) {
+        p = ngx_cpymem(p, "none,", sizeof("none,") - 1);
+    }
+
+    v->len = p - 1 - v->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }

@@ -49,6 +49,10 @@
 
 #define ngx_http_consent_gate_bit(c)  ((uint64_t) 1 << (c))
 
+/* an element removed, counted by its kind */
+#define ngx_http_consent_gate_count(g, e)                                     \
+    ((g)->removed++, (g)->removed_by.elements[e]++)
+
 
 enum {
     gate_pass = 0,
@@ -275,7 +279,7 @@ ngx_http_consent_gate(ngx_http_consent_gate_t *g, const unsigned char *p,
                         g->hold_len - (size_t) (g->text_start - g->hold_off)))
             {
             case gate_remove:
-                g->removed++;
+                ngx_http_consent_gate_count(g, g->held);
                 ngx_http_consent_gate_skip(g, g->scanner.offset);
                 break;
 
@@ -301,7 +305,7 @@ ngx_http_consent_gate(ngx_http_consent_gate_t *g, const unsigned char *p,
         {
             /* an unterminated tag, too long: as if it had overflowed */
             g->overflows++;
-            g->removed++;
+            ngx_http_consent_gate_count(g, g->scanner.tag.element);
 
             if (ngx_http_consent_gate_emit(g, g->scanner.pending) != 0) {
                 return -1;
@@ -410,7 +414,7 @@ ngx_http_consent_gate_event(ngx_http_consent_gate_t *g)
         }
 
         if (d == gate_remove) {
-            g->removed++;
+            ngx_http_consent_gate_count(g, g->held);
             ngx_http_consent_gate_skip(g, tag->end);
         }
 
@@ -1639,6 +1643,7 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
         }
 
         g->removed++;
+        g->removed_by.css++;
 
         if (ngx_http_consent_gate_css(g, text, len, g->text_start, 1, &need,
                                       &urls)
@@ -1722,7 +1727,7 @@ static int
 ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag)
 {
-    g->removed++;
+    ngx_http_consent_gate_count(g, tag->element);
 
     if (ngx_http_consent_gate_emit(g, tag->start) != 0) {
         return -1;
@@ -1768,6 +1773,7 @@ ngx_http_consent_gate_apply(ngx_http_consent_gate_t *g,
     }
 
     g->removed += (unsigned) g->nedits;
+    g->removed_by.attrs += (unsigned) g->nedits;
 
     for (i = 0; i < g->nedits; i++) {
         a = &tag->attrs[g->edits[i].attr];
@@ -2038,7 +2044,7 @@ ngx_http_consent_gate_overflow(ngx_http_consent_gate_t *g)
             return ngx_http_consent_gate_emit(g, g->scanner.offset);
         }
 
-        g->removed++;
+        ngx_http_consent_gate_count(g, g->held);
         g->mode = gate_drop;
         ngx_http_consent_gate_skip(g, g->scanner.offset);
 
@@ -2052,7 +2058,7 @@ ngx_http_consent_gate_overflow(ngx_http_consent_gate_t *g)
         return ngx_http_consent_gate_emit(g, g->scanner.offset);
     }
 
-    g->removed++;
+    ngx_http_consent_gate_count(g, g->scanner.tag.element);
     g->mode = gate_drop;
     g->drop_tag = 1;
     ngx_http_consent_gate_skip(g, g->scanner.offset);

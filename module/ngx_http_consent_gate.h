@@ -62,6 +62,19 @@ typedef struct {
 } ngx_http_consent_gate_rules_t;
 
 
+/*
+ * What the gate removed from a page, by kind: elements by their element,
+ * attributes removed or rewritten (srcset candidates included), inline
+ * styles whose refused URLs were made harmless
+ */
+typedef struct {
+    unsigned                         elements[
+                                         NGX_HTTP_CONSENT_HTML_NELEMENTS];
+    unsigned                         attrs;
+    unsigned                         css;
+} ngx_http_consent_gate_removed_t;
+
+
 /* an attribute removed or rewritten in the tag at hand */
 typedef struct {
     unsigned                         attr;
@@ -112,7 +125,8 @@ struct ngx_http_consent_gate_s {
     ngx_http_consent_html_element_e      held;     /* script or style */
 
     /* counters, for the caller's log */
-    unsigned                             removed;
+    unsigned                             removed;  /* all of removed_by */
+    ngx_http_consent_gate_removed_t      removed_by;
     unsigned                             made_live;
     unsigned                             overflows;
 

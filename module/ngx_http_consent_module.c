@@ -60,6 +60,8 @@ static ngx_str_t  ngx_http_consent_reserved[] = {
     ngx_string("id"),
     ngx_string("categories"),
     ngx_string("gpc"),
+    ngx_string("plan"),
+    ngx_string("removed"),
     ngx_null_string
 };
 
@@ -258,7 +260,11 @@ ngx_module_t  ngx_http_consent_module = {
 static ngx_int_t
 ngx_http_consent_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_consent_add_variables(cf);
+    if (ngx_http_consent_add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_consent_filter_add_variables(cf);
 }
 
 

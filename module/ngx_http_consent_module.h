@@ -246,6 +246,7 @@ ngx_int_t ngx_http_consent_send_buf(ngx_http_request_t *r,
 /* ngx_http_consent_filter.c: the module's header and body filters, banner
    insertion and gating */
 ngx_int_t ngx_http_consent_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_consent_filter_add_variables(ngx_conf_t *cf);
 char *ngx_http_consent_filter_merge(ngx_conf_t *cf,
     ngx_http_consent_loc_conf_t *prev, ngx_http_consent_loc_conf_t *conf);
 char *ngx_http_consent_gate_host(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -93,11 +93,11 @@ typedef struct {
     u_char                         *data;
     size_t                          data_len;
     ngx_uint_t                      none;    /* too large: the full scan */
-#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
     /* <html lang>, which the banner's language prefers */
     size_t                          lang_len;
     u_char                          lang[NGX_HTTP_CONSENT_HTML_LANG_LEN];
-#endif
+    /* $consent_removed: no scan on a hit */
+    ngx_http_consent_gate_removed_t removed;
 } ngx_http_consent_plan_t;
 
 
@@ -270,20 +270,6 @@ ngx_module_t  ngx_http_consent_plan_module = {
 };
 
 
-/* a plan cache serves this location: a HEAD is worth a gate (its length) */
-
-ngx_int_t
-ngx_http_consent_plan_enabled(ngx_http_request_t *r)
-{
-    ngx_http_consent_plan_loc_conf_t  *plcf;
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_plan_module);
-
-    return plcf->cache != NULL && plcf->cache->pool != NULL
-           && r->upstream == NULL;
-}
-
-
 /*
  * The gate is started (its rules, the reader's grants, the snippet): for
  * a static file of a location with a plan cache, sent by sendfile, the
@@ -423,6 +409,30 @@ ngx_http_consent_plan_start(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * What the plan of this answer says the gate removed: known from the
+ * header filter on, for a hit as for a miss.  NULL when the answer takes
+ * the full scan, which counts as it goes.
+ */
+
+ngx_http_consent_gate_removed_t *
+ngx_http_consent_plan_removed(ngx_http_request_t *r)
+{
+    ngx_http_consent_plan_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_consent_plan_module);
+
+    if (ctx == NULL
+        || (ctx->status != NGX_HTTP_CONSENT_PLAN_HIT
+            && ctx->status != NGX_HTTP_CONSENT_PLAN_MISS))
+    {
+        return NULL;
+    }
+
+    return &ctx->plan.removed;
 }
 
 
@@ -829,10 +839,9 @@ ngx_http_consent_plan_read(ngx_http_request_t *r,
     plan->data = ctx->data.elts;
     plan->data_len = ctx->data.nelts;
 
-#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
     plan->lang_len = g->lang_len;
     ngx_memcpy(plan->lang, g->lang, g->lang_len);
-#endif
+    plan->removed = g->removed_by;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent plan: miss, %ui ops, %uz bytes, removed:%ui",
@@ -1169,12 +1178,10 @@ ngx_http_consent_plan_prepare(ngx_http_request_t *r,
                 break;
             }
 
-#ifdef NGX_HTTP_CONSENT_HTML_LANG_LEN
             if (p->lang_len) {
                 /* <html lang>: the page's language before the reader's */
                 ngx_http_consent_texts_prefer(r, p->lang, p->lang_len);
             }
-#endif
 
             rc = ngx_http_consent_render_banner(r, &ctx->banner);
 

@@ -26,12 +26,15 @@
 
 
 /* the header filter, once the gate is started: a static file or not */
-ngx_int_t ngx_http_consent_plan_enabled(ngx_http_request_t *r);
 ngx_int_t ngx_http_consent_plan_start(ngx_http_request_t *r,
     ngx_http_consent_gate_t *gate, ngx_str_t *snippet);
 
 /* the header filter, once it cleared Content-Length: the plan's length */
 void ngx_http_consent_plan_header(ngx_http_request_t *r);
+
+/* $consent_removed: the plan's counts, or NULL for the full scan's */
+ngx_http_consent_gate_removed_t *ngx_http_consent_plan_removed(
+    ngx_http_request_t *r);
 
 /* the body filter: NGX_DECLINED leaves the answer to the full scan */
 ngx_int_t ngx_http_consent_plan_body(ngx_http_request_t *r, ngx_chain_t *in,

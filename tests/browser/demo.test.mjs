@@ -2,7 +2,9 @@
 // Chromium: config.nginx and demo/ as they are, filled in the way the
 // Makefile fills them, in a temporary prefix with keys of its own. After
 // "Accept all" the page says that its scripts loaded; after "Refuse all" it
-// says they did not, and they were not fetched. In English and in French.
+// says they did not, and they were not fetched. Each time the page says
+// what nginx removed from it ($consent_removed, through SSI), and the
+// access log says the same. In English and in French.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +39,16 @@ for (const p of Object.values(pages)) {
     };
     p.analytics = said('analytics-status');
     p.ads = said('ads-status');
+
+    /* what the page says when nginx removed nothing, as the file has it */
+    const none = html.match(/id="removed-none">([^<]+)</);
+    assert.ok(none, `${p.file} has #removed-none`);
+    p.removedNone = none[1].replace(/\s+/g, ' ').trim();
+
+    /* and what nginx removes when all is refused: its gated elements */
+    const scripts = html.match(/<script[^>]*data-(consent|cookieconsent)=/g);
+    const imgs = html.match(/<img[^>]*data-consent=/g);
+    p.removedAll = `script:${scripts.length},img:${imgs.length}`;
 }
 
 async function startDemo() {
@@ -103,6 +115,40 @@ async function status(page) {
     };
 }
 
+// what the page says nginx removed from it, and what the access log said
+// of the last answer for that path
+async function removed(page) {
+    const none = page.locator('#removed-none');
+    if (await none.count()) {
+        assert.equal(await page.locator('#removed-some').count(), 0,
+                     'one of the two sentences');
+        return { none: (await none.innerText()).replace(/\s+/g, ' ').trim() };
+    }
+    return { some: (await page.locator('#removed').innerText()).trim() };
+}
+
+function loggedRemoved(path) {
+    const lines = readFileSync(join(demo.prefix, 'logs/access.log'), 'utf8')
+        .split('\n').filter(l => l.includes(`"GET ${path} HTTP/`));
+    assert.ok(lines.length, `the access log has GET ${path}`);
+    const m = lines.at(-1).match(/ removed=(\S+)$/);
+    assert.ok(m, 'the access log line says removed=');
+    return m[1];
+}
+
+async function expectRemoved(page, p, loaded) {
+    if (loaded) {
+        assert.deepEqual(await removed(page), { none: p.removedNone },
+                         'the page says nginx removed nothing');
+        assert.equal(loggedRemoved(p.path), 'none');
+    } else {
+        assert.deepEqual(await removed(page), { some: p.removedAll },
+                         'the page says what nginx removed');
+        assert.equal(loggedRemoved(p.path), p.removedAll,
+                     'the access log says the same');
+    }
+}
+
 async function choose(page, action) {
     const button = page.locator(
         `#consent-banner .consent-actions button[value="${action}"]`);
@@ -139,6 +185,7 @@ for (const lang of ['en', 'fr']) {
 
         await page.waitForLoadState('networkidle');
         await expectLoaded(page, p, fetched, false);
+        await expectRemoved(page, p, false);
 
         await context.close();
     });
@@ -156,6 +203,7 @@ for (const lang of ['en', 'fr']) {
             assert.equal(await page.locator('#consent-banner').count(), 0,
                          'no banner once chosen');
             await expectLoaded(page, p, fetched, loaded);
+            await expectRemoved(page, p, loaded);
 
             const names = (await context.cookies()).map(c => c.name);
             assert.equal(names.includes('_demo_stats'), loaded,

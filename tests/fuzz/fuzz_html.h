@@ -28,6 +28,7 @@ typedef struct {
     size_t          cap;
     void           *mem[32];   /* the gate's */
     size_t          nmem;
+    ngx_http_consent_gate_removed_t  removed;   /* $consent_removed */
 } fuzz_buf_t;
 
 
@@ -144,6 +145,8 @@ run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
             break;
         }
     }
+
+    b->removed = g.removed_by;
 
     while (b->nmem) {
         free(b->mem[--b->nmem]);

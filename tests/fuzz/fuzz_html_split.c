@@ -2,11 +2,12 @@
 /*
  * Copyright (C) nginx-consent developers
  *
- * Split invariance under libFuzzer: the gate's output is the same whole,
- * cut in two anywhere, and in small pieces (1-byte pieces for short
- * input); the scanner's fast path finds the watched tags where the full
- * states do.  The first byte chooses the grants, the insertions, the
- * buffer size and the piece size, the next two the cut.
+ * Split invariance under libFuzzer: the gate's output, and what it counts
+ * as removed ($consent_removed), are the same whole, cut in two anywhere,
+ * and in small pieces (1-byte pieces for short input); the scanner's fast
+ * path finds the watched tags where the full states do.  The first byte
+ * chooses the grants, the insertions, the buffer size and the piece size,
+ * the next two the cut.
  */
 
 
@@ -70,7 +71,9 @@ static int
 same(fuzz_buf_t *a, fuzz_buf_t *b)
 {
     return a->len == b->len
-           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0)
+           && memcmp(&a->removed, &b->removed,
+                     sizeof(ngx_http_consent_gate_removed_t)) == 0;
 }
 
 
@@ -111,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(data, size, 0, chunk, granted, flags, cap, &pieces);
 
     if (!same(&whole, &two) || !same(&whole, &pieces)) {
-        abort();   /* the output depends on where the input was cut */
+        abort();   /* the output or the counts depend on the cut */
     }
 
     fuzz_free(&whole);

@@ -2,14 +2,15 @@
 
 # The fast path for static files (consent_plan_cache) against the full scan,
 # through a real nginx: two servers alike but for the plan cache (the full
-# one reading the file in 1 KB pieces), the same bytes for every fixture
-# page, every combination of granted categories and a first visit, both
-# languages, the banner on and off, cold (a new file) and warm; with
-# open_file_cache, aio threads, directio, gzip and sendfile off; HEAD, 304
-# and ranges.  Then the file changing under it: in place with the same
-# size, a new inode, truncated, under open_file_cache, and while it is being
-# sent (the answer is cut, never completed as a mix).  And the cache's
-# bound: the least recently used plan goes.
+# one reading the file in 1 KB pieces), the same bytes and the same
+# $consent_removed for every fixture page, every combination of granted
+# categories and a first visit, both languages, the banner on and off, cold
+# (a new file) and warm; with open_file_cache, aio threads, directio, gzip
+# and sendfile off; HEAD, 304 and ranges.  Then the file changing under it:
+# in place with the same size, a new inode, truncated, under
+# open_file_cache, and while it is being sent (the answer is cut, never
+# completed as a mix).  And the cache's bound: the least recently used plan
+# goes.
 
 use strict;
 use warnings;
@@ -100,10 +101,12 @@ my $t = ConsentTest->new(http =>
     . "    consent_category necessary required;\n"
     . "    consent_category analytics;\n"
     . "    consent_category marketing;\n"
-    . "    log_format plan '\$request_uri \$consent_plan';\n"
+    . "    log_format plan '\$request_uri \$consent_plan \$consent_removed';\n"
     . server('%%PORT%%', 'consent_plan_cache 1m;',
              'access_log %%PREFIX%%/logs/plan.log plan;')
-    . server('%%PORT2%%', 'consent_plan_cache off;', 'output_buffers 2 1k;'));
+    . server('%%PORT2%%', 'consent_plan_cache off;',
+             "output_buffers 2 1k;\n"
+             . 'access_log %%PREFIX%%/logs/full.log plan;'));
 
 sub slurp {
     my ($path) = @_;
@@ -169,9 +172,17 @@ sub plan_status {
     return (split / /, $last // '')[1] // '';
 }
 
+# the $consent_removed of the last request a server logged
+sub removed {
+    my ($log) = @_;
+    $log = $t->read_file("logs/$log.log") // '';
+    my ($last) = $log =~ /([^\n]*)\n\z/;
+    return (split / /, $last // '')[2] // '';
+}
+
 # --- the differential test ----------------------------------------------
 
-my ($n, $bad, %seen) = (0, 0);
+my ($n, $bad, %seen, %removed) = (0, 0);
 
 for my $p (@pages) {
     for my $who (sort keys %cookie) {
@@ -184,14 +195,18 @@ for my $p (@pages) {
                 put("$p.html", $page{$p});     # cold: a new inode
 
                 my $want = full($uri, %h);
+                my $wr = removed('full');
                 my $cold = fast($uri, %h);
                 my $cs = plan_status();
+                my $cr = removed('plan');
                 my $warm = fast($uri, %h);
                 my $ws = plan_status();
+                my $wmr = removed('plan');
 
                 my $what = "$uri, $who, $lang";
                 $n++;
                 $seen{"$p $who $loc"} = 1 if $want->{body} =~ /consent-banner/;
+                $removed{$wr}++;
 
                 if ($want->{status} != 200
                     || $cold->{body} ne $want->{body}
@@ -200,11 +215,15 @@ for my $p (@pages) {
                        != length($want->{body})
                     || (header($warm, 'content-length') // -1)
                        != length($want->{body})
-                    || $cs ne 'MISS' || $ws ne 'HIT')
+                    || $cs ne 'MISS' || $ws ne 'HIT'
+                    || $wr !~ /^(none|[a-z]+:\d+(,[a-z]+:\d+)*)$/
+                    || $cr ne $wr || $wmr ne $wr)
                 {
                     $bad++;
                     fail("$what: fast path (cold $cs, warm $ws) is the "
                          . "full scan");
+                    diag("\$consent_removed: full $wr, cold $cr, "
+                         . "warm $wmr");
                     diag("status $want->{status}; lengths: full "
                          . length($want->{body}) . ', cold '
                          . length($cold->{body}) . ', warm '
@@ -220,6 +239,9 @@ ok(!$bad, "$n combinations: the fast path, cold and warm, gives the full "
 is($n, @pages * 5 * 2 * 4, 'every page, grant set, language, banner '
    . 'setting, with sendfile and without, was compared');
 ok(@pages >= 12, scalar(@pages) . ' pages');
+ok($removed{none} && keys(%removed) > 5,
+   'and the same $consent_removed: "none" and ' . (keys(%removed) - 1)
+   . ' other values compared');
 
 # the comparison saw what it compares: banners, both languages, removals
 fast('/nolang.html', 'Accept-Language' => 'en');

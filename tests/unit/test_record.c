@@ -27,6 +27,7 @@
 #include "ngx_http_consent_cookie.h"
 #include "ngx_http_consent_record.h"
 #include "consent_audit_chain.h"
+#include "ed25519_keys.h"
 
 /*
  * The chain verifier lives in tools/ (consent-audit only); the unit and
@@ -45,50 +46,6 @@ typedef struct {
     consent_audit_chain_error_e  error[ERR_MAX];
     uint64_t                        records;
 } errors_t;
-
-
-static EVP_PKEY  *key, *other_key;
-
-
-static EVP_PKEY *
-make_key(void)
-{
-    EVP_PKEY      *k;
-    EVP_PKEY_CTX  *ctx;
-
-    k = NULL;
-    ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_keygen(ctx, &k), 1);
-    EVP_PKEY_CTX_free(ctx);
-
-    return k;
-}
-
-
-static int
-setup(void **state)
-{
-    (void) state;
-
-    key = make_key();
-    other_key = make_key();
-
-    return 0;
-}
-
-
-static int
-teardown(void **state)
-{
-    (void) state;
-
-    EVP_PKEY_free(key);
-    EVP_PKEY_free(other_key);
-
-    return 0;
-}
 
 
 /* a log of n records, the first a policy record, signed with k */
@@ -1102,5 +1059,5 @@ main(void)
         cmocka_unit_test(test_scan),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
 }

@@ -27,6 +27,7 @@
 #include "ngx_http_consent_note.h"
 #include "ngx_http_consent_record.h"
 #include "ngx_http_consent_tree.h"
+#include "ed25519_keys.h"
 
 
 #define STORE_MAX  4096
@@ -54,9 +55,6 @@ static const char  *roots_hex[] = {
     "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
     "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
 };
-
-
-static EVP_PKEY  *key, *other_key;
 
 
 static void
@@ -115,47 +113,6 @@ grow(ngx_http_consent_tree_t *t, store_t *s, uint64_t n)
 
         assert_int_equal(ngx_http_consent_tree_stored_count(j + 1), s->n);
     }
-}
-
-
-static EVP_PKEY *
-make_key(void)
-{
-    EVP_PKEY      *k;
-    EVP_PKEY_CTX  *ctx;
-
-    k = NULL;
-    ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_keygen(ctx, &k), 1);
-    EVP_PKEY_CTX_free(ctx);
-
-    return k;
-}
-
-
-static int
-setup(void **state)
-{
-    (void) state;
-
-    key = make_key();
-    other_key = make_key();
-
-    return 0;
-}
-
-
-static int
-teardown(void **state)
-{
-    (void) state;
-
-    EVP_PKEY_free(key);
-    EVP_PKEY_free(other_key);
-
-    return 0;
 }
 
 
@@ -453,5 +410,5 @@ main(void)
         cmocka_unit_test(test_checkpoint),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
 }
