@@ -638,10 +638,16 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_consent_filter_ctx_t));
+    /* the gate is set up below by ngx_http_consent_gate_init() */
+
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_consent_filter_ctx_t));
     if (ctx == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_memzero(&ctx->request, sizeof(ngx_http_consent_filter_ctx_t)
+                               - offsetof(ngx_http_consent_filter_ctx_t,
+                                          request));
 
     if (encoding != NGX_HTTP_CONSENT_ENCODING_IDENTITY) {
         ctx->inflate = ngx_http_consent_inflate_create(r, encoding,

@@ -163,9 +163,12 @@ ngx_http_consent_gate_init(ngx_http_consent_gate_t *g,
 {
     size_t  i;
 
-    memset(g, 0, sizeof(ngx_http_consent_gate_t));
+    /* the scanner, the first member, zeroes what it reads */
 
     ngx_http_consent_html_init(&g->scanner);
+
+    memset(&g->rules, 0, sizeof(ngx_http_consent_gate_t)
+                         - offsetof(ngx_http_consent_gate_t, rules));
 
     g->rules = rules;
     g->granted = granted;

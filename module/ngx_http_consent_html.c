@@ -277,7 +277,27 @@ static const uint16_t  ngx_http_consent_html_cp1252[32] = {
 void
 ngx_http_consent_html_init(ngx_http_consent_html_t *s)
 {
-    memset(s, 0, sizeof(ngx_http_consent_html_t));
+    size_t  i;
+
+    /*
+     * All but the tag's attributes and the open elements, 10 KB that each
+     * request would zero: an attribute is read only while it is present,
+     * and only up to its length; an open element only below nnests.
+     */
+
+    memset(s, 0, offsetof(ngx_http_consent_html_t, tag));
+    memset(&s->tag, 0, offsetof(ngx_http_consent_html_tag_t, attrs));
+    memset(&s->offset, 0, offsetof(ngx_http_consent_html_t, nests)
+                          - offsetof(ngx_http_consent_html_t, offset));
+
+    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
+        s->tag.attrs[i].present = 0;
+        s->tag.attrs[i].has_value = 0;
+        s->tag.attrs[i].truncated = 0;
+        s->tag.attrs[i].len = 0;
+    }
+
+    s->tag.nany = 0;
 
     s->state = sw_data;
     s->attr = -1;

@@ -6,7 +6,10 @@
 # valgrind; N requests of each kind:
 #   article, first visit  the 55 KB article: gating, banner, consent default
 #   article, refused      the same for a reader who refused everything
+#   article, accepted     the same for a reader who accepted everything
 #   small file, cookie    a 15-byte text file with a valid cookie
+#   plan-*                first, refused and accepted again, in a location
+#                         with consent_plan_cache: the file's edit plan
 # Prints instructions per request for each build, and after/before.
 set -euo pipefail
 
@@ -62,6 +65,10 @@ http {
                           www.google-analytics.com *.hotjar.com;
         consent_gate_host marketing connect.facebook.net *.facebook.com;
         location /consent/ { consent_endpoint; }
+        location /plan/ {
+            alias $prefix/html/;
+            consent_plan_cache 1m;
+        }
     }
 }
 CONF
@@ -73,13 +80,21 @@ CONF
         curl -s -o /dev/null "http://127.0.0.1:$port/small.txt" && break
         sleep 0.2
     done
+    case $2 in
+    *accepted) action=accept_all ;;
+    *)         action=reject_all ;;
+    esac
     cookie=$(curl -s -D - -o /dev/null -H "Origin: http://127.0.0.1:$port" \
-                 -d action=reject_all "http://127.0.0.1:$port/consent/" \
+                 -d action=$action "http://127.0.0.1:$port/consent/" \
              | sed -n 's/^[Ss]et-[Cc]ookie: \(consent=[^;]*\).*/\1/p')
     case $2 in
-    first)   url=/article.html; hdr="X-N: 1" ;;
-    refused) url=/article.html; hdr="Cookie: $cookie" ;;
-    small)   url=/small.txt;    hdr="Cookie: $cookie" ;;
+    plan-*)  dir=/plan ;;
+    *)       dir= ;;
+    esac
+    case $2 in
+    *first)  url=$dir/article.html; hdr="X-N: 1" ;;
+    *small)  url=$dir/small.txt;    hdr="Cookie: $cookie" ;;
+    *)       url=$dir/article.html; hdr="Cookie: $cookie" ;;
     esac
     for _ in $(seq "$3"); do
         curl -s -o /dev/null -H "$hdr" "http://127.0.0.1:$port$url"
@@ -101,7 +116,8 @@ per_request() {    # $1 build dir, $2 kind
 }
 
 printf '%-12s %14s %14s %8s\n' "request" before after ratio
-for kind in first refused small; do
+for kind in ${BENCH_KINDS:-first refused accepted small \
+            plan-first plan-refused plan-accepted}; do
     b=$(per_request "$before" "$kind")
     a=$(per_request "$after" "$kind")
     printf '%-12s %14d %14d %8.3f\n' "$kind" "$b" "$a" \
