@@ -282,6 +282,10 @@ ngx_http_consent_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_consent_render_init_conf(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_consent_log_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -69,6 +69,7 @@ typedef struct {
     ngx_str_t                   lang;        /* "en", "fr", ... */
     json_t                     *json;        /* the whole validated object */
     u_char                      hash[32];    /* SHA-256 of its canonical form */
+    ngx_str_t                   banner_categories;  /* rendered once */
 } ngx_http_consent_texts_t;
 
 
@@ -278,6 +279,7 @@ void ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
     size_t len);
 
 /* ngx_http_consent_render.c: banner and preferences page */
+ngx_int_t ngx_http_consent_render_init_conf(ngx_conf_t *cf);
 void ngx_http_consent_render_return(ngx_http_request_t *r, ngx_str_t *ret);
 ngx_int_t ngx_http_consent_render_banner(ngx_http_request_t *r,
     ngx_chain_t **out);

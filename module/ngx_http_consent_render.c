@@ -27,7 +27,8 @@
 
 
 typedef struct {
-    ngx_http_request_t                *r;
+    ngx_http_request_t                *r;       /* NULL at configuration */
+    ngx_pool_t                        *pool;
     ngx_chain_t                       *out;
     ngx_chain_t                      **last;
     ngx_buf_t                         *buf;
@@ -85,10 +86,8 @@ static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
 ngx_int_t
 ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 {
-    ngx_str_t                     ret;
-    ngx_uint_t                    i;
-    ngx_http_consent_category_t  *c;
-    ngx_http_consent_render_t     rd;
+    ngx_str_t                   ret;
+    ngx_http_consent_render_t   rd;
 
     if (ngx_http_consent_render_init(r, &rd) != NGX_OK) {
         return NGX_ERROR;
@@ -152,11 +151,10 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
         "\"><div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
         " aria-labelledby=\"consent-title\" hidden>");
 
-    c = rd.mcf->categories->elts;
+    /* the categories, the same for every reader: rendered at start */
 
-    for (i = 0; i < rd.mcf->categories->nelts; i++) {
-        ngx_http_consent_render_category(&rd, &c[i], c[i].required, 0);
-    }
+    ngx_http_consent_render_put(&rd, rd.texts->banner_categories.data,
+                                rd.texts->banner_categories.len);
 
     ngx_http_consent_render_lit(&rd,
         "</div><div class=\"consent-actions\">"
@@ -186,6 +184,74 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
     }
 
     *out = rd.out;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The banner's categories in each language, which depend on the
+ * configuration only: a third of the banner's cost, once per start
+ * instead of once per first visit.
+ */
+
+ngx_int_t
+ngx_http_consent_render_init_conf(ngx_conf_t *cf)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_uint_t                     i, k;
+    ngx_chain_t                   *cl;
+    ngx_http_consent_texts_t      *t;
+    ngx_http_consent_category_t   *c;
+    ngx_http_consent_render_t      rd;
+    ngx_http_consent_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_consent_module);
+
+    if (mcf->texts == NULL || mcf->categories == NULL) {
+        return NGX_OK;
+    }
+
+    t = mcf->texts->elts;
+    c = mcf->categories->elts;
+
+    for (k = 0; k < mcf->texts->nelts; k++) {
+
+        ngx_memzero(&rd, sizeof(ngx_http_consent_render_t));
+
+        rd.pool = cf->pool;
+        rd.last = &rd.out;
+        rd.rc = NGX_OK;
+        rd.mcf = mcf;
+        rd.texts = &t[k];
+
+        for (i = 0; i < mcf->categories->nelts; i++) {
+            ngx_http_consent_render_category(&rd, &c[i], c[i].required, 0);
+        }
+
+        if (rd.rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        len = 0;
+
+        for (cl = rd.out; cl; cl = cl->next) {
+            len += cl->buf->last - cl->buf->pos;
+        }
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        t[k].banner_categories.data = p;
+        t[k].banner_categories.len = len;
+
+        for (cl = rd.out; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
 
     return NGX_OK;
 }
@@ -385,6 +451,7 @@ ngx_http_consent_render_init(ngx_http_request_t *r,
     ngx_memzero(rd, sizeof(ngx_http_consent_render_t));
 
     rd->r = r;
+    rd->pool = r->pool;
     rd->last = &rd->out;
     rd->rc = NGX_OK;
     rd->mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
@@ -809,8 +876,8 @@ ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd, size_t len)
     if (b == NULL || (size_t) (b->end - b->last) < len) {
         size = ngx_max(len, NGX_HTTP_CONSENT_RENDER_CHUNK);
 
-        b = ngx_create_temp_buf(rd->r->pool, size);
-        cl = ngx_alloc_chain_link(rd->r->pool);
+        b = ngx_create_temp_buf(rd->pool, size);
+        cl = ngx_alloc_chain_link(rd->pool);
 
         if (b == NULL || cl == NULL) {
             rd->rc = NGX_ERROR;
