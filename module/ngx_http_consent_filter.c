@@ -1221,9 +1221,15 @@ ngx_http_consent_filter_out(void *data, ngx_http_consent_gate_out_e kind,
 
     case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
     case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
-        if (ngx_http_consent_placeholder(ctx->request, ctx->gate.embeds,
+    case NGX_HTTP_CONSENT_GATE_OUT_AFTER:
+        if (ngx_http_consent_placeholder(ctx->request, ctx->gate.embed,
                 ctx->gate.embed_category, ctx->gate.granted,
-                kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR, p, len, &html)
+                (kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR)
+                ? NGX_HTTP_CONSENT_EMBED_ANCHOR
+                : (kind == NGX_HTTP_CONSENT_GATE_OUT_AFTER)
+                  ? NGX_HTTP_CONSENT_EMBED_AFTER
+                  : NGX_HTTP_CONSENT_EMBED_PLACEHOLDER,
+                p, len, &html)
             != NGX_OK)
         {
             return -1;

@@ -38,6 +38,23 @@
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                \
      | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_STYLE))
 
+/* with consent_placeholder: what has a placeholder, and what plays */
+#define NGX_HTTP_CONSENT_GATE_EMBED                                           \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_IFRAME)                  \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_EMBED)                 \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_OBJECT)                \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_VIDEO)                 \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_AUDIO))
+
+#define NGX_HTTP_CONSENT_GATE_PLAYER                                          \
+    (NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_VIDEO)                   \
+     | NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_AUDIO))
+
+/* the attributes whose refusal leaves a player or an object empty */
+#define NGX_HTTP_CONSENT_GATE_CONTENT_ATTRS                                   \
+    (((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_SRC)                            \
+     | ((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_DATA))
+
 /* attributes that fetch on any element */
 #define NGX_HTTP_CONSENT_GATE_ANY_ATTRS                                       \
     (((uint32_t) 1 << NGX_HTTP_CONSENT_HTML_A_BACKGROUND)                     \
@@ -131,6 +148,14 @@ static unsigned ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
 static int ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag, const unsigned char *text,
     unsigned d);
+static int ngx_http_consent_gate_source(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    unsigned d);
+static int ngx_http_consent_gate_media_end(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag);
+static size_t ngx_http_consent_gate_attr_host(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    ngx_http_consent_html_attr_e k, unsigned char *host);
 static int ngx_http_consent_gate_remove(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
 static int ngx_http_consent_gate_apply(ngx_http_consent_gate_t *g,
@@ -369,6 +394,12 @@ ngx_http_consent_gate_event(ngx_http_consent_gate_t *g)
 
     case NGX_HTTP_CONSENT_HTML_EV_END_TAG:
 
+        if (g->media && tag->element == g->media_element
+            && g->mode == gate_pass)
+        {
+            return ngx_http_consent_gate_media_end(g, tag);
+        }
+
         if (g->mode == gate_drop) {
             g->mode = gate_pass;
             ngx_http_consent_gate_skip(g, tag->end);
@@ -512,11 +543,18 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
 
     d = ngx_http_consent_gate_decide(g, tag, text);
 
-    if (g->placeholder && g->need
-        && tag->element == NGX_HTTP_CONSENT_HTML_IFRAME && !tag->foreign
-        && (d == gate_remove || d == gate_keep))
-    {
-        if (ngx_http_consent_gate_embed(g, tag, text, d) != 0) {
+    if (g->placeholder && !tag->foreign && d != gate_error) {
+
+        if (NGX_HTTP_CONSENT_GATE_EMBED
+            & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
+        {
+            if (ngx_http_consent_gate_embed(g, tag, text, d) != 0) {
+                return -1;
+            }
+
+        } else if (g->media && tag->element == NGX_HTTP_CONSENT_HTML_SOURCE
+                   && ngx_http_consent_gate_source(g, tag, text, d) != 0)
+        {
             return -1;
         }
     }
@@ -537,7 +575,25 @@ ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
         return 0;
 
     case gate_edit:
-        return ngx_http_consent_gate_apply(g, tag, text);
+        if (ngx_http_consent_gate_apply(g, tag, text) != 0) {
+            return -1;
+        }
+
+        if (!g->hide) {
+            return 0;
+        }
+
+        /* an emptied player or object, behind its placeholder */
+
+        g->hide = 0;
+
+        if (ngx_http_consent_gate_emit(g, tag->end - 1) != 0) {
+            return -1;
+        }
+
+        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_COPY,
+                                          (const unsigned char *) " hidden",
+                                          sizeof(" hidden") - 1);
 
     case gate_error:
         return -1;
@@ -1666,10 +1722,15 @@ ngx_http_consent_gate_held(ngx_http_consent_gate_t *g,
 
 
 /*
- * A gated iframe, with consent_placeholder: in its place when it goes, a
- * placeholder for g->embed_category and the host of its src (given to
- * out()); before it when it stays, an anchor of the same number, so that
- * the placeholder's form comes back to it.
+ * consent_placeholder.  An iframe or embed that goes leaves in its place a
+ * placeholder for the category refused and the host of its URL; a video,
+ * audio or object whose src or data goes stays, hidden, behind one (a
+ * poster alone goes alone: the video still plays).  One that stays has before it an anchor of the same number, so that
+ * the placeholder's form comes back to it.  Every video and audio has its
+ * number and anchor: whether its <source> children are all refused is known
+ * only at its end tag (ngx_http_consent_gate_media_end()).  The numbers
+ * depend on the hosts only, not on the grants: the page the form comes
+ * back to numbers alike.
  */
 
 static int
@@ -1677,47 +1738,188 @@ ngx_http_consent_gate_embed(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag, const unsigned char *text,
     unsigned d)
 {
-    size_t                         n, hlen;
-    uint64_t                       refused;
-    unsigned char                  buf[NGX_HTTP_CONSENT_GATE_SHORT];
-    const unsigned char           *url;
-    ngx_http_consent_html_attr_t  *a;
+    size_t                        i, hlen;
+    uint64_t                      refused;
+    ngx_http_consent_html_attr_e  k;
 
-    refused = g->need & ~g->granted;
+    refused = 0;
+    k = NGX_HTTP_CONSENT_HTML_A_SRC;
 
-    if (refused == 0) {
-        refused = g->need;
+    switch (tag->element) {
+
+    case NGX_HTTP_CONSENT_HTML_IFRAME:
+    case NGX_HTTP_CONSENT_HTML_EMBED:
+        if (g->need == 0) {
+            return 0;
+        }
+
+        if (d == gate_remove) {
+            refused = g->need & ~g->granted;
+
+            if (refused == 0) {
+                refused = g->need;
+            }
+        }
+
+        break;
+
+    default: /* object, video, audio */
+
+        for (i = 0; d == gate_edit && i < g->nedits; i++) {
+            if (g->edits[i].kind == edit_drop
+                && ((NGX_HTTP_CONSENT_GATE_CONTENT_ATTRS >> g->edits[i].attr)
+                    & 1))
+            {
+                k = (ngx_http_consent_html_attr_e) g->edits[i].attr;
+                refused = g->need & ~g->granted;
+                break;
+            }
+        }
+
+        if (g->need == 0
+            && !(NGX_HTTP_CONSENT_GATE_PLAYER
+                 & NGX_HTTP_CONSENT_HTML_BIT(tag->element)))
+        {
+            return 0;
+        }
+
+        break;
     }
 
-    g->embeds++;
-    g->embed_category = (unsigned) __builtin_ctzll(refused);
+    g->embed = ++g->embeds;
 
-    if (d != gate_remove) {
+    if (refused == 0) {
+        g->embed_category = g->need ? (unsigned) __builtin_ctzll(g->need) : 0;
+
+        if ((NGX_HTTP_CONSENT_GATE_PLAYER
+             & NGX_HTTP_CONSENT_HTML_BIT(tag->element))
+            && g->media == 0)
+        {
+            g->media = g->embed;
+            g->media_element = tag->element;
+            g->media_refused = 0;
+            g->media_plays = tag->attrs[NGX_HTTP_CONSENT_HTML_A_SRC].present;
+            g->scanner.watch_end |= NGX_HTTP_CONSENT_GATE_PLAYER;
+        }
+
         return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_ANCHOR,
                                           NULL, 0);
     }
 
-    a = &tag->attrs[NGX_HTTP_CONSENT_HTML_A_SRC];
-    hlen = 0;
+    g->embed_category = (unsigned) __builtin_ctzll(refused);
+    g->hide = (d == gate_edit);
 
-    if (a->present
-        && ngx_http_consent_gate_decoded(g, text + (a->vstart - tag->start),
-                                         (size_t) (a->vend - a->vstart), buf,
-                                         &url, &n)
-           != 0)
-    {
+    hlen = ngx_http_consent_gate_attr_host(g, tag, text, k, g->embed_host);
+    if (hlen == (size_t) -1) {
         return -1;
-    }
-
-    if (a->present
-        && ngx_http_consent_gate_url_host(url, n, g->embed_host, &hlen) != 1)
-    {
-        hlen = 0;
     }
 
     return ngx_http_consent_gate_send(g,
                                       NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER,
                                       g->embed_host, hlen);
+}
+
+
+/* a <source> of the video or audio open: refused, or one it plays */
+
+static int
+ngx_http_consent_gate_source(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    unsigned d)
+{
+    size_t    hlen;
+    uint64_t  refused;
+
+    if (!tag->attrs[NGX_HTTP_CONSENT_HTML_A_SRC].present) {
+        return 0;
+    }
+
+    if (d != gate_remove) {
+        g->media_plays = 1;
+        return 0;
+    }
+
+    if (g->media_refused) {
+        return 0;
+    }
+
+    hlen = ngx_http_consent_gate_attr_host(g, tag, text,
+                                           NGX_HTTP_CONSENT_HTML_A_SRC,
+                                           g->media_host);
+    if (hlen == (size_t) -1) {
+        return -1;
+    }
+
+    refused = g->need & ~g->granted;
+
+    g->media_refused = 1;
+    g->media_category = refused ? (unsigned) __builtin_ctzll(refused) : 0;
+    g->media_host_len = hlen;
+
+    return 0;
+}
+
+
+/*
+ * </video>, </audio>: where every source it had went, a placeholder after
+ * it (the anchor before it has the number)
+ */
+
+static int
+ngx_http_consent_gate_media_end(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag)
+{
+    g->embed = g->media;
+    g->media = 0;
+
+    if (!g->media_refused || g->media_plays) {
+        return 0;
+    }
+
+    if (ngx_http_consent_gate_emit(g, tag->end) != 0) {
+        return -1;
+    }
+
+    g->embed_category = g->media_category;
+
+    return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_AFTER,
+                                      g->media_host, g->media_host_len);
+}
+
+
+/* the host of a URL attribute into host, its length; 0 if none, -1 */
+
+static size_t
+ngx_http_consent_gate_attr_host(ngx_http_consent_gate_t *g,
+    ngx_http_consent_html_tag_t *tag, const unsigned char *text,
+    ngx_http_consent_html_attr_e k, unsigned char *host)
+{
+    size_t                         n, hlen;
+    unsigned char                  buf[NGX_HTTP_CONSENT_GATE_SHORT];
+    const unsigned char           *url;
+    ngx_http_consent_html_attr_t  *a;
+
+    a = &tag->attrs[k];
+
+    if (!a->present) {
+        return 0;
+    }
+
+    if (ngx_http_consent_gate_decoded(g, text + (a->vstart - tag->start),
+                                      (size_t) (a->vend - a->vstart), buf,
+                                      &url, &n)
+        != 0)
+    {
+        return (size_t) -1;
+    }
+
+    hlen = 0;
+
+    if (ngx_http_consent_gate_url_host(url, n, host, &hlen) != 1) {
+        return 0;
+    }
+
+    return hlen;
 }
 
 

@@ -35,8 +35,11 @@ typedef enum {
     NGX_HTTP_CONSENT_GATE_OUT_COPY,       /* bytes valid during the call */
     NGX_HTTP_CONSENT_GATE_OUT_HEAD,       /* insert the head snippet */
     NGX_HTTP_CONSENT_GATE_OUT_BANNER,     /* insert the banner */
-    NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER, /* g->embeds-th, its host */
-    NGX_HTTP_CONSENT_GATE_OUT_ANCHOR      /* where a granted one stays */
+    NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER, /* g->embed-th, its host */
+    NGX_HTTP_CONSENT_GATE_OUT_ANCHOR,     /* where a granted one stays */
+    NGX_HTTP_CONSENT_GATE_OUT_AFTER       /* a placeholder after a player
+                                             left without its sources: an
+                                             anchor before it has the id */
 } ngx_http_consent_gate_out_e;
 
 
@@ -117,10 +120,22 @@ struct ngx_http_consent_gate_s {
     unsigned                             mode;
     unsigned                             depth;    /* of srcdoc */
 
-    /* consent_placeholder: the gated iframes, by number from 1 */
+    /*
+     * consent_placeholder: the gated iframes, embeds and objects and every
+     * video and audio, by number from 1; for out(), the one at hand
+     */
     unsigned                             embeds;
+    unsigned                             embed;
     unsigned                             embed_category;
     unsigned char                        embed_host[
+                                             NGX_HTTP_CONSENT_GATE_HOST_LEN];
+
+    /* the video or audio open, by its number: are its sources refused? */
+    unsigned                             media;
+    ngx_http_consent_html_element_e      media_element;
+    unsigned                             media_category;
+    size_t                               media_host_len;
+    unsigned char                        media_host[
                                              NGX_HTTP_CONSENT_GATE_HOST_LEN];
     ngx_http_consent_html_element_e      held;     /* script or style */
 
@@ -139,6 +154,9 @@ struct ngx_http_consent_gate_s {
     unsigned                             done:1;
     unsigned                             drop_tag:1;
     unsigned                             placeholder:1;  /* set by caller */
+    unsigned                             hide:1;         /* the tag at hand */
+    unsigned                             media_refused:1;
+    unsigned                             media_plays:1;  /* a source kept */
 };
 
 

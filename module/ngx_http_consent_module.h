@@ -265,8 +265,12 @@ ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
     uint64_t refused);
 
 /* ngx_http_consent_placeholder.c: consent_placeholder */
+#define NGX_HTTP_CONSENT_EMBED_PLACEHOLDER  0  /* in the place of an embed */
+#define NGX_HTTP_CONSENT_EMBED_ANCHOR       1  /* before one that stays */
+#define NGX_HTTP_CONSENT_EMBED_AFTER        2  /* after a player emptied */
+
 ngx_int_t ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
-    ngx_uint_t category, uint64_t granted, ngx_uint_t anchor,
+    ngx_uint_t category, uint64_t granted, ngx_uint_t what,
     const u_char *host, size_t host_len, ngx_str_t *html);
 
 /* ngx_http_consent_texts.c: languages and texts */

@@ -30,6 +30,10 @@ static ngx_int_t ngx_http_consent_texts_read(ngx_conf_t *cf, ngx_str_t *file,
 static ngx_uint_t ngx_http_consent_texts_utf8(u_char *p, size_t len);
 static const char *ngx_http_consent_texts_check(json_t *json,
     const char **key);
+static const char *ngx_http_consent_texts_builtin_check(json_t *json,
+    const char **key);
+static ngx_int_t ngx_http_consent_texts_fill(ngx_conf_t *cf, ngx_str_t *lang,
+    json_t *json);
 static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang, json_t *json);
 static ngx_uint_t ngx_http_consent_texts_offered(
@@ -64,6 +68,19 @@ static const char  *ngx_http_consent_texts_keys[] = {
     "state_outdated",
     "withdraw",
     "back",
+    NULL
+};
+
+
+/*
+ * the strings every built-in language has, that an operator's file may
+ * leave out: it then takes them from the built-in file of its language, or
+ * the English one
+ */
+static const char  *ngx_http_consent_texts_filled[] = {
+    "placeholder",
+    "placeholder_nohost",
+    "placeholder_accept",
     NULL
 };
 
@@ -293,7 +310,7 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        err = ngx_http_consent_texts_check(json, &key);
+        err = ngx_http_consent_texts_builtin_check(json, &key);
         if (err != NULL) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "built-in texts \"%s\": \"%s\" %s",
@@ -516,7 +533,72 @@ ngx_http_consent_texts_load(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    if (ngx_http_consent_texts_fill(cf, lang, json) != NGX_OK) {
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
     return ngx_http_consent_texts_add(cf, mcf, lang, json);
+}
+
+
+/* the strings an operator's file left out, from the built-in ones */
+
+static ngx_int_t
+ngx_http_consent_texts_fill(ngx_conf_t *cf, ngx_str_t *lang, json_t *json)
+{
+    u_char                             name[64];
+    json_t                            *builtin;
+    const char                       **k;
+    json_error_t                       jerr;
+    const ngx_http_consent_ui_file_t  *f;
+
+    for (k = ngx_http_consent_texts_filled; *k != NULL; k++) {
+        if (json_object_get(json, *k) == NULL) {
+            break;
+        }
+    }
+
+    if (*k == NULL) {
+        return NGX_OK;
+    }
+
+    f = NULL;
+
+    if (lang->len < sizeof(name) - sizeof("texts/.json")) {
+        f = ngx_http_consent_ui_find(name,
+                                     ngx_sprintf(name, "texts/%V.json", lang)
+                                     - name);
+    }
+
+    if (f == NULL) {
+        f = ngx_http_consent_ui_find((u_char *) "texts/en.json",
+                                     sizeof("texts/en.json") - 1);
+    }
+
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    builtin = json_loadb((const char *) f->data, f->len, 0, &jerr);
+    if (builtin == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "built-in texts \"%s\": %s",
+                           f->name, jerr.text);
+        return NGX_ERROR;
+    }
+
+    for (k = ngx_http_consent_texts_filled; *k != NULL; k++) {
+        if (json_object_get(json, *k) == NULL
+            && json_object_set(json, *k, json_object_get(builtin, *k)) != 0)
+        {
+            json_decref(builtin);
+            return NGX_ERROR;
+        }
+    }
+
+    json_decref(builtin);
+
+    return NGX_OK;
 }
 
 
@@ -699,6 +781,16 @@ ngx_http_consent_texts_check(json_t *json, const char **key)
         }
     }
 
+    for (k = ngx_http_consent_texts_filled; *k != NULL; k++) {
+        *key = *k;
+        v = json_object_get(json, *k);
+
+        if (v != NULL && (!json_is_string(v) || json_string_length(v) == 0))
+        {
+            return "must be a non-empty string";
+        }
+    }
+
     *key = "categories";
     cats = json_object_get(json, "categories");
 
@@ -734,6 +826,37 @@ ngx_http_consent_texts_check(json_t *json, const char **key)
                 return "has a \"title\" or \"description\" that is not a "
                        "non-empty string";
             }
+        }
+
+        s = json_object_get(cat, "placeholder");
+
+        if (s != NULL && (!json_is_string(s) || json_string_length(s) == 0)) {
+            return "has a \"placeholder\" that is not a non-empty string";
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a built-in file: every key, those an operator may leave out too */
+
+static const char *
+ngx_http_consent_texts_builtin_check(json_t *json, const char **key)
+{
+    const char   *err;
+    const char  **k;
+
+    err = ngx_http_consent_texts_check(json, key);
+    if (err != NULL) {
+        return err;
+    }
+
+    for (k = ngx_http_consent_texts_filled; *k != NULL; k++) {
+        *key = *k;
+
+        if (json_object_get(json, *k) == NULL) {
+            return "is missing";
         }
     }
 

@@ -104,7 +104,7 @@ static const char  *fixtures[] = {
     "vendors/ga4", "vendors/gtm", "vendors/meta-pixel", "vendors/hotjar",
     "vendors/matomo", "vendors/linkedin", "vendors/tiktok", "vendors/clarity",
     "vendors/cookieconsent", "vendors/clean", "vendors/article",
-    "constructs", NULL
+    "constructs", "placeholder", NULL
 };
 
 
@@ -142,9 +142,11 @@ out(void *data, ngx_http_consent_gate_out_e kind, const unsigned char *p,
         break;
     case NGX_HTTP_CONSENT_GATE_OUT_PLACEHOLDER:
     case NGX_HTTP_CONSENT_GATE_OUT_ANCHOR:
+    case NGX_HTTP_CONSENT_GATE_OUT_AFTER:
         n = snprintf(tmp, sizeof(tmp), "<!--%s %u %u%s%.*s-->",
-                     (kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR) ? "A" : "P",
-                     b->gate->embeds, b->gate->embed_category,
+                     (kind == NGX_HTTP_CONSENT_GATE_OUT_ANCHOR) ? "A"
+                     : (kind == NGX_HTTP_CONSENT_GATE_OUT_AFTER) ? "F" : "P",
+                     b->gate->embed, b->gate->embed_category,
                      len ? " " : "", (int) len, p);
         buf_add(b, tmp, n);
         break;
@@ -822,6 +824,142 @@ test_placeholder(void **state)
 }
 
 
+/* occurrences of s in b */
+
+static size_t
+occurs(buf_t *b, const char *s)
+{
+    size_t  i, n, len;
+
+    len = strlen(s);
+    n = 0;
+
+    for (i = 0; i + len <= b->len; i++) {
+        if (memcmp(b->data + i, s, len) == 0) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * tests/fixtures/placeholder.html: each embed of every kind, refused then
+ * granted, in one pass or by the byte
+ */
+
+static void
+test_placeholder_fixture(void **state)
+{
+    size_t          len, chunk;
+    buf_t           b;
+    unsigned char  *in;
+
+    (void) state;
+
+    in = read_file(FIXTURES "/placeholder.html", &len);
+
+    for (chunk = 0; chunk < 2; chunk++) {
+        b = gate_cuts(in, len, NULL, 0, chunk, NECESSARY, 4, 65536);
+
+        /* iframe, embed, object, video, the nested video */
+        assert_int_equal(occurs(&b, "<!--P "), 5);
+        /* the video and the audio without a source left */
+        assert_int_equal(occurs(&b, "<!--F "), 2);
+        assert_int_equal(occurs(&b, " hidden>"), 3);
+        assert_int_equal(occurs(&b, "<!--F 5 2 www.facebook.com-->"), 1);
+        assert_int_equal(occurs(&b, "<!--A 5 0--><video controls width"), 1);
+        assert_int_equal(occurs(&b, "facebook.com/"), 0);
+        assert_int_equal(occurs(&b, "hotjar"), 0);
+        assert_int_equal(occurs(&b, "<p>After everything.</p>"), 1);
+        free(b.data);
+
+        b = gate_cuts(in, len, NULL, 0, chunk, ALL, 4, 65536);
+        assert_int_equal(occurs(&b, "<!--P "), 0);
+        assert_int_equal(occurs(&b, "<!--F "), 0);
+        assert_int_equal(occurs(&b, " hidden>"), 0);
+        assert_int_equal(occurs(&b, "<!--A 5 0--><video controls width"), 1);
+        /* all but the iframe and the object of our own, nested included */
+        assert_int_equal(occurs(&b, "<!--A "), 11);
+        assert_int_equal(occurs(&b, "facebook.com/"), 11);
+        free(b.data);
+    }
+
+    free(in);
+}
+
+
+/* consent_placeholder for embed, object, video and audio */
+
+static void
+test_placeholder_media(void **state)
+{
+    const char  *in;
+
+    (void) state;
+
+    /* an embed goes as an iframe does */
+    expect("<embed src=https://www.facebook.com/e>", NECESSARY, 4,
+           "<!--P 1 2 www.facebook.com-->");
+    expect("<embed src=https://www.facebook.com/e>", MARKETING, 4,
+           "<!--A 1 2--><embed src=https://www.facebook.com/e>");
+
+    /* a video or object emptied stays, hidden, behind its placeholder */
+    in = "<video src=https://www.facebook.com/v.mp4 controls>old</video>";
+    expect(in, NECESSARY, 4,
+           "<!--P 1 2 www.facebook.com--><video  controls hidden>old</video>");
+    expect(in, MARKETING, 4, "<!--A 1 2-->" "<video src=https://www.facebook"
+                             ".com/v.mp4 controls>old</video>");
+    expect(in, NECESSARY, 0, "<video  controls>old</video>");
+
+    expect("<object data=\"https://www.facebook.com/o\">fb</object>",
+           NECESSARY, 4, "<!--P 1 2 www.facebook.com--><object  hidden>fb"
+                         "</object>");
+    /* an object with nothing gated has no number */
+    expect("<object data=/o.pdf></object><embed src=//www.facebook.com/e>",
+           NECESSARY, 4, "<object data=/o.pdf></object>"
+                         "<!--P 1 2 www.facebook.com-->");
+
+    /* a poster alone: the video still plays */
+    expect("<video src=/v.mp4 poster=//www.facebook.com/p.jpg></video>",
+           NECESSARY, 4, "<!--A 1 2--><video src=/v.mp4 ></video>");
+
+    /* every source refused: the placeholder after the player */
+    in = "<video controls><source src=https://www.facebook.com/a.mp4>"
+         "<source src=//static.hotjar.com/b.webm></video><p>";
+    expect(in, NECESSARY, 4,
+           "<!--A 1 0--><video controls></video>"
+           "<!--F 1 2 www.facebook.com--><p>");
+    expect(in, MARKETING, 4,
+           "<!--A 1 0--><video controls>"
+           "<source src=https://www.facebook.com/a.mp4></video><p>");
+    expect(in, MARKETING | ANALYTICS, 4, "<!--A 1 0-->" "<video controls>"
+           "<source src=https://www.facebook.com/a.mp4>"
+           "<source src=//static.hotjar.com/b.webm></video><p>");
+
+    /* one it may play: no placeholder */
+    expect("<audio><source src=//www.facebook.com/a.mp3>"
+           "<source src=/a.ogg></audio>", NECESSARY, 4,
+           "<!--A 1 0--><audio><source src=/a.ogg></audio>");
+
+    /* numbered alike, whatever is granted */
+    in = "<iframe src=https://www.facebook.com/v></iframe><video></video>"
+         "<iframe src=//static.hotjar.com/h></iframe>";
+    expect(in, NECESSARY, 4,
+           "<!--P 1 2 www.facebook.com--><!--A 2 0--><video></video>"
+           "<!--P 3 1 static.hotjar.com-->");
+    expect(in, MARKETING | ANALYTICS, 4,
+           "<!--A 1 2--><iframe src=https://www.facebook.com/v></iframe>"
+           "<!--A 2 0--><video></video>"
+           "<!--A 3 1--><iframe src=//static.hotjar.com/h></iframe>");
+
+    /* a video in SVG is none */
+    expect("<svg><video src=//www.facebook.com/v></video></svg>", NECESSARY,
+           4, "<svg><video ></video></svg>");
+}
+
+
 /* the hold is asked for only when an element spans two buffers */
 
 static void
@@ -941,6 +1079,7 @@ test_split(void **state)
 {
     char            path[256];
     size_t          i, k, len, cut, step;
+    unsigned        flags;
     buf_t           whole, b;
     uint64_t        grants[] = { 0, NECESSARY | MARKETING, ALL };
     unsigned char  *in;
@@ -954,10 +1093,13 @@ test_split(void **state)
         step = (SLOW && len > 4096) ? 61 : 1;
 
         for (k = 0; k < 3; k++) {
-            whole = gate_cuts(in, len, NULL, 0, 0, grants[k], 3, 65536);
+            /* placeholders too, but for all granted */
+            flags = (k < 2) ? 7 : 3;
+
+            whole = gate_cuts(in, len, NULL, 0, 0, grants[k], flags, 65536);
 
             for (cut = 0; cut <= len; cut += step) {
-                b = gate_cuts(in, len, &cut, 1, 0, grants[k], 3, 65536);
+                b = gate_cuts(in, len, &cut, 1, 0, grants[k], flags, 65536);
 
                 if (b.len != whole.len
                     || memcmp(b.data, whole.data, b.len) != 0)
@@ -970,21 +1112,21 @@ test_split(void **state)
                 free(b.data);
             }
 
-            b = gate_cuts(in, len, NULL, 0, 1, grants[k], 3, 65536);
+            b = gate_cuts(in, len, NULL, 0, 1, grants[k], flags, 65536);
             assert_int_equal(b.len, whole.len);
             assert_memory_equal(b.data, whole.data, b.len);
             free(b.data);
 
             /* a small hold: overflow decisions must not depend on cuts */
             free(whole.data);
-            whole = gate_cuts(in, len, NULL, 0, 0, grants[k], 3, 300);
+            whole = gate_cuts(in, len, NULL, 0, 0, grants[k], flags, 300);
 
-            b = gate_cuts(in, len, NULL, 0, 1, grants[k], 3, 300);
+            b = gate_cuts(in, len, NULL, 0, 1, grants[k], flags, 300);
             assert_int_equal(b.len, whole.len);
             assert_memory_equal(b.data, whole.data, b.len);
             free(b.data);
 
-            b = gate_cuts(in, len, NULL, 0, 97, grants[k], 3, 300);
+            b = gate_cuts(in, len, NULL, 0, 97, grants[k], flags, 300);
             assert_int_equal(b.len, whole.len);
             assert_memory_equal(b.data, whole.data, b.len);
             free(b.data);
@@ -1558,6 +1700,8 @@ main(void)
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_lazy_hold),
         cmocka_unit_test(test_placeholder),
+        cmocka_unit_test(test_placeholder_media),
+        cmocka_unit_test(test_placeholder_fixture),
         cmocka_unit_test(test_vendors),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_html5lib),
