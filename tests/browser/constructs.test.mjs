@@ -38,6 +38,20 @@ const EMBED_PAGE = `<!DOCTYPE html>
 </html>
 `;
 
+// a player whose file comes from a gated host
+const MOVIE_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>A page with a player</title></head>
+<body>
+<h1>A page with a player</h1>
+<p>Some text before the player.</p>
+<video src="http://www.youtube.com/embed/clip.webm" controls
+       width="320" height="180" aria-label="The clip"></video>
+<p>Some text after it.</p>
+</body>
+</html>
+`;
+
 let server, browser;
 
 before(async () => {
@@ -54,6 +68,7 @@ before(async () => {
     /* a video embed; www.youtube.com answers from the nginx above */
     mkdirSync(join(server.prefix, 'html/embed'));
     writeFileSync(join(server.prefix, 'html/embed/page.html'), EMBED_PAGE);
+    writeFileSync(join(server.prefix, 'html/embed/movie.html'), MOVIE_PAGE);
     writeFileSync(join(server.prefix, 'html/embed/video.html'),
                   '<!DOCTYPE html><title>video</title><p>the video</p>\n');
 
@@ -150,7 +165,7 @@ async function placeholderFlow(context, press) {
                                   { name: /needs your consent to/ });
     assert.equal(await region.count(), 1, 'a labelled placeholder');
     const button = region.getByRole('button',
-                                    { name: 'Accept marketing and show' });
+                                    { name: 'Accept “Advertising” and show' });
     assert.equal(await button.count(), 1, 'its button, by its name');
 
     if (context.checkAxe) {
@@ -192,5 +207,36 @@ test('placeholder without JavaScript: the form alone shows the embed',
      async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     await placeholderFlow(context, (page, button) => button.click());
+    await context.close();
+});
+
+
+test('a player refused: hidden behind its placeholder, shown once granted',
+     async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.base + '/embed/movie.html');
+
+    const video = page.locator('video');
+    assert.equal(await video.count(), 1, 'the player stays in the page');
+    assert.equal(await video.getAttribute('src'), null, 'without its src');
+    assert.ok(!(await video.isVisible()), 'and hidden');
+
+    const region = page.getByRole('group',
+                                  { name: /www\.youtube\.com.*needs your consent to/ });
+    assert.equal(await region.count(), 1, 'a labelled placeholder');
+    assert.deepEqual(await axe(page, '.consent-placeholder'), [],
+                     'axe finds nothing in it');
+
+    await Promise.all([page.waitForEvent('load'),
+                       region.getByRole('button',
+                           { name: 'Accept “Advertising” and show' }).click()]);
+
+    assert.equal(new URL(page.url()).hash, '#consent-embed-1', 'at it');
+    assert.match(await video.getAttribute('src'), /youtube\.com\/embed\/clip/,
+                 'granted: the player has its src');
+    assert.ok(await video.isVisible(), 'and is shown');
+    assert.equal(await page.locator('.consent-placeholder').count(), 0,
+                 'no placeholder');
     await context.close();
 });
