@@ -573,18 +573,23 @@ ngx_http_consent_log_send(ngx_http_consent_log_conf_t *lcf, u_char *line,
 
 
 /*
- * A new leaf: its hashes, its line and its index entry to the files
- * beside the log, then the tree in shared memory. The sizes move on only
- * once all three are written: a worker that dies in between leaves bytes
- * that the next one cuts off (ngx_http_consent_log_check_files).
+ * A new leaf: its hashes, its line and its index entry for the files
+ * beside the log, then the tree in shared memory. They are buffered in the
+ * zone until the next checkpoint (ngx_http_consent_log_flush), and the
+ * sizes move on only once all three are there: a worker that dies in
+ * between leaves bytes that count for nothing. What is buffered is lost
+ * when the whole of nginx is (a crash, kill -9, a power cut): the log has
+ * the records, and the next start adds them to the files again
+ * (ngx_http_consent_log_recover.c).
  */
 
 ngx_int_t
 ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
     size_t len, ngx_uint_t type, u_char *id, ngx_log_t *log)
 {
+    u_char                        *p;
     off_t                          hashes, leaves, index;
-    size_t                         n;
+    size_t                         n, hlen;
     ngx_http_consent_log_sh_t     *sh;
     ngx_http_consent_tree_t        tree;
     ngx_http_consent_log_entry_t   e;
@@ -597,17 +602,38 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
 
     tree = sh->tree;
     n = ngx_http_consent_tree_append(&tree, hash, stored);
+    hlen = n * NGX_HTTP_CONSENT_TREE_HASH_LEN;
 
-    if (lcf->hashes != NULL && !sh->broken) {
-        ngx_memzero(&e, sizeof(ngx_http_consent_log_entry_t));
+    if (lcf->hashes == NULL || sh->broken) {
+        sh->tree = tree;
+        return NGX_OK;
+    }
 
-        if (id != NULL) {
-            ngx_memcpy(e.id, id, NGX_HTTP_CONSENT_LOG_ID_LEN);
+    /* a buffer full: what they hold first, in the order of the files */
+
+    if (sh->hashes_pending + hlen > NGX_HTTP_CONSENT_LOG_HASHES_BUF
+        || sh->leaves_pending + len + 1 > NGX_HTTP_CONSENT_LOG_LEAVES_BUF
+        || sh->index_pending + sizeof(e) > NGX_HTTP_CONSENT_LOG_INDEX_BUF)
+    {
+        if (ngx_http_consent_log_flush(lcf, log) != NGX_OK) {
+            sh->tree = tree;
+            return NGX_ERROR;
         }
+    }
 
-        e.offset = (uint64_t) sh->leaves_size;
-        e.len = (uint32_t) len;
-        e.type = (uint32_t) type;
+    ngx_memzero(&e, sizeof(ngx_http_consent_log_entry_t));
+
+    if (id != NULL) {
+        ngx_memcpy(e.id, id, NGX_HTTP_CONSENT_LOG_ID_LEN);
+    }
+
+    e.offset = (uint64_t) sh->leaves_size;
+    e.len = (uint32_t) len;
+    e.type = (uint32_t) type;
+
+    if (len + 1 > NGX_HTTP_CONSENT_LOG_LEAVES_BUF) {
+
+        /* a leaf larger than its buffer, an empty one: written through */
 
         hashes = sh->hashes_size;
         leaves = sh->leaves_size;
@@ -616,8 +642,7 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
         leaf[len] = '\n';
 
         if (ngx_http_consent_log_side(lcf, lcf->hashes, &hashes,
-                                      (u_char *) stored,
-                                      n * NGX_HTTP_CONSENT_TREE_HASH_LEN, log)
+                                      (u_char *) stored, hlen, log)
             != NGX_OK
             || ngx_http_consent_log_side(lcf, lcf->leaves, &leaves, leaf,
                                          len + 1, log)
@@ -626,7 +651,6 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
                                          (u_char *) &e, sizeof(e), log)
                != NGX_OK)
         {
-            sh->broken = 1;
             sh->tree = tree;
             goto failed;
         }
@@ -634,13 +658,30 @@ ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf, u_char *leaf,
         sh->hashes_size = hashes;
         sh->leaves_size = leaves;
         sh->index_size = index;
+        sh->tree = tree;
+
+        return NGX_OK;
     }
+
+    ngx_memcpy(sh->hashes_buf + sh->hashes_pending, stored, hlen);
+    p = ngx_cpymem(sh->leaves_buf + sh->leaves_pending, leaf, len);
+    *p = '\n';
+    ngx_memcpy(sh->index_buf + sh->index_pending, &e, sizeof(e));
+
+    sh->hashes_size += hlen;
+    sh->hashes_pending += hlen;
+    sh->leaves_size += len + 1;
+    sh->leaves_pending += len + 1;
+    sh->index_size += sizeof(e);
+    sh->index_pending += sizeof(e);
 
     sh->tree = tree;
 
     return NGX_OK;
 
 failed:
+
+    sh->broken = 1;
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "consent log: the files beside \"%V\" cannot be written; "
@@ -652,12 +693,99 @@ failed:
 }
 
 
+/*
+ * Under the mutex, before each checkpoint, when a buffer is full, and at
+ * shutdown: what is buffered for the files beside the log, one write()
+ * each, in the order a record's parts are written, so that an index entry
+ * is on disk only once its leaf and hashes are. A pending count goes to
+ * zero only once its write is done: a worker that dies in between leaves
+ * the file longer than its size less what is pending, and the next one
+ * cuts it back and writes the buffer again (ngx_http_consent_log_check_
+ * files).
+ */
+
+ngx_int_t
+ngx_http_consent_log_flush(ngx_http_consent_log_conf_t *lcf, ngx_log_t *log)
+{
+    ngx_pid_t                   writer;
+    ngx_http_consent_log_sh_t  *sh;
+
+    sh = lcf->sh;
+
+    if (lcf->hashes == NULL || sh->index_pending == 0) {
+        return NGX_OK;
+    }
+
+    if (sh->broken) {
+        sh->hashes_pending = 0;
+        sh->leaves_pending = 0;
+        sh->index_pending = 0;
+        return NGX_ERROR;
+    }
+
+    writer = sh->writer;
+    sh->writer = ngx_pid;
+
+    if (ngx_http_consent_log_side(lcf, lcf->hashes, NULL, sh->hashes_buf,
+                                  sh->hashes_pending, log)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    sh->hashes_pending = 0;
+
+    if (ngx_http_consent_log_side(lcf, lcf->leaves, NULL, sh->leaves_buf,
+                                  sh->leaves_pending, log)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    sh->leaves_pending = 0;
+
+    if (ngx_http_consent_log_side(lcf, lcf->index, NULL, sh->index_buf,
+                                  sh->index_pending, log)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    sh->index_pending = 0;
+    sh->writer = writer;
+
+    return NGX_OK;
+
+failed:
+
+    sh->writer = writer;
+    sh->broken = 1;
+    sh->hashes_pending = 0;
+    sh->leaves_pending = 0;
+    sh->index_pending = 0;
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "consent log: the files beside \"%V\" cannot be written; "
+                  "the records go on, receipts are off until nginx is "
+                  "restarted with them repaired",
+                  &lcf->main->name);
+
+    return NGX_ERROR;
+}
+
+
+/* size, when not NULL, moves on by what was written */
+
 static ngx_int_t
 ngx_http_consent_log_side(ngx_http_consent_log_conf_t *lcf,
     ngx_open_file_t *file, off_t *size, u_char *buf, size_t len,
     ngx_log_t *log)
 {
     ssize_t  n;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
 
     n = ngx_write_fd(file->fd, buf, len);
 
@@ -667,7 +795,9 @@ ngx_http_consent_log_side(ngx_http_consent_log_conf_t *lcf,
         return NGX_ERROR;
     }
 
-    *size += len;
+    if (size != NULL) {
+        *size += len;
+    }
 
     return NGX_OK;
 }
@@ -694,6 +824,10 @@ ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
                                       + 128];
 
     sh = lcf->sh;
+
+    /* the files beside the log first: a receipt reads them up to it */
+
+    (void) ngx_http_consent_log_flush(lcf, log);
 
     if (lcf->key == NULL || sh->tree.size == 0
         || sh->tree.size == sh->cp_size)
@@ -801,13 +935,13 @@ ngx_int_t
 ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log)
 {
-    off_t                       size;
+    off_t                       size, expect[3];
     ngx_fd_t                    fd;
+    ngx_pid_t                   writer;
     ngx_uint_t                  i;
     ngx_file_info_t             fi;
     ngx_open_file_t            *side[3];
     ngx_http_consent_log_sh_t  *sh;
-    off_t                      *expect[3];
 
     sh = lcf->sh;
 
@@ -828,7 +962,33 @@ ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
         return NGX_OK;
     }
 
+    writer = sh->writer;
     sh->writer = 0;
+
+    /*
+     * A worker died mid-append or mid-flush: the files beside the log cut
+     * back to what they are known to hold; what is pending for them is
+     * still in the buffers, and a record the log has more is added below.
+     */
+
+    if (writer != 0 && lcf->hashes != NULL && !sh->broken) {
+        side[0] = lcf->hashes;
+        side[1] = lcf->leaves;
+        side[2] = lcf->index;
+
+        expect[0] = sh->hashes_size - (off_t) sh->hashes_pending;
+        expect[1] = sh->leaves_size - (off_t) sh->leaves_pending;
+        expect[2] = sh->index_size - (off_t) sh->index_pending;
+
+        for (i = 0; i < 3; i++) {
+            if (ngx_fd_info(side[i]->fd, &fi) != NGX_FILE_ERROR
+                && ngx_file_size(&fi) > expect[i]
+                && ftruncate(side[i]->fd, expect[i]) == -1)
+            {
+                sh->broken = 1;
+            }
+        }
+    }
 
     if (ngx_http_consent_log_follow(lcf, lcf->main, log) != NGX_OK) {
         return NGX_ERROR;
@@ -870,24 +1030,6 @@ ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
                            NGX_FILE_OPEN, 0);
 
         if (fd != NGX_INVALID_FILE) {
-            for (i = 0; i < 3; i++) {
-                side[i] = i == 0 ? lcf->hashes
-                                 : (i == 1 ? lcf->leaves : lcf->index);
-            }
-
-            expect[0] = &sh->hashes_size;
-            expect[1] = &sh->leaves_size;
-            expect[2] = &sh->index_size;
-
-            for (i = 0; i < 3 && lcf->hashes != NULL; i++) {
-                if (ngx_fd_info(side[i]->fd, &fi) != NGX_FILE_ERROR
-                    && ngx_file_size(&fi) > *expect[i]
-                    && ftruncate(side[i]->fd, *expect[i]) == -1)
-                {
-                    sh->broken = 1;
-                }
-            }
-
             ngx_http_consent_log_replay(lcf, fd, sh->log_size, size, log);
             (void) ngx_close_file(fd);
         }

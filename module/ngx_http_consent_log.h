@@ -45,6 +45,16 @@
 
 #define NGX_HTTP_CONSENT_LOG_ID_LEN      16
 
+/*
+ * The files beside the log are buffered in shared memory until the next
+ * checkpoint (or until a buffer is full), then written with one write()
+ * each: a checkpoint every 1,000 records of about 450 bytes fits.
+ */
+#define NGX_HTTP_CONSENT_LOG_HASHES_BUF  (128 * 1024)
+#define NGX_HTTP_CONSENT_LOG_LEAVES_BUF  (1024 * 1024)
+#define NGX_HTTP_CONSENT_LOG_INDEX_BUF                                        \
+    (2048 * sizeof(ngx_http_consent_log_entry_t))
+
 
 typedef struct {
     u_char                          id[NGX_HTTP_CONSENT_LOG_ID_LEN];
@@ -68,12 +78,22 @@ typedef struct {
 
     ngx_http_consent_tree_t         tree;
 
-    /* what the files hold: a worker that died mid-append left more */
+    /*
+     * what the files hold, with what is still buffered for them (the
+     * _pending bytes at the end): a worker that died mid-append or
+     * mid-flush left more
+     */
     off_t                           log_size;
     ino_t                           log_ino;
     off_t                           hashes_size;
     off_t                           leaves_size;
     off_t                           index_size;
+    size_t                          hashes_pending;
+    size_t                          leaves_pending;
+    size_t                          index_pending;
+    u_char                         *hashes_buf;
+    u_char                         *leaves_buf;
+    u_char                         *index_buf;
     ngx_uint_t                      broken;       /* the files beside */
     ngx_pid_t                       writer;       /* mid-append */
 
@@ -145,6 +165,8 @@ ngx_int_t ngx_http_consent_log_check_files(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
 ngx_int_t ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf,
     u_char *leaf, size_t len, ngx_uint_t type, u_char *id, ngx_log_t *log);
+ngx_int_t ngx_http_consent_log_flush(ngx_http_consent_log_conf_t *lcf,
+    ngx_log_t *log);
 void ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
 

@@ -19,7 +19,10 @@
  */
 
 
-#define NGX_HTTP_CONSENT_LOG_ZONE_SIZE    (16 * ngx_pagesize)
+/* the state, and the buffers of the files beside the log */
+#define NGX_HTTP_CONSENT_LOG_ZONE_SIZE                                        \
+    (32 * ngx_pagesize + NGX_HTTP_CONSENT_LOG_HASHES_BUF                      \
+     + NGX_HTTP_CONSENT_LOG_LEAVES_BUF + NGX_HTTP_CONSENT_LOG_INDEX_BUF)
 #define NGX_HTTP_CONSENT_LOG_CP_RECORDS   1000
 #define NGX_HTTP_CONSENT_LOG_CP_INTERVAL  10000
 

@@ -68,6 +68,19 @@ ngx_http_consent_log_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_memzero(lcf->sh, sizeof(ngx_http_consent_log_sh_t));
     lcf->generation = lcf->sh->generation = 1;
 
+    lcf->sh->hashes_buf = ngx_slab_alloc(lcf->shpool,
+                                         NGX_HTTP_CONSENT_LOG_HASHES_BUF);
+    lcf->sh->leaves_buf = ngx_slab_alloc(lcf->shpool,
+                                         NGX_HTTP_CONSENT_LOG_LEAVES_BUF);
+    lcf->sh->index_buf = ngx_slab_alloc(lcf->shpool,
+                                        NGX_HTTP_CONSENT_LOG_INDEX_BUF);
+
+    if (lcf->sh->hashes_buf == NULL || lcf->sh->leaves_buf == NULL
+        || lcf->sh->index_buf == NULL)
+    {
+        return NGX_ERROR;
+    }
+
     if (!ngx_test_config) {
         ngx_http_consent_log_recover(lcf, shm_zone->shm.log);
     }
@@ -195,6 +208,10 @@ ngx_http_consent_log_recover(ngx_http_consent_log_conf_t *lcf,
 
         (void) ngx_close_file(fd);
     }
+
+    /* what the log had more: on disk before the checkpoint is checked */
+
+    (void) ngx_http_consent_log_flush(lcf, log);
 
     if (sh->tree.size) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,

@@ -35,6 +35,8 @@
 #define NGX_HTTP_CONSENT_RECEIPT_CHUNK  256     /* index entries a read */
 
 
+static ngx_uint_t ngx_http_consent_receipt_pending(
+    ngx_http_consent_log_sh_t *sh, u_char *id);
 static ngx_int_t ngx_http_consent_receipt_find(
     ngx_http_consent_log_conf_t *lcf, u_char *id, uint64_t entries,
     uint64_t *index, ngx_http_consent_log_entry_t *found);
@@ -58,7 +60,7 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
     ngx_fd_t                       fd;
     ngx_str_t                      src, dst;
     ngx_msec_t                     wait;
-    ngx_uint_t                     broken;
+    ngx_uint_t                     broken, pending;
     ngx_table_elt_t               *h;
     ngx_http_consent_ctx_t        *ctx;
     ngx_http_consent_log_sh_t     *sh;
@@ -96,8 +98,9 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
 
     broken = sh->broken;
     cp_size = sh->cp_size;
-    entries = (uint64_t) sh->index_size
+    entries = (uint64_t) (sh->index_size - (off_t) sh->index_pending)
               / sizeof(ngx_http_consent_log_entry_t);
+    pending = ngx_http_consent_receipt_pending(sh, ctx->id);
     wait = ngx_current_msec - sh->cp_time;
     note_len = sh->note_len;
     ngx_memcpy(note, sh->note, note_len);
@@ -110,8 +113,11 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
                                       "hash files need repair");
     }
 
-    switch (ngx_http_consent_receipt_find(lcf, ctx->id, entries, &index,
-                                          &e))
+    /* a record still buffered for the files: no checkpoint covers it */
+
+    switch (pending ? NGX_OK
+                    : ngx_http_consent_receipt_find(lcf, ctx->id, entries,
+                                                    &index, &e))
     {
     case NGX_OK:
         break;
@@ -127,7 +133,7 @@ ngx_http_consent_receipt_send(ngx_http_request_t *r)
 
     /* not yet: the next checkpoint covers it, at most an interval away */
 
-    if (index >= cp_size || note_len == 0) {
+    if (pending || index >= cp_size || note_len == 0) {
         wait = (wait < lcf->cp_interval) ? lcf->cp_interval - wait : 0;
 
         h = ngx_http_consent_header_out(r, "Retry-After", NULL, 0);
@@ -273,6 +279,34 @@ ngx_http_consent_checkpoint_send(ngx_http_request_t *r)
     }
 
     return ngx_http_consent_receipt_text(r, NGX_HTTP_OK, p, len, NULL);
+}
+
+
+/*
+ * Under the mutex: whether id has a record among the index entries still
+ * buffered for PATH.index, all beyond the latest checkpoint
+ */
+
+static ngx_uint_t
+ngx_http_consent_receipt_pending(ngx_http_consent_log_sh_t *sh, u_char *id)
+{
+    size_t                         k;
+    ngx_http_consent_log_entry_t  *e;
+
+    e = (ngx_http_consent_log_entry_t *) sh->index_buf;
+
+    for (k = sh->index_pending / sizeof(ngx_http_consent_log_entry_t);
+         k-- > 0;
+         /* void */)
+    {
+        if (e[k].type == NGX_HTTP_CONSENT_RECORD_CONSENT
+            && ngx_memcmp(e[k].id, id, NGX_HTTP_CONSENT_LOG_ID_LEN) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
