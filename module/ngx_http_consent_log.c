@@ -774,6 +774,32 @@ failed:
 }
 
 
+/*
+ * The flush handler of PATH.hashes, which a worker calls as it reopens its
+ * files (nginx -s reopen): a rotation renames the log just before, and
+ * the records buffered so far are in the renamed file, where a start
+ * after a crash would not find them. Not in the master, which must not
+ * wait on a mutex that a dead worker may hold.
+ */
+
+void
+ngx_http_consent_log_flush_file(ngx_open_file_t *file, ngx_log_t *log)
+{
+    ngx_http_consent_log_conf_t  *lcf = file->data;
+
+    if (lcf == NULL || lcf->sh == NULL
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return;
+    }
+
+    ngx_shmtx_lock(&lcf->shpool->mutex);
+    (void) ngx_http_consent_log_flush(lcf, log);
+    ngx_shmtx_unlock(&lcf->shpool->mutex);
+}
+
+
 /* size, when not NULL, moves on by what was written */
 
 static ngx_int_t

@@ -167,6 +167,7 @@ ngx_int_t ngx_http_consent_log_leaf(ngx_http_consent_log_conf_t *lcf,
     u_char *leaf, size_t len, ngx_uint_t type, u_char *id, ngx_log_t *log);
 ngx_int_t ngx_http_consent_log_flush(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
+void ngx_http_consent_log_flush_file(ngx_open_file_t *file, ngx_log_t *log);
 void ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
     ngx_log_t *log);
 

@@ -203,6 +203,11 @@ ngx_http_consent_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
+            /* what is buffered for them written out at "nginx -s reopen" */
+
+            lcf->hashes->flush = ngx_http_consent_log_flush_file;
+            lcf->hashes->data = lcf;
+
             lcf->checkpoint.len = t->file->name.len
                                   + sizeof(NGX_HTTP_CONSENT_LOG_CHECKPOINT);
             lcf->checkpoint.data = ngx_pnalloc(cf->pool,

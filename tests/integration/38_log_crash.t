@@ -111,57 +111,108 @@ is($out, $receipt, 'the proof consent-audit prove gives from the log');
 $t->post_form('/consent/', 'action=accept_all') for 1 .. 5;
 $t->stop;
 
-# the files beside the log: what the log says they are
+# the files beside the log: what the log files (oldest first) say they are
 
-my @leaves = leaves_in_log();
-my @seq = map { JSON::PP->new->decode($_)->{seq} } @leaves;
-is_deeply(\@seq, [1 .. @leaves], 'seq 1 to ' . @leaves . ', none twice, '
-   . 'none missing');
+sub check_beside {
+    my ($what, @files) = @_;
 
-is($t->read_file('logs/consent.log.leaves'), join('', map { "$_\n" } @leaves),
-   'PATH.leaves: every leaf, in order, once');
+    my @leaves = map { grep { !/"type":"checkpoint"/ } split /\n/,
+                       $t->read_file("logs/$_") // '' } @files;
+    my @seq = map { JSON::PP->new->decode($_)->{seq} } @leaves;
+    is_deeply(\@seq, [1 .. @leaves], "$what: seq 1 to " . @leaves
+              . ', none twice, none missing');
 
-my $index = $t->read_file('logs/consent.log.index');
-is(length($index), $entry * @leaves, 'PATH.index: an entry a leaf');
-my ($offset, $bad) = (0, 0);
-for my $i (0 .. $#leaves) {
-    my ($id, $off, $len, $type) = unpack('a16 Q< L< L<',
-                                         substr($index, $i * $entry, $entry));
-    my $j = JSON::PP->new->decode($leaves[$i]);
-    my $want_type = $j->{type} eq 'consent' ? 2 : 1;
-    my $want_id = $j->{type} eq 'consent' ? pack('H32', $j->{id})
-                                          : "\0" x 16;
-    $bad++ unless $off == $offset && $len == length($leaves[$i])
-                  && $type == $want_type && $id eq $want_id;
-    $offset += length($leaves[$i]) + 1;
-}
-is($bad, 0, 'PATH.index: each entry its leaf\'s place, length, type, id');
+    is($t->read_file('logs/consent.log.leaves'),
+       join('', map { "$_\n" } @leaves),
+       "$what: PATH.leaves, every leaf, in order, once");
 
-# the stored hashes of tlog: each leaf hash, then the nodes it completes
-
-my (@stack, $hashes);
-for my $leaf (@leaves) {
-    my $h = sha256("\0" . $leaf);
-    $hashes .= $h;
-    my $level = 0;
-    while (@stack && $stack[-1][0] == $level) {
-        $h = sha256("\1" . (pop @stack)->[1] . $h);
-        $hashes .= $h;
-        $level++;
+    my $index = $t->read_file('logs/consent.log.index');
+    is(length($index), $entry * @leaves, "$what: PATH.index, an entry a leaf");
+    my ($offset, $bad) = (0, 0);
+    for my $i (0 .. $#leaves) {
+        my ($id, $off, $len, $type) =
+            unpack('a16 Q< L< L<', substr($index, $i * $entry, $entry));
+        my $j = JSON::PP->new->decode($leaves[$i]);
+        my $want_type = $j->{type} eq 'consent' ? 2 : 1;
+        my $want_id = $j->{type} eq 'consent' ? pack('H32', $j->{id})
+                                              : "\0" x 16;
+        $bad++ unless $off == $offset && $len == length($leaves[$i])
+                      && $type == $want_type && $id eq $want_id;
+        $offset += length($leaves[$i]) + 1;
     }
-    push @stack, [$level, $h];
+    is($bad, 0, "$what: PATH.index, each entry its leaf's place, length, "
+       . 'type, id');
+
+    # the stored hashes of tlog: each leaf hash, then the nodes it completes
+
+    my (@stack, $hashes);
+    for my $leaf (@leaves) {
+        my $h = sha256("\0" . $leaf);
+        $hashes .= $h;
+        my $level = 0;
+        while (@stack && $stack[-1][0] == $level) {
+            $h = sha256("\1" . (pop @stack)->[1] . $h);
+            $hashes .= $h;
+            $level++;
+        }
+        push @stack, [$level, $h];
+    }
+    ok($t->read_file('logs/consent.log.hashes') eq $hashes,
+       "$what: PATH.hashes, the tree's hashes as a rebuild from the log "
+       . 'has them');
+
+    my $all = join(' ', map { "$p/logs/$_" } @files);
+    my $out = `$audit verify $all --pubkey $p/log.pub.pem`;
+    is($?, 0, "$what: consent-audit verify") or diag($out);
+    like($out, qr/^OK: ${\ scalar @leaves} records/, "$what: every record");
+
+    return scalar @leaves;
 }
-ok($t->read_file('logs/consent.log.hashes') eq $hashes,
-   'PATH.hashes: the hashes of the tree, as a rebuild from the log has them');
+
+check_beside('after a crash', 'consent.log');
 
 my $vkey = `$audit vkey --pubkey $p/log.pub.pem --origin $origin`;
 chomp $vkey;
 $out = `$go '$vkey' log $p/logs/consent.log $p/logs/consent.log.hashes`;
 is($?, 0, 'Go sumdb/tlog: the checkpoints and the hash file') or diag($out);
 
-$out = `$audit verify $p/logs/consent.log --pubkey $p/log.pub.pem`;
-is($?, 0, 'consent-audit verify after the recovery') or diag($out);
-like($out, qr/^OK: ${\ scalar @leaves} records/, 'every record');
+# a rotation, then a crash before the next record: the records buffered
+# are in the renamed file, which a start does not read; the reopen wrote
+# them out
+
+$t->run;
+$t->post_form('/consent/', 'action=reject_all') for 1 .. 10;
+my $logged = () = leaves_in_log();
+ok(size('.index') / $entry < $logged,
+   'records since the last checkpoint are buffered')
+    or diag('index entries ' . size('.index') / $entry . ", records $logged");
+
+rename("$p/logs/consent.log", "$p/logs/consent.log.1") or die $!;
+$t->signal('reopen') or diag('reopen failed');
+my $flushed;
+for (1 .. 100) {
+    last if $flushed = (size('.index') / $entry == $logged);
+    select(undef, undef, undef, 0.05);
+}
+ok($flushed, 'the reopen writes out what is buffered')
+    or diag('index entries ' . size('.index') / $entry . ", records $logged");
+
+$master = $t->pid;
+chomp(@workers = `ps -o pid= --ppid $master`);
+s/\s+//g for @workers;
+kill 'KILL', $master, @workers;
+for (1 .. 100) {
+    last unless grep { kill 0, $_ } $master, @workers;
+    select(undef, undef, undef, 0.05);
+}
+$t->{running} = 0;
+unlink "$p/logs/nginx.pid";
+
+$t->run;
+$t->post_form('/consent/', 'action=accept_all') for 1 .. 3;
+$t->stop;
+
+check_beside('after a rotation and a crash', 'consent.log.1', 'consent.log');
 
 $t->check_log(qr/exited on signal 9/);
 
