@@ -587,6 +587,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
     choice->action = form->action;
     choice->source = form->source;
+    choice->regime = ctx->regime;
 
     switch (form->action) {
 
@@ -682,6 +683,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     ctx->granted = choice->granted;
     ctx->refused = choice->denied;
     ctx->reissue = 0;
+    ctx->cookie_regime = choice->regime;
     ngx_memcpy(ctx->id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
 
     if (json) {

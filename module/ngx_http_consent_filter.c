@@ -601,24 +601,33 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 {
     size_t                            cap;
     uint64_t                          optional;
-    ngx_uint_t                        banner, head;
+    ngx_uint_t                        banner, head, on;
     ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    /* no banner once chosen, nor when Sec-GPC: 1 refuses every option */
+    /*
+     * no banner once chosen, nor when Sec-GPC: 1 refuses every option;
+     * under opt-out, render_banner() gives the "do not sell" link instead
+     */
 
     optional = mcf->all_mask & ~mcf->required_mask;
+    on = ngx_http_consent_banner_on(r, lcf);
 
-    banner = lcf->banner
-             && cctx->state != NGX_HTTP_CONSENT_STATE_VALID
-             && !(cctx->gpc && optional
-                  && (optional & ~mcf->gpc_mask) == 0);
+    if (cctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
 
-    /* once chosen, render_banner() gives the "privacy choices" link */
-    banner |= lcf->banner && lcf->choices_link
-              && cctx->state == NGX_HTTP_CONSENT_STATE_VALID;
+        /* once chosen, render_banner() gives the "privacy choices" link */
+        banner = on && lcf->choices_link;
+
+    } else if (cctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT) {
+        banner = on;
+
+    } else {
+        banner = on
+                 && !(cctx->gpc && optional
+                      && (optional & ~mcf->gpc_mask) == 0);
+    }
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 

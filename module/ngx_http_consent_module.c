@@ -37,6 +37,12 @@ static ngx_int_t ngx_http_consent_enum(ngx_conf_enum_t *e, ngx_str_t *v,
     ngx_uint_t *value);
 static char *ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_consent_value(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_conf_enum_t *e, ngx_uint_t *v, ngx_http_complex_value_t **cv);
 
 
 static ngx_conf_enum_t  ngx_http_consent_samesite[] = {
@@ -55,6 +61,20 @@ static ngx_conf_enum_t  ngx_http_consent_secure[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_consent_banner_values[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("on"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_consent_regimes[] = {
+    { ngx_string("opt-in"), NGX_HTTP_CONSENT_REGIME_OPT_IN },
+    { ngx_string("opt-out"), NGX_HTTP_CONSENT_REGIME_OPT_OUT },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_str_t  ngx_http_consent_reserved[] = {
     ngx_string("state"),
     ngx_string("id"),
@@ -62,6 +82,7 @@ static ngx_str_t  ngx_http_consent_reserved[] = {
     ngx_string("gpc"),
     ngx_string("plan"),
     ngx_string("removed"),
+    ngx_string("regime"),
     ngx_null_string
 };
 
@@ -76,10 +97,17 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       NULL },
 
     { ngx_string("consent_banner"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_banner,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_consent_loc_conf_t, banner),
+      0,
+      NULL },
+
+    { ngx_string("consent_regime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_regime,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("consent_choices_link"),
@@ -450,10 +478,13 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *     conf->csp_nonce = NULL;
      *     conf->policy_url = { 0, NULL };
      *     conf->gate_tables = NULL;
+     *     conf->banner_value = NULL;
+     *     conf->regime_value = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
     conf->banner = NGX_CONF_UNSET;
+    conf->regime = NGX_CONF_UNSET_UINT;
     conf->endpoint = NGX_CONF_UNSET;
     conf->choices_link = NGX_CONF_UNSET;
     conf->gate_buffer = NGX_CONF_UNSET_SIZE;
@@ -473,7 +504,19 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_consent_main_conf_t  *mcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->banner == NGX_CONF_UNSET) {
+        conf->banner_value = prev->banner_value;
+    }
+
     ngx_conf_merge_value(conf->banner, prev->banner, 1);
+
+    if (conf->regime == NGX_CONF_UNSET_UINT) {
+        conf->regime_value = prev->regime_value;
+    }
+
+    ngx_conf_merge_uint_value(conf->regime, prev->regime,
+                              NGX_HTTP_CONSENT_REGIME_OPT_IN);
     ngx_conf_merge_value(conf->endpoint, prev->endpoint, 0);
     ngx_conf_merge_value(conf->choices_link, prev->choices_link, 0);
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
@@ -1119,4 +1162,169 @@ ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf->handler = handler;
 
     return NGX_OK;
+}
+
+
+/*
+ * consent_banner on | off | $variable, and consent_regime opt-in | opt-out
+ * | $variable: a value is checked here; one with variables is evaluated
+ * per request (ngx_http_consent_banner_on, ngx_http_consent_regime_of),
+ * and what it then gives that is neither value fails closed.
+ */
+
+static char *
+ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   v;
+
+    if (lcf->banner != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    v = 1;
+
+    if (ngx_http_consent_value(cf, &value[1], ngx_http_consent_banner_values,
+                               &v, &lcf->banner_value)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"consent_banner\"; use "
+                           "\"on\", \"off\" or a variable that gives one of "
+                           "them", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* what an unknown value of the variable falls back to: the banner */
+
+    lcf->banner = (lcf->banner_value != NULL) ? 1 : (ngx_flag_t) v;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   v;
+
+    if (lcf->regime != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    v = NGX_HTTP_CONSENT_REGIME_OPT_IN;
+
+    if (ngx_http_consent_value(cf, &value[1], ngx_http_consent_regimes, &v,
+                               &lcf->regime_value)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"consent_regime\"; use "
+                           "\"opt-in\", \"opt-out\" or a variable that "
+                           "gives one of them", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* what an unknown value of the variable falls back to: opt-in */
+
+    lcf->regime = (lcf->regime_value != NULL)
+                  ? NGX_HTTP_CONSENT_REGIME_OPT_IN : v;
+
+    return NGX_CONF_OK;
+}
+
+
+/* one of the values, or a value with variables, compiled */
+
+static ngx_int_t
+ngx_http_consent_value(ngx_conf_t *cf, ngx_str_t *value, ngx_conf_enum_t *e,
+    ngx_uint_t *v, ngx_http_complex_value_t **cv)
+{
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (ngx_http_script_variables_count(value) == 0) {
+        return ngx_http_consent_enum(e, value, v);
+    }
+
+    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (*cv == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = *cv;
+
+    return ngx_http_compile_complex_value(&ccv);
+}
+
+
+ngx_uint_t
+ngx_http_consent_banner_on(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf)
+{
+    ngx_str_t   v;
+    ngx_uint_t  on;
+
+    if (lcf->banner_value == NULL) {
+        return lcf->banner;
+    }
+
+    if (ngx_http_complex_value(r, lcf->banner_value, &v) != NGX_OK) {
+        return 1;
+    }
+
+    if (ngx_http_consent_enum(ngx_http_consent_banner_values, &v, &on)
+        == NGX_OK)
+    {
+        return on;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "consent_banner \"%V\" gave \"%V\", neither \"on\" nor "
+                  "\"off\": the banner is shown; make the variable give "
+                  "\"on\" or \"off\" for every request (a map's default)",
+                  &lcf->banner_value->value, &v);
+
+    return 1;
+}
+
+
+ngx_uint_t
+ngx_http_consent_regime_of(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf)
+{
+    ngx_str_t   v;
+    ngx_uint_t  regime;
+
+    if (lcf->regime_value == NULL) {
+        return lcf->regime;
+    }
+
+    if (ngx_http_complex_value(r, lcf->regime_value, &v) != NGX_OK) {
+        return NGX_HTTP_CONSENT_REGIME_OPT_IN;
+    }
+
+    if (ngx_http_consent_enum(ngx_http_consent_regimes, &v, &regime)
+        == NGX_OK)
+    {
+        return regime;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "consent_regime \"%V\" gave \"%V\", neither \"opt-in\" "
+                  "nor \"opt-out\": opt-in applies; make the variable give "
+                  "\"opt-in\" or \"opt-out\" for every request (a map's "
+                  "default)", &lcf->regime_value->value, &v);
+
+    return NGX_HTTP_CONSENT_REGIME_OPT_IN;
 }
