@@ -16,6 +16,16 @@
 #define NGX_HTTP_CONSENT_SECRET_MAX  4096
 
 
+/* consent_banner and consent_regime: a value, or variables that give one */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_conf_enum_t            *values;
+    char                       *names;       /* the values, for messages */
+    ngx_uint_t                  fallback;    /* what any other value gives */
+    char                       *fallback_is; /* and what that means */
+} ngx_http_consent_value_t;
+
+
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_consent_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_consent_create_main_conf(ngx_conf_t *cf);
@@ -41,8 +51,12 @@ static char *ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_consent_value(ngx_conf_t *cf, ngx_str_t *value,
-    ngx_conf_enum_t *e, ngx_uint_t *v, ngx_http_complex_value_t **cv);
+static char *ngx_http_consent_value_conf(ngx_conf_t *cf,
+    ngx_http_consent_value_t *desc, ngx_uint_t *v,
+    ngx_http_complex_value_t **cv);
+static ngx_uint_t ngx_http_consent_value_of(ngx_http_request_t *r,
+    ngx_http_consent_value_t *desc, ngx_uint_t v,
+    ngx_http_complex_value_t *cv);
 
 
 static ngx_conf_enum_t  ngx_http_consent_samesite[] = {
@@ -72,6 +86,24 @@ static ngx_conf_enum_t  ngx_http_consent_regimes[] = {
     { ngx_string("opt-in"), NGX_HTTP_CONSENT_REGIME_OPT_IN },
     { ngx_string("opt-out"), NGX_HTTP_CONSENT_REGIME_OPT_OUT },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_http_consent_value_t  ngx_http_consent_banner_value = {
+    ngx_string("consent_banner"),
+    ngx_http_consent_banner_values,
+    "\"on\" or \"off\"",
+    1,
+    "the banner is shown"
+};
+
+
+static ngx_http_consent_value_t  ngx_http_consent_regime_value = {
+    ngx_string("consent_regime"),
+    ngx_http_consent_regimes,
+    "\"opt-in\" or \"opt-out\"",
+    NGX_HTTP_CONSENT_REGIME_OPT_IN,
+    "opt-in applies"
 };
 
 
@@ -480,10 +512,12 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *     conf->gate_tables = NULL;
      *     conf->banner_value = NULL;
      *     conf->regime_value = NULL;
+     *     conf->banner_set = 0;
+     *     conf->regime_set = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
-    conf->banner = NGX_CONF_UNSET;
+    conf->banner = NGX_CONF_UNSET_UINT;
     conf->regime = NGX_CONF_UNSET_UINT;
     conf->endpoint = NGX_CONF_UNSET;
     conf->choices_link = NGX_CONF_UNSET;
@@ -505,11 +539,11 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
-    if (conf->banner == NGX_CONF_UNSET) {
+    if (conf->banner == NGX_CONF_UNSET_UINT) {
         conf->banner_value = prev->banner_value;
     }
 
-    ngx_conf_merge_value(conf->banner, prev->banner, 1);
+    ngx_conf_merge_uint_value(conf->banner, prev->banner, 1);
 
     if (conf->regime == NGX_CONF_UNSET_UINT) {
         conf->regime_value = prev->regime_value;
@@ -1165,6 +1199,7 @@ ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+
 /*
  * consent_banner on | off | $variable, and consent_regime opt-in | opt-out
  * | $variable: a value is checked here; one with variables is evaluated
@@ -1177,32 +1212,14 @@ ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_loc_conf_t *lcf = conf;
 
-    ngx_str_t   *value;
-    ngx_uint_t   v;
-
-    if (lcf->banner != NGX_CONF_UNSET) {
-        return "is duplicate";
+    if (lcf->banner_set) {
+        return "is duplicate: keep one \"consent_banner\" line per block";
     }
 
-    value = cf->args->elts;
-    v = 1;
+    lcf->banner_set = 1;
 
-    if (ngx_http_consent_value(cf, &value[1], ngx_http_consent_banner_values,
-                               &v, &lcf->banner_value)
-        != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"consent_banner\"; use "
-                           "\"on\", \"off\" or a variable that gives one of "
-                           "them", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    /* what an unknown value of the variable falls back to: the banner */
-
-    lcf->banner = (lcf->banner_value != NULL) ? 1 : (ngx_flag_t) v;
-
-    return NGX_CONF_OK;
+    return ngx_http_consent_value_conf(cf, &ngx_http_consent_banner_value,
+                                       &lcf->banner, &lcf->banner_value);
 }
 
 
@@ -1211,60 +1228,61 @@ ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_consent_loc_conf_t *lcf = conf;
 
-    ngx_str_t   *value;
-    ngx_uint_t   v;
-
-    if (lcf->regime != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    if (lcf->regime_set) {
+        return "is duplicate: keep one \"consent_regime\" line per block";
     }
 
-    value = cf->args->elts;
-    v = NGX_HTTP_CONSENT_REGIME_OPT_IN;
+    lcf->regime_set = 1;
 
-    if (ngx_http_consent_value(cf, &value[1], ngx_http_consent_regimes, &v,
-                               &lcf->regime_value)
-        != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"consent_regime\"; use "
-                           "\"opt-in\", \"opt-out\" or a variable that "
-                           "gives one of them", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    /* what an unknown value of the variable falls back to: opt-in */
-
-    lcf->regime = (lcf->regime_value != NULL)
-                  ? NGX_HTTP_CONSENT_REGIME_OPT_IN : v;
-
-    return NGX_CONF_OK;
+    return ngx_http_consent_value_conf(cf, &ngx_http_consent_regime_value,
+                                       &lcf->regime, &lcf->regime_value);
 }
 
 
 /* one of the values, or a value with variables, compiled */
 
-static ngx_int_t
-ngx_http_consent_value(ngx_conf_t *cf, ngx_str_t *value, ngx_conf_enum_t *e,
+static char *
+ngx_http_consent_value_conf(ngx_conf_t *cf, ngx_http_consent_value_t *desc,
     ngx_uint_t *v, ngx_http_complex_value_t **cv)
 {
+    ngx_str_t                         *value;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (ngx_http_script_variables_count(value) == 0) {
-        return ngx_http_consent_enum(e, value, v);
+    value = cf->args->elts;
+
+    if (ngx_http_script_variables_count(&value[1]) == 0) {
+
+        if (ngx_http_consent_enum(desc->values, &value[1], v) == NGX_OK) {
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\"; use %s or a "
+                           "variable that gives one of them", &value[1],
+                           &value[0], desc->names);
+        return NGX_CONF_ERROR;
     }
 
     *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
     if (*cv == NULL) {
-        return NGX_ERROR;
+        return NGX_CONF_ERROR;
     }
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
     ccv.cf = cf;
-    ccv.value = value;
+    ccv.value = &value[1];
     ccv.complex_value = *cv;
 
-    return ngx_http_compile_complex_value(&ccv);
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* what an unknown value of the variables gives */
+
+    *v = desc->fallback;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1272,30 +1290,8 @@ ngx_uint_t
 ngx_http_consent_banner_on(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf)
 {
-    ngx_str_t   v;
-    ngx_uint_t  on;
-
-    if (lcf->banner_value == NULL) {
-        return lcf->banner;
-    }
-
-    if (ngx_http_complex_value(r, lcf->banner_value, &v) != NGX_OK) {
-        return 1;
-    }
-
-    if (ngx_http_consent_enum(ngx_http_consent_banner_values, &v, &on)
-        == NGX_OK)
-    {
-        return on;
-    }
-
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "consent_banner \"%V\" gave \"%V\", neither \"on\" nor "
-                  "\"off\": the banner is shown; make the variable give "
-                  "\"on\" or \"off\" for every request (a map's default)",
-                  &lcf->banner_value->value, &v);
-
-    return 1;
+    return ngx_http_consent_value_of(r, &ngx_http_consent_banner_value,
+                                     lcf->banner, lcf->banner_value);
 }
 
 
@@ -1303,28 +1299,36 @@ ngx_uint_t
 ngx_http_consent_regime_of(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf)
 {
-    ngx_str_t   v;
-    ngx_uint_t  regime;
+    return ngx_http_consent_value_of(r, &ngx_http_consent_regime_value,
+                                     lcf->regime, lcf->regime_value);
+}
 
-    if (lcf->regime_value == NULL) {
-        return lcf->regime;
+
+static ngx_uint_t
+ngx_http_consent_value_of(ngx_http_request_t *r,
+    ngx_http_consent_value_t *desc, ngx_uint_t v,
+    ngx_http_complex_value_t *cv)
+{
+    ngx_str_t  s;
+
+    if (cv == NULL) {
+        return v;
     }
 
-    if (ngx_http_complex_value(r, lcf->regime_value, &v) != NGX_OK) {
-        return NGX_HTTP_CONSENT_REGIME_OPT_IN;
+    if (ngx_http_complex_value(r, cv, &s) != NGX_OK) {
+        return desc->fallback;
     }
 
-    if (ngx_http_consent_enum(ngx_http_consent_regimes, &v, &regime)
-        == NGX_OK)
-    {
-        return regime;
+    if (ngx_http_consent_enum(desc->values, &s, &v) == NGX_OK) {
+        return v;
     }
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "consent_regime \"%V\" gave \"%V\", neither \"opt-in\" "
-                  "nor \"opt-out\": opt-in applies; make the variable give "
-                  "\"opt-in\" or \"opt-out\" for every request (a map's "
-                  "default)", &lcf->regime_value->value, &v);
+                  "%V \"%V\" gave \"%V\", which is not %s: %s; make "
+                  "the variable give %s for every request (a map's "
+                  "default)",
+                  &desc->name, &cv->value, &s, desc->names, desc->fallback_is,
+                  desc->names);
 
-    return NGX_HTTP_CONSENT_REGIME_OPT_IN;
+    return desc->fallback;
 }

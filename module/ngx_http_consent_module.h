@@ -136,7 +136,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;
-    ngx_flag_t                  banner;
+    ngx_uint_t                  banner;      /* consent_banner on|off */
     ngx_http_complex_value_t   *banner_value; /* consent_banner $variable */
     ngx_uint_t                  regime;      /* consent_regime opt-in|out */
     ngx_http_complex_value_t   *regime_value; /* consent_regime $variable */
@@ -153,6 +153,9 @@ typedef struct {
        once at merge time (ngx_http_consent_filter.c) */
     ngx_http_consent_gate_tables_t *gate_tables;
     ngx_flag_t                  placeholder;     /* consent_placeholder */
+
+    unsigned                    banner_set:1;    /* consent_banner given */
+    unsigned                    regime_set:1;    /* consent_regime given */
 
     ngx_http_complex_value_t   *csp_nonce;
     ngx_str_t                   policy_url;

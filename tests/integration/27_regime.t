@@ -89,6 +89,25 @@ for my $bad ('consent_regime maybe;', 'consent_regime opt_out;',
     isnt($rc, 0, "\"$bad\" is refused");
     like($out, qr/invalid value "\w+" in "consent_(regime|banner)"; use/,
          'naming what to use');
+    like($out, qr{ in \Q$p\E/conf/test\.conf:\d+}, 'and file:line');
+}
+
+for my $d ('consent_regime opt-in; consent_regime opt-out;',
+           'consent_banner on; consent_banner $consent_banner_v;')
+{
+    my ($rc, $out) = $t->test_config(
+        $http =~ s/(location \/consent\/)/location \/t\/ { $d }\n        $1/r);
+    isnt($rc, 0, "\"$d\" is refused");
+    like($out, qr/"consent_(regime|banner)" directive is duplicate: keep one "consent_\1" line per block in \Q$p\E/,
+         'as a duplicate, with the fix');
+}
+
+{
+    my ($rc, $out) = $t->test_config(
+        $http =~ s/(consent_category analytics;)/$1\n    consent_category regime;/r);
+    isnt($rc, 0, 'a category named "regime" is refused');
+    like($out, qr/category name "regime" is reserved: \$consent_regime is a variable of its own/,
+         'for $consent_regime');
 }
 
 {
@@ -177,7 +196,7 @@ is(header($r, 'x-regime'), 'opt-in', 'falls back to opt-in');
 is(clarity($r) + facebook($r), 0, 'nothing optional');
 is(banner($r), 1, 'the banner');
 like($t->read_file('logs/error.log'),
-     qr/\[warn\].*consent_regime "\$consent_regime_v" gave "bogus", neither "opt-in" nor "opt-out": opt-in applies; make the variable give/,
+     qr/\[warn\].*consent_regime "\$consent_regime_v" gave "bogus", which is not "opt-in" or "opt-out": opt-in applies; make the variable give "opt-in" or "opt-out" for every request/,
      'a warning names the variable, its value and the fix');
 
 # the preferences page under opt-out shows what holds
@@ -270,7 +289,7 @@ is(clarity($r), 0, 'gated all the same');
 $r = $t->get('/b/', 'X-Banner' => 'odd');
 is(banner($r), 1, 'an unknown value shows the banner');
 like($t->read_file('logs/error.log'),
-     qr/\[warn\].*consent_banner "\$consent_banner_v" gave "maybe", neither "on" nor "off": the banner is shown/,
+     qr/\[warn\].*consent_banner "\$consent_banner_v" gave "maybe", which is not "on" or "off": the banner is shown/,
      'with a warning');
 
 $t->check_log();
