@@ -254,6 +254,28 @@ like($t->read_file('logs/consent.log'), qr/"node":"[^"]*","regime":"opt-out","re
 
 my $v = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 is($?, 0, 'consent-audit verify: the log is whole') or diag($v);
+like($v, qr/^OK: \d+ records \(\d+ policy, 3 consent\)/, 'every record') or diag($v);
+
+$v = `$audit stats $p/logs/consent.log`;
+like($v, qr/3 choices in 1 day, 1 with Sec-GPC: 1, 2 under opt-out/,
+     'consent-audit stats counts the choices under opt-out') or diag($v);
+
+my @csv = split /\r\n/, `$audit export --csv $p/logs/consent.log`;
+like($csv[0], qr/,seq,regime$/, 'export: a regime column, last');
+is_deeply([map { (split /,/)[-1] } @csv[1 .. 3]], [qw(opt-out opt-in opt-out)],
+          'with each choice\'s regime');
+
+# the state API says the regime
+
+$r = $t->get('/consent/state', 'X-Country' => 'US');
+my $state = JSON::PP->new->decode($r->{body});
+is($state->{regime}, 'opt-out', 'the state API: regime opt-out');
+is($state->{state}, 'none', 'state none');
+ok($state->{categories}{analytics} && $state->{categories}{marketing},
+   'and what runs until refused');
+$state = JSON::PP->new->decode($t->get('/consent/state')->{body});
+is($state->{regime}, 'opt-in', 'opt-in elsewhere');
+ok(!$state->{categories}{analytics}, 'where nothing optional runs');
 
 # the cookies written by a module before this one: format 1 is opt-in
 
