@@ -176,6 +176,20 @@ is(facebook($r), 0, 'the marketing script is gated out');
 is(banner($r), 0, 'no banner');
 ok(link_of($r), 'the link stays');
 
+# a page's ETag says the regime where the page differs for the same grants
+
+my $etag_out = header($t->get('/', 'X-Country' => 'US', 'Sec-GPC' => '1'),
+                      'etag');
+my $etag_in = header($t->get('/', 'X-Country' => 'FR'), 'etag');
+like($etag_out // '', qr{-cN[0-9a-f]+"$}, 'opt-out before a choice: -cN');
+like($etag_in // '', qr{-cn[0-9a-f]+"$}, 'opt-in: -cn');
+isnt($etag_out, $etag_in, 'the same grants, another page, another ETag');
+is($t->get('/', 'X-Country' => 'US', 'Sec-GPC' => '1',
+           'If-None-Match' => $etag_out)->{status}, 304,
+   'revalidation under the same regime: 304');
+is($t->get('/', 'X-Country' => 'FR', 'If-None-Match' => $etag_out)->{status},
+   200, 'under the other: the page anew');
+
 # the variable picks per request
 
 $r = $t->get('/', 'X-Country' => 'US');
