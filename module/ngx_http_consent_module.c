@@ -551,6 +551,7 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->regime, prev->regime,
                               NGX_HTTP_CONSENT_REGIME_OPT_IN);
+
     ngx_conf_merge_value(conf->endpoint, prev->endpoint, 0);
     ngx_conf_merge_value(conf->choices_link, prev->choices_link, 0);
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
