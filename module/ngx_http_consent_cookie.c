@@ -22,7 +22,7 @@
 #include "ngx_http_consent_cookie.h"
 
 
-#define NGX_HTTP_CONSENT_FIELDS  8
+#define NGX_HTTP_CONSENT_FIELDS  9     /* at most, in format 2 */
 
 
 static const unsigned char *ngx_http_consent_parse_number(
@@ -255,19 +255,31 @@ int
 ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
     ngx_http_consent_cookie_t *cookie)
 {
-    size_t                n;
+    size_t                n, k, fields, rlen;
     uint64_t              iat;
     const unsigned char  *p, *last, *field[NGX_HTTP_CONSENT_FIELDS + 1];
 
-    if (len < 2 || len > NGX_HTTP_CONSENT_COOKIE_MAX
-        || value[0] != NGX_HTTP_CONSENT_VERSION || value[1] != '.')
-    {
+    if (len < 2 || len > NGX_HTTP_CONSENT_COOKIE_MAX || value[1] != '.') {
+        return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+    }
+
+    /* format 2 has the regime after the refused names; k: the fields after */
+
+    if (value[0] == NGX_HTTP_CONSENT_VERSION) {
+        fields = NGX_HTTP_CONSENT_FIELDS - 1;
+        k = 6;
+
+    } else if (value[0] == NGX_HTTP_CONSENT_VERSION_REGIME) {
+        fields = NGX_HTTP_CONSENT_FIELDS;
+        k = 7;
+
+    } else {
         return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
     }
 
     /* every field is set below: the 2 KB of name slots are not cleared */
 
-    /* field[i] is the start of field i, field[8] is one past the end */
+    /* field[i] is the start of field i, field[fields] is one past the end */
 
     last = value + len;
     n = 0;
@@ -275,7 +287,7 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
 
     for (p = value; p < last; p++) {
         if (*p == '.') {
-            if (n == NGX_HTTP_CONSENT_FIELDS) {
+            if (n == fields) {
                 return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
             }
 
@@ -283,7 +295,7 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
         }
     }
 
-    if (n != NGX_HTTP_CONSENT_FIELDS) {
+    if (n != fields) {
         return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
     }
 
@@ -324,26 +336,41 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
         return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
     }
 
-    /* 6: key id */
+    /*
+     * 6, in format 2: the regime, "out"; opt-in is format 1, so that a
+     * value has one encoding
+     */
 
-    if (field[7] - field[6] - 1 != NGX_HTTP_CONSENT_KID_LEN) {
+    cookie->opt_out = (k == 7);
+
+    if (k == 7) {
+        rlen = field[7] - field[6] - 1;
+
+        if (rlen != 3 || memcmp(field[6], "out", 3) != 0) {
+            return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
+        }
+    }
+
+    /* k: key id */
+
+    if (field[k + 1] - field[k] - 1 != NGX_HTTP_CONSENT_KID_LEN) {
         return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
     }
 
-    for (p = field[6]; p < field[7] - 1; p++) {
+    for (p = field[k]; p < field[k + 1] - 1; p++) {
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
             return NGX_HTTP_CONSENT_COOKIE_MALFORMED;
         }
     }
 
-    memcpy(cookie->kid, field[6], NGX_HTTP_CONSENT_KID_LEN);
+    memcpy(cookie->kid, field[k], NGX_HTTP_CONSENT_KID_LEN);
 
-    /* 7: mac */
+    /* k + 1: mac */
 
-    if (last - field[7] != NGX_HTTP_CONSENT_MAC_B64_LEN
+    if (last - field[k + 1] != NGX_HTTP_CONSENT_MAC_B64_LEN
         || ngx_http_consent_base64url_decode(cookie->mac,
                                              NGX_HTTP_CONSENT_MAC_LEN,
-                                             field[7],
+                                             field[k + 1],
                                              NGX_HTTP_CONSENT_MAC_B64_LEN)
            != NGX_HTTP_CONSENT_MAC_LEN)
     {
@@ -351,7 +378,7 @@ ngx_http_consent_cookie_parse(const unsigned char *value, size_t len,
     }
 
     cookie->signed_part.data = value;
-    cookie->signed_part.len = field[7] - 1 - value;
+    cookie->signed_part.len = field[k + 1] - 1 - value;
 
     return NGX_HTTP_CONSENT_COOKIE_OK;
 }
@@ -393,7 +420,8 @@ ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
         return NGX_HTTP_CONSENT_COOKIE_TOO_SMALL;
     }
 
-    *p++ = NGX_HTTP_CONSENT_VERSION;
+    *p++ = cookie->opt_out ? NGX_HTTP_CONSENT_VERSION_REGIME
+                           : NGX_HTTP_CONSENT_VERSION;
     *p++ = '.';
     p += ngx_http_consent_base64url_encode(p, cookie->id,
                                            NGX_HTTP_CONSENT_ID_LEN);
@@ -405,6 +433,15 @@ ngx_http_consent_cookie_encode(unsigned char *out, size_t size,
                                    cookie->ngranted);
     p = ngx_http_consent_put_names(p, last, cookie->refused,
                                    cookie->nrefused);
+
+    if (p != NULL && cookie->opt_out) {
+        if ((size_t) (last - p) < sizeof("out.") - 1) {
+            return NGX_HTTP_CONSENT_COOKIE_TOO_SMALL;
+        }
+
+        memcpy(p, "out.", sizeof("out.") - 1);
+        p += sizeof("out.") - 1;
+    }
 
     if (p == NULL || (size_t) (last - p) < NGX_HTTP_CONSENT_KID_LEN + 1
                                             + NGX_HTTP_CONSENT_MAC_B64_LEN)

@@ -26,6 +26,17 @@
  *     MAC      HMAC-SHA256(key, everything before ".MAC"), first 16 bytes,
  *              base64url (22 characters)
  *
+ * A choice made under consent_regime opt-out is written in format 2, with
+ * the regime after REFUSED:
+ *
+ *     2.ID.IAT.REV.GRANTED.REFUSED.REGIME.KID.MAC
+ *
+ *     REGIME   "out" (opt-out), the only value
+ *
+ * A choice made under opt-in stays in format 1, which means opt-in: the
+ * cookies of earlier versions keep their meaning, an earlier version still
+ * reads the cookies of opt-in readers, and a value has one encoding.
+ *
  * Every character is a cookie-octet (RFC 6265), so the value needs no
  * quoting or escaping.
  */
@@ -38,6 +49,7 @@
 
 
 #define NGX_HTTP_CONSENT_VERSION         '1'
+#define NGX_HTTP_CONSENT_VERSION_REGIME  '2'
 #define NGX_HTTP_CONSENT_ID_LEN          16
 #define NGX_HTTP_CONSENT_ID_B64_LEN      22
 #define NGX_HTTP_CONSENT_KID_LEN         8
@@ -86,6 +98,8 @@ typedef struct {
     ngx_http_consent_slice_t       refused[NGX_HTTP_CONSENT_MAX_CATEGORIES];
     size_t                         ngranted;
     size_t                         nrefused;
+
+    int                            opt_out;   /* chosen under opt-out */
 
     unsigned char                  kid[NGX_HTTP_CONSENT_KID_LEN];
 

@@ -228,7 +228,7 @@ ngx_http_consent_send_page(ngx_http_request_t *r)
  * The reader's state as one line of JSON, printed into the pool:
  *
  *     {"categories":{"necessary":true,"analytics":false},"state":"valid",
- *      "revision":1,"gpc":false,"id":"<32 hex digits>"}
+ *      "revision":1,"gpc":false,"regime":"opt-in","id":"<32 hex digits>"}
  */
 
 static ngx_int_t
@@ -253,7 +253,7 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
     c = mcf->categories->elts;
 
     len = sizeof("{\"categories\":{},\"state\":\"outdated\",\"revision\":"
-                 ",\"gpc\":false,\"id\":\"\"}" CRLF)
+                 ",\"gpc\":false,\"regime\":\"opt-out\",\"id\":\"\"}" CRLF)
           + NGX_INT_T_LEN + 2 * NGX_HTTP_CONSENT_ID_LEN;
 
     for (i = 0; i < mcf->categories->nelts; i++) {
@@ -282,8 +282,10 @@ ngx_http_consent_send_state(ngx_http_request_t *r)
     }
 
     p = ngx_sprintf(p, "},\"state\":\"%s\",\"revision\":%i,\"gpc\":%s,"
-                    "\"id\":", states[ctx->state], mcf->revision,
-                    ctx->gpc ? "true" : "false");
+                    "\"regime\":\"%s\",\"id\":", states[ctx->state],
+                    mcf->revision, ctx->gpc ? "true" : "false",
+                    ctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT
+                    ? "opt-out" : "opt-in");
 
     if (ctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
         *p++ = '"';
@@ -587,6 +589,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
 
     choice->action = form->action;
     choice->source = form->source;
+    choice->regime = ctx->regime;
 
     switch (form->action) {
 
@@ -682,6 +685,7 @@ ngx_http_consent_record(ngx_http_request_t *r, ngx_http_consent_form_t *form,
     ctx->granted = choice->granted;
     ctx->refused = choice->denied;
     ctx->reissue = 0;
+    ctx->cookie_regime = choice->regime;
     ngx_memcpy(ctx->id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
 
     if (json) {

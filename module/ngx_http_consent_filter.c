@@ -601,24 +601,33 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
 {
     size_t                            cap;
     uint64_t                          optional;
-    ngx_uint_t                        banner, head;
+    ngx_uint_t                        banner, head, on;
     ngx_http_consent_main_conf_t     *mcf;
     ngx_http_consent_filter_ctx_t    *ctx;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
 
-    /* no banner once chosen, nor when Sec-GPC: 1 refuses every option */
+    /*
+     * no banner once chosen, nor when Sec-GPC: 1 refuses every option;
+     * under opt-out, render_banner() gives the "do not sell" link instead
+     */
 
     optional = mcf->all_mask & ~mcf->required_mask;
+    on = ngx_http_consent_banner_on(r, lcf);
 
-    banner = lcf->banner
-             && cctx->state != NGX_HTTP_CONSENT_STATE_VALID
-             && !(cctx->gpc && optional
-                  && (optional & ~mcf->gpc_mask) == 0);
+    if (cctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
 
-    /* once chosen, render_banner() gives the "privacy choices" link */
-    banner |= lcf->banner && lcf->choices_link
-              && cctx->state == NGX_HTTP_CONSENT_STATE_VALID;
+        /* once chosen, render_banner() gives the "privacy choices" link */
+        banner = on && lcf->choices_link;
+
+    } else if (cctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT) {
+        banner = on;
+
+    } else {
+        banner = on
+                 && !(cctx->gpc && optional
+                      && (optional & ~mcf->gpc_mask) == 0);
+    }
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);
 
@@ -832,7 +841,7 @@ ngx_http_consent_state_etag(ngx_http_request_t *r,
          p--)
     { /* void */ }
 
-    if (p < end - 1 && p - start > 5 && ngx_strchr("nvoi", p[-1]) != NULL
+    if (p < end - 1 && p - start > 5 && ngx_strchr("nvoiNOI", p[-1]) != NULL
         && p[-2] == 'c' && p[-3] == '-')
     {
         end = p - 2;
@@ -855,15 +864,28 @@ ngx_http_consent_state_etag(ngx_http_request_t *r,
 }
 
 
-/* "-c" STATE GRANTED and the closing quote */
+/*
+ * "-c" STATE GRANTED and the closing quote; STATE is in capitals before a
+ * choice under opt-out, whose page (a link, not the banner) differs from
+ * opt-in's for the same grants
+ */
 
 static u_char *
 ngx_http_consent_etag_suffix(u_char *p, ngx_http_consent_ctx_t *cctx)
 {
-    static u_char  states[] = "nvoi";
+    ngx_uint_t     n;
 
-    return ngx_sprintf(p, "-c%c%xL\"", states[cctx->state & 3],
-                       (uint64_t) cctx->granted);
+    static u_char  states[] = "nvoiNVOI";
+
+    n = cctx->state & 3;
+
+    if (cctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT
+        && cctx->state != NGX_HTTP_CONSENT_STATE_VALID)
+    {
+        n += 4;
+    }
+
+    return ngx_sprintf(p, "-c%c%xL\"", states[n], (uint64_t) cctx->granted);
 }
 
 

@@ -234,6 +234,7 @@ ngx_http_consent_log_consent(ngx_http_request_t *r,
                   "\"lang\":,\"node\":,\"revision\":,\"seq\":")
            + sizeof(",\"source\":\"\",\"text_hash\":,\"ts\":\"\","
                     "\"type\":\"consent\"}")
+           + sizeof(",\"regime\":\"opt-out\"") - 1
            + 16 + 2 * NGX_HTTP_CONSENT_ID_LEN + NGX_HTTP_CONSENT_RECORD_IP_LEN
            + 2 + NGX_INT_T_LEN + 16 + NGX_HTTP_CONSENT_RECORD_HEX_LEN + 2
            + NGX_HTTP_CONSENT_RECORD_TS_LEN
@@ -273,7 +274,10 @@ ngx_http_consent_log_consent(ngx_http_request_t *r,
     p = ngx_http_consent_log_string(p, &choice->lang);
     p = ngx_cpymem(p, ",\"node\":", sizeof(",\"node\":") - 1);
     p = ngx_http_consent_log_string(p, (ngx_str_t *) &ngx_cycle->hostname);
-    p = ngx_sprintf(p, ",\"revision\":%ui,\"seq\":", mcf->revision);
+    p = ngx_sprintf(p, ",\"regime\":\"%s\",\"revision\":%ui,\"seq\":",
+                    choice->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT
+                    ? "opt-out" : "opt-in",
+                    mcf->revision);
 
     tail->data = p;
 

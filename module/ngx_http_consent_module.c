@@ -16,6 +16,16 @@
 #define NGX_HTTP_CONSENT_SECRET_MAX  4096
 
 
+/* consent_banner and consent_regime: a value, or variables that give one */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_conf_enum_t            *values;
+    char                       *names;       /* the values, for messages */
+    ngx_uint_t                  fallback;    /* what any other value gives */
+    char                       *fallback_is; /* and what that means */
+} ngx_http_consent_value_t;
+
+
 static ngx_int_t ngx_http_consent_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_consent_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_consent_create_main_conf(ngx_conf_t *cf);
@@ -37,6 +47,16 @@ static ngx_int_t ngx_http_consent_enum(ngx_conf_enum_t *e, ngx_str_t *v,
     ngx_uint_t *value);
 static char *ngx_http_consent_category(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_consent_value_conf(ngx_conf_t *cf,
+    ngx_http_consent_value_t *desc, ngx_uint_t *v,
+    ngx_http_complex_value_t **cv);
+static ngx_uint_t ngx_http_consent_value_of(ngx_http_request_t *r,
+    ngx_http_consent_value_t *desc, ngx_uint_t v,
+    ngx_http_complex_value_t *cv);
 
 
 static ngx_conf_enum_t  ngx_http_consent_samesite[] = {
@@ -55,6 +75,38 @@ static ngx_conf_enum_t  ngx_http_consent_secure[] = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_consent_banner_values[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("on"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_consent_regimes[] = {
+    { ngx_string("opt-in"), NGX_HTTP_CONSENT_REGIME_OPT_IN },
+    { ngx_string("opt-out"), NGX_HTTP_CONSENT_REGIME_OPT_OUT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_http_consent_value_t  ngx_http_consent_banner_value = {
+    ngx_string("consent_banner"),
+    ngx_http_consent_banner_values,
+    "\"on\" or \"off\"",
+    1,
+    "the banner is shown"
+};
+
+
+static ngx_http_consent_value_t  ngx_http_consent_regime_value = {
+    ngx_string("consent_regime"),
+    ngx_http_consent_regimes,
+    "\"opt-in\" or \"opt-out\"",
+    NGX_HTTP_CONSENT_REGIME_OPT_IN,
+    "opt-in applies"
+};
+
+
 static ngx_str_t  ngx_http_consent_reserved[] = {
     ngx_string("state"),
     ngx_string("id"),
@@ -62,6 +114,7 @@ static ngx_str_t  ngx_http_consent_reserved[] = {
     ngx_string("gpc"),
     ngx_string("plan"),
     ngx_string("removed"),
+    ngx_string("regime"),
     ngx_null_string
 };
 
@@ -76,10 +129,17 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       NULL },
 
     { ngx_string("consent_banner"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_banner,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_consent_loc_conf_t, banner),
+      0,
+      NULL },
+
+    { ngx_string("consent_regime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_consent_regime,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("consent_choices_link"),
@@ -450,10 +510,15 @@ ngx_http_consent_create_loc_conf(ngx_conf_t *cf)
      *     conf->csp_nonce = NULL;
      *     conf->policy_url = { 0, NULL };
      *     conf->gate_tables = NULL;
+     *     conf->banner_value = NULL;
+     *     conf->regime_value = NULL;
+     *     conf->banner_set = 0;
+     *     conf->regime_set = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
-    conf->banner = NGX_CONF_UNSET;
+    conf->banner = NGX_CONF_UNSET_UINT;
+    conf->regime = NGX_CONF_UNSET_UINT;
     conf->endpoint = NGX_CONF_UNSET;
     conf->choices_link = NGX_CONF_UNSET;
     conf->gate_buffer = NGX_CONF_UNSET_SIZE;
@@ -473,7 +538,20 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_consent_main_conf_t  *mcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
-    ngx_conf_merge_value(conf->banner, prev->banner, 1);
+
+    if (conf->banner == NGX_CONF_UNSET_UINT) {
+        conf->banner_value = prev->banner_value;
+    }
+
+    ngx_conf_merge_uint_value(conf->banner, prev->banner, 1);
+
+    if (conf->regime == NGX_CONF_UNSET_UINT) {
+        conf->regime_value = prev->regime_value;
+    }
+
+    ngx_conf_merge_uint_value(conf->regime, prev->regime,
+                              NGX_HTTP_CONSENT_REGIME_OPT_IN);
+
     ngx_conf_merge_value(conf->endpoint, prev->endpoint, 0);
     ngx_conf_merge_value(conf->choices_link, prev->choices_link, 0);
     ngx_conf_merge_size_value(conf->gate_buffer, prev->gate_buffer,
@@ -1119,4 +1197,139 @@ ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf->handler = handler;
 
     return NGX_OK;
+}
+
+
+
+/*
+ * consent_banner on | off | $variable, and consent_regime opt-in | opt-out
+ * | $variable: a value is checked here; one with variables is evaluated
+ * per request (ngx_http_consent_banner_on, ngx_http_consent_regime_of),
+ * and what it then gives that is neither value fails closed.
+ */
+
+static char *
+ngx_http_consent_banner(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    if (lcf->banner_set) {
+        return "is duplicate: keep one \"consent_banner\" line per block";
+    }
+
+    lcf->banner_set = 1;
+
+    return ngx_http_consent_value_conf(cf, &ngx_http_consent_banner_value,
+                                       &lcf->banner, &lcf->banner_value);
+}
+
+
+static char *
+ngx_http_consent_regime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_consent_loc_conf_t *lcf = conf;
+
+    if (lcf->regime_set) {
+        return "is duplicate: keep one \"consent_regime\" line per block";
+    }
+
+    lcf->regime_set = 1;
+
+    return ngx_http_consent_value_conf(cf, &ngx_http_consent_regime_value,
+                                       &lcf->regime, &lcf->regime_value);
+}
+
+
+/* one of the values, or a value with variables, compiled */
+
+static char *
+ngx_http_consent_value_conf(ngx_conf_t *cf, ngx_http_consent_value_t *desc,
+    ngx_uint_t *v, ngx_http_complex_value_t **cv)
+{
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    if (ngx_http_script_variables_count(&value[1]) == 0) {
+
+        if (ngx_http_consent_enum(desc->values, &value[1], v) == NGX_OK) {
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\"; use %s or a "
+                           "variable that gives one of them", &value[1],
+                           &value[0], desc->names);
+        return NGX_CONF_ERROR;
+    }
+
+    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (*cv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = *cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* what an unknown value of the variables gives */
+
+    *v = desc->fallback;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_http_consent_banner_on(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf)
+{
+    return ngx_http_consent_value_of(r, &ngx_http_consent_banner_value,
+                                     lcf->banner, lcf->banner_value);
+}
+
+
+ngx_uint_t
+ngx_http_consent_regime_of(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf)
+{
+    return ngx_http_consent_value_of(r, &ngx_http_consent_regime_value,
+                                     lcf->regime, lcf->regime_value);
+}
+
+
+static ngx_uint_t
+ngx_http_consent_value_of(ngx_http_request_t *r,
+    ngx_http_consent_value_t *desc, ngx_uint_t v,
+    ngx_http_complex_value_t *cv)
+{
+    ngx_str_t  s;
+
+    if (cv == NULL) {
+        return v;
+    }
+
+    if (ngx_http_complex_value(r, cv, &s) != NGX_OK) {
+        return desc->fallback;
+    }
+
+    if (ngx_http_consent_enum(desc->values, &s, &v) == NGX_OK) {
+        return v;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "%V \"%V\" gave \"%V\", which is not %s: %s; make "
+                  "the variable give %s for every request (a map's "
+                  "default)",
+                  &desc->name, &cv->value, &s, desc->names, desc->fallback_is,
+                  desc->names);
+
+    return desc->fallback;
 }

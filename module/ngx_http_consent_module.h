@@ -26,6 +26,10 @@
 #define NGX_HTTP_CONSENT_SECURE_ON        1
 #define NGX_HTTP_CONSENT_SECURE_OFF       2
 
+/* consent_regime: what holds before the reader chooses */
+#define NGX_HTTP_CONSENT_REGIME_OPT_IN    0  /* nothing optional */
+#define NGX_HTTP_CONSENT_REGIME_OPT_OUT   1  /* all optional, until refused */
+
 /* CNIL: a choice is kept at most 13 months */
 #define NGX_HTTP_CONSENT_MAX_AGE_LIMIT    (395 * 86400)
 
@@ -132,7 +136,10 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;
-    ngx_flag_t                  banner;
+    ngx_uint_t                  banner;      /* consent_banner on|off */
+    ngx_http_complex_value_t   *banner_value; /* consent_banner $variable */
+    ngx_uint_t                  regime;      /* consent_regime opt-in|out */
+    ngx_http_complex_value_t   *regime_value; /* consent_regime $variable */
     ngx_flag_t                  endpoint;    /* this location is the endpoint */
     ngx_flag_t                  choices_link; /* a way back, once chosen */
 
@@ -146,6 +153,9 @@ typedef struct {
        once at merge time (ngx_http_consent_filter.c) */
     ngx_http_consent_gate_tables_t *gate_tables;
     ngx_flag_t                  placeholder;     /* consent_placeholder */
+
+    unsigned                    banner_set:1;    /* consent_banner given */
+    unsigned                    regime_set:1;    /* consent_regime given */
 
     ngx_http_complex_value_t   *csp_nonce;
     ngx_str_t                   policy_url;
@@ -162,6 +172,7 @@ typedef struct {
     time_t                      sec;
     ngx_msec_t                  msec;
     ngx_str_t                   lang;
+    ngx_uint_t                  regime;      /* under which it was made */
 } ngx_http_consent_choice_t;
 
 
@@ -180,6 +191,8 @@ typedef struct {
 
     unsigned                    reissue:1;   /* verified by an older key */
     unsigned                    gpc:1;       /* Sec-GPC: 1 */
+    unsigned                    regime:1;    /* this request's regime */
+    unsigned                    cookie_regime:1; /* the valid cookie's */
 } ngx_http_consent_ctx_t;
 
 
@@ -205,6 +218,10 @@ char *ngx_http_consent_category_arg(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *name, ngx_uint_t *index);
 ngx_int_t ngx_http_consent_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_handler_pt handler);
+ngx_uint_t ngx_http_consent_banner_on(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf);
+ngx_uint_t ngx_http_consent_regime_of(ngx_http_request_t *r,
+    ngx_http_consent_loc_conf_t *lcf);
 
 /* ngx_http_consent_catalogue.c */
 char *ngx_http_consent_category_alias(ngx_conf_t *cf, ngx_command_t *cmd,

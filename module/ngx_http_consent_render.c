@@ -43,7 +43,8 @@ typedef struct {
 static ngx_int_t ngx_http_consent_render_init(ngx_http_request_t *r,
     ngx_http_consent_render_t *rd);
 static ngx_int_t ngx_http_consent_render_choices(
-    ngx_http_consent_render_t *rd, ngx_str_t *ret, ngx_chain_t **out);
+    ngx_http_consent_render_t *rd, ngx_str_t *ret, const char *key,
+    ngx_chain_t **out);
 static void ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
     ngx_str_t *ret);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
@@ -87,6 +88,7 @@ ngx_int_t
 ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 {
     ngx_str_t                   ret;
+    ngx_http_consent_ctx_t     *ctx;
     ngx_http_consent_render_t   rd;
 
     if (ngx_http_consent_render_init(r, &rd) != NGX_OK) {
@@ -100,8 +102,19 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 
     ngx_http_consent_render_return(r, &ret);
 
-    if (ngx_http_consent_get_ctx(r)->state == NGX_HTTP_CONSENT_STATE_VALID) {
-        return ngx_http_consent_render_choices(&rd, &ret, out);
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
+        return ngx_http_consent_render_choices(&rd, &ret, "page_title", out);
+    }
+
+    /* opt-out: everything runs until refused, and this is where to */
+
+    if (ctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT) {
+        return ngx_http_consent_render_choices(&rd, &ret, "do_not_sell", out);
     }
 
     ngx_http_consent_render_lit(&rd,
@@ -262,11 +275,13 @@ ngx_http_consent_render_init_conf(ngx_conf_t *cf)
  * back to the preferences page, so that withdrawing is as easy as
  * consenting. A link (no JavaScript), named like the page it opens, in a
  * corner of the page, themed by the same custom properties as the banner.
+ * Under consent_regime opt-out, before a choice, the same link says "Do
+ * not sell or share my personal information" (key "do_not_sell").
  */
 
 static ngx_int_t
 ngx_http_consent_render_choices(ngx_http_consent_render_t *rd,
-    ngx_str_t *ret, ngx_chain_t **out)
+    ngx_str_t *ret, const char *key, ngx_chain_t **out)
 {
     ngx_http_consent_render_lit(rd,
         "<div class=\"consent consent-choices\"");
@@ -277,7 +292,7 @@ ngx_http_consent_render_choices(ngx_http_consent_render_t *rd,
         "><a class=\"consent-choices-link\" href=\"");
     ngx_http_consent_render_page_url(rd, ret);
     ngx_http_consent_render_lit(rd, "\">");
-    ngx_http_consent_render_text(rd, "page_title");
+    ngx_http_consent_render_text(rd, key);
     ngx_http_consent_render_lit(rd, "</a></div>");
 
     if (rd->rc != NGX_OK) {
@@ -301,7 +316,7 @@ ngx_int_t
 ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
 {
     ngx_str_t                     ret;
-    ngx_uint_t                    i, valid;
+    ngx_uint_t                    i, valid, optout;
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_category_t  *c;
     ngx_http_consent_render_t     rd;
@@ -316,6 +331,9 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
 
     ctx = ngx_http_consent_get_ctx(r);
     valid = (ctx != NULL && ctx->state == NGX_HTTP_CONSENT_STATE_VALID);
+
+    /* under opt-out, what holds until refused is ticked */
+    optout = (ctx != NULL && ctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT);
 
     if (ngx_http_consent_render_arg_return(r, &ret) != NGX_OK) {
         return NGX_ERROR;
@@ -370,7 +388,7 @@ ngx_http_consent_render_page(ngx_http_request_t *r, ngx_chain_t **out)
     for (i = 0; i < rd.mcf->categories->nelts; i++) {
         ngx_http_consent_render_category(&rd, &c[i],
                                          c[i].required
-                                         || (valid
+                                         || ((valid || optout)
                                              && (ctx->granted
                                                  & ((uint64_t) 1 << i))),
                                          1);

@@ -38,6 +38,7 @@ struct ngx_http_consent_cache_s {
     uint64_t                        granted;
     uint64_t                        refused;
     ngx_uint_t                      reissue;
+    ngx_uint_t                      regime;
 };
 
 
@@ -63,6 +64,8 @@ static ngx_int_t ngx_http_consent_gpc_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_consent_category_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_consent_regime_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_consent_states[] = {
@@ -70,6 +73,12 @@ static ngx_str_t  ngx_http_consent_states[] = {
     ngx_string("valid"),
     ngx_string("outdated"),
     ngx_string("invalid")
+};
+
+
+static ngx_str_t  ngx_http_consent_regime_names[] = {
+    ngx_string("opt-in"),
+    ngx_string("opt-out")
 };
 
 
@@ -96,6 +105,10 @@ static ngx_http_variable_t  ngx_http_consent_vars[] = {
 
     { ngx_string("consent_gpc"), NULL,
       ngx_http_consent_gpc_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("consent_regime"), NULL,
+      ngx_http_consent_regime_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -166,10 +179,20 @@ ngx_http_consent_request_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * Without a valid cookie, the regime decides: opt-in grants the required
+ * categories only (Sec-GPC: 1 refuses those marked "gpc"); opt-out grants
+ * every category but those refused, by Sec-GPC: 1 (every optional one: a
+ * refusal of sale and sharing), or by an outdated cookie, whose refusals
+ * still stand.  A valid cookie is the reader's choice and wins.
+ */
+
 ngx_http_consent_ctx_t *
 ngx_http_consent_get_ctx(ngx_http_request_t *r)
 {
+    uint64_t                       optional;
     ngx_http_consent_ctx_t        *ctx;
+    ngx_http_consent_loc_conf_t   *lcf;
     ngx_http_consent_main_conf_t  *mcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_consent_module);
@@ -185,6 +208,7 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_consent_module);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
 
     /*
      * set by ngx_pcalloc():
@@ -193,25 +217,47 @@ ngx_http_consent_get_ctx(ngx_http_request_t *r)
      *     ctx->granted = 0;
      *     ctx->refused = 0;
      *     ctx->reissue = 0;
+     *     ctx->cookie_regime = NGX_HTTP_CONSENT_REGIME_OPT_IN;
      */
 
     ctx->gpc = ngx_http_consent_gpc(r);
+    ctx->regime = ngx_http_consent_regime_of(r, lcf);
 
     if (mcf->secrets != NULL) {
         (void) ngx_http_consent_cookie_lines(r, ngx_http_consent_scan_header,
                                              ctx);
     }
 
-    if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
+    if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID
+        && ctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT)
+    {
+        optional = mcf->all_mask & ~mcf->required_mask;
+
+        if (ctx->state != NGX_HTTP_CONSENT_STATE_OUTDATED) {
+            ctx->refused = 0;
+        }
+
+        if (ctx->gpc) {
+            ctx->refused |= optional;
+        }
+
+        ctx->refused &= optional;
+        ctx->granted = mcf->all_mask & ~ctx->refused;
+        ctx->reissue = 0;
+        ctx->cookie_regime = NGX_HTTP_CONSENT_REGIME_OPT_IN;
+
+    } else if (ctx->state != NGX_HTTP_CONSENT_STATE_VALID) {
         ctx->granted = mcf->required_mask;
         ctx->refused = ctx->gpc ? mcf->gpc_mask : 0;
         ctx->reissue = 0;
+        ctx->cookie_regime = NGX_HTTP_CONSENT_REGIME_OPT_IN;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "consent state: %V granted:%uL gpc:%ui",
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "consent state: %V granted:%uL gpc:%ui regime:%V",
                    &ngx_http_consent_states[ctx->state],
-                   (uint64_t) ctx->granted, (ngx_uint_t) ctx->gpc);
+                   (uint64_t) ctx->granted, (ngx_uint_t) ctx->gpc,
+                   &ngx_http_consent_regime_names[ctx->regime]);
 
     return ctx;
 }
@@ -275,6 +321,7 @@ ngx_http_consent_scan_header(ngx_http_request_t *r, ngx_table_elt_t *header,
                 ctx->granted = try.granted;
                 ctx->refused = try.refused;
                 ctx->reissue = try.reissue;
+                ctx->cookie_regime = try.cookie_regime;
             }
         }
     }
@@ -305,6 +352,7 @@ ngx_http_consent_check(ngx_http_request_t *r,
         ctx->granted = c->granted;
         ctx->refused = c->refused;
         ctx->reissue = c->reissue;
+        ctx->cookie_regime = c->regime;
 
         return NGX_HTTP_CONSENT_STATE_VALID;
     }
@@ -327,6 +375,8 @@ ngx_http_consent_check(ngx_http_request_t *r,
     ctx->reissue = (v.key != 0);
     ctx->granted = v.granted;
     ctx->refused = v.refused;
+    ctx->cookie_regime = v.cookie.opt_out ? NGX_HTTP_CONSENT_REGIME_OPT_OUT
+                                          : NGX_HTTP_CONSENT_REGIME_OPT_IN;
 
     if (c != NULL && v.state == NGX_HTTP_CONSENT_CHECK_VALID) {
         c->len = len;
@@ -337,6 +387,7 @@ ngx_http_consent_check(ngx_http_request_t *r,
         c->granted = ctx->granted;
         c->refused = ctx->refused;
         c->reissue = ctx->reissue;
+        c->regime = ctx->cookie_regime;
     }
 
     return (ngx_http_consent_state_e) v.state;
@@ -761,6 +812,7 @@ ngx_http_consent_set_cookie(ngx_http_request_t *r,
     ngx_memcpy(cookie.id, choice->id, NGX_HTTP_CONSENT_ID_LEN);
     cookie.iat = choice->sec;
     cookie.revision = mcf->revision;
+    cookie.opt_out = (choice->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT);
     ngx_memcpy(cookie.kid, key->kid, NGX_HTTP_CONSENT_KID_LEN);
 
     for (i = 0; i < mcf->categories->nelts; i++) {
@@ -869,6 +921,7 @@ ngx_http_consent_reissue(ngx_http_request_t *r, ngx_uint_t *vary)
     choice.sec = ctx->iat;
     choice.granted = ctx->granted;
     choice.denied = ctx->refused;
+    choice.regime = ctx->cookie_regime;
 
     /* the reader's own cookie, signed again: not for a shared cache */
 
@@ -985,6 +1038,24 @@ ngx_http_consent_gpc_variable(ngx_http_request_t *r,
     }
 
     ngx_http_consent_var(v, (u_char *) (ctx->gpc ? "1" : "0"), 1);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_consent_regime_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_consent_ctx_t  *ctx;
+
+    ctx = ngx_http_consent_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_consent_var(v, ngx_http_consent_regime_names[ctx->regime].data,
+                         ngx_http_consent_regime_names[ctx->regime].len);
 
     return NGX_OK;
 }

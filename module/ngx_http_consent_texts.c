@@ -81,6 +81,7 @@ static const char  *ngx_http_consent_texts_filled[] = {
     "placeholder",
     "placeholder_nohost",
     "placeholder_accept",
+    "do_not_sell",
     NULL
 };
 

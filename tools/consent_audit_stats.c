@@ -38,6 +38,7 @@ typedef struct {
     char                 *categories[CONSENT_AUDIT_CATEGORIES];
     size_t                ncategories;
     uint64_t              gpc;
+    uint64_t              opt_out;     /* made under consent_regime opt-out */
     FILE                 *csv;
 } consent_audit_stats_ctx_t;
 
@@ -128,9 +129,11 @@ consent_audit_stats(int argc, char **argv)
                g + d ? 100.0 * (double) g / (double) (g + d) : 0.0);
     }
 
-    printf("\n%llu choices in %zu day%s, %llu with Sec-GPC: 1\n",
+    printf("\n%llu choices in %zu day%s, %llu with Sec-GPC: 1, %llu under "
+           "opt-out\n",
            (unsigned long long) choices, ctx.ndays,
-           ctx.ndays == 1 ? "" : "s", (unsigned long long) ctx.gpc);
+           ctx.ndays == 1 ? "" : "s", (unsigned long long) ctx.gpc,
+           (unsigned long long) ctx.opt_out);
 
     consent_audit_stats_free(&ctx);
 
@@ -147,7 +150,7 @@ consent_audit_export(int argc, char **argv)
     }
 
     printf("ts,id,action,granted,denied,revision,text_hash,lang,source,gpc,"
-           "ip,host,node,seq\r\n");
+           "ip,host,node,seq,regime\r\n");
 
     return consent_audit_each(argv + 1, argc - 1, consent_audit_csv_record,
                               stdout);
@@ -410,7 +413,7 @@ consent_audit_stats_record(void *data, const char *file, size_t line,
     int                   c;
     size_t                a, i;
     json_t               *v;
-    const char           *type, *ts, *action;
+    const char           *type, *ts, *action, *regime;
     consent_audit_day_t  *day;
 
     (void) file;
@@ -434,6 +437,12 @@ consent_audit_stats_record(void *data, const char *file, size_t line,
 
     if (json_is_true(json_object_get(record, "gpc"))) {
         ctx->gpc++;
+    }
+
+    regime = json_string_value(json_object_get(record, "regime"));
+
+    if (regime != NULL && strcmp(regime, "opt-out") == 0) {
+        ctx->opt_out++;
     }
 
     action = json_string_value(json_object_get(record, "action"));
@@ -564,7 +573,7 @@ consent_audit_csv_record(void *data, const char *file, size_t line,
 
     static const char  *fields[] = {
         "ts", "id", "action", "granted", "denied", "revision", "text_hash",
-        "lang", "source", "gpc", "ip", "host", "node", "seq"
+        "lang", "source", "gpc", "ip", "host", "node", "seq", "regime"
     };
 
     (void) file;

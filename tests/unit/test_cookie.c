@@ -606,6 +606,145 @@ test_check(void **state)
 }
 
 
+/*
+ * consent_regime opt-out: format 2, "2.ID.IAT.REV.GRANTED.REFUSED.out.KID
+ * .MAC", under the MAC; opt-in keeps format 1, which means opt-in
+ */
+
+static void
+test_regime(void **state)
+{
+    long                        n, m;
+    size_t                      i, len;
+    unsigned char               buf[512], bad[512], *p;
+    ngx_http_consent_cookie_t   c, out;
+    ngx_http_consent_verdict_t  v;
+
+    (void) state;
+
+    memset(buf, 0, sizeof(buf));
+    memset(bad, 0, sizeof(bad));
+
+    make_cookie(&c);
+    c.opt_out = 1;
+
+    n = ngx_http_consent_cookie_encode(buf, sizeof(buf), &c, &hkey);
+    assert_true(n > 0);
+    assert_memory_equal(buf, "2.", 2);
+
+    p = (unsigned char *) strstr((char *) buf, ".marketing.out.");
+    assert_non_null(p);
+    assert_true(p < buf + n);
+
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(ngx_http_consent_cookie_parse(buf, (size_t) n, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(out.opt_out, 1);
+    assert_int_equal(out.ngranted, 2);
+    assert_int_equal(out.nrefused, 1);
+    assert_memory_equal(out.refused[0].data, "marketing", 9);
+    assert_memory_equal(out.kid, c.kid, NGX_HTTP_CONSENT_KID_LEN);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hkey),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+
+    /* "in" is no value: opt-in is format 1, one encoding per value */
+
+    len = (size_t) n;
+    memcpy(bad, buf, len);
+    i = (size_t) (p - buf) + sizeof(".marketing.") - 1;
+    memmove(bad + i, bad + i + 1, len - i - 1);
+    bad[i] = 'i';
+    bad[i + 1] = 'n';
+
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, len - 1, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    /* the regime is signed: format 2 made format 1 fails the MAC */
+
+    memcpy(bad, buf, len);
+    memmove(bad + i, bad + i + 4, len - i - 4);
+    bad[0] = '1';
+
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, len - 4, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(out.opt_out, 0);
+    assert_int_equal(ngx_http_consent_cookie_verify(&out, &hkey),
+                     NGX_HTTP_CONSENT_COOKIE_BAD_MAC);
+
+    /* nor does a byte flipped anywhere pass */
+
+    for (i = 0; i < len; i++) {
+        memcpy(bad, buf, len);
+        bad[i] ^= 0x01;
+
+        assert_false(ngx_http_consent_cookie_parse(bad, len, &out)
+                         == NGX_HTTP_CONSENT_COOKIE_OK
+                     && ngx_http_consent_cookie_verify(&out, &hkey)
+                         == NGX_HTTP_CONSENT_COOKIE_OK);
+    }
+
+    /* format 1 is opt-in, and is what an opt-in choice is written in */
+
+    c.opt_out = 0;
+
+    memset(bad, 0, sizeof(bad));
+    m = ngx_http_consent_cookie_encode(bad, sizeof(bad), &c, &hkey);
+    assert_int_equal(m, n - (long) (sizeof("out.") - 1));
+    assert_memory_equal(bad, "1.", 2);
+    assert_null(strstr((char *) bad, ".out."));
+
+    out.opt_out = 1;
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, (size_t) m, &out),
+                     NGX_HTTP_CONSENT_COOKIE_OK);
+    assert_int_equal(out.opt_out, 0);
+
+    /* a format 1 value with a regime, or a format 2 one without: no */
+
+    memcpy(bad, buf, len);
+    bad[0] = '1';
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    m = ngx_http_consent_cookie_encode(bad, sizeof(bad), &c, &hkey);
+    bad[0] = '2';
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, (size_t) m, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    /* another word for the regime, or format 3: no */
+
+    memcpy(bad, buf, len);
+    i = (size_t) (p - buf) + sizeof(".marketing.") - 1;
+    memcpy(bad + i, "opt", 3);
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    memcpy(bad, buf, len);
+    bad[0] = '3';
+    assert_int_equal(ngx_http_consent_cookie_parse(bad, len, &out),
+                     NGX_HTTP_CONSENT_COOKIE_MALFORMED);
+
+    /* too small a buffer for the regime */
+
+    assert_true(ngx_http_consent_cookie_encode(bad, len - 1, &c, &hkey) > 0);
+    c.opt_out = 1;
+    assert_int_equal(ngx_http_consent_cookie_encode(bad, len - 1, &c, &hkey),
+                     NGX_HTTP_CONSENT_COOKIE_TOO_SMALL);
+
+    /* under a policy: valid, and the verdict carries the regime */
+
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.cookie.opt_out, 1);
+    assert_int_equal(v.granted, 3);
+    assert_int_equal(v.refused, 4);
+
+    c.opt_out = 0;
+    assert_int_equal(check(&c, &hkey, 3, 3, &v),
+                     NGX_HTTP_CONSENT_CHECK_VALID);
+    assert_int_equal(v.cookie.opt_out, 0);
+}
+
+
 int
 main(void)
 {
@@ -623,6 +762,7 @@ main(void)
         cmocka_unit_test(test_cookie_name_valid),
         cmocka_unit_test(test_hmac_reference),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_regime),
     };
 
     return cmocka_run_group_tests_name("cookie", tests, setup, teardown);

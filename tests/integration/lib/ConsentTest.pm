@@ -517,6 +517,7 @@ sub set_cookie {
 # a consent cookie signed with a key, as the module writes it
 #     forge_cookie(key => $bytes, iat => time, revision => 1,
 #                  granted => ['analytics'], refused => ['marketing'])
+# with regime => 'out' (or 'in'), a cookie of format 2, which records it
 sub forge_cookie {
     my (%c) = @_;
     require Digest::SHA;
@@ -530,9 +531,12 @@ sub forge_cookie {
 
     my $id = $c{id} // join '', map { chr(int rand 256) } 1 .. 16;
     my $kid = substr(Digest::SHA::sha256_hex($c{key}), 0, 8);
-    my $v = join '.', '1', $b64->($id), $c{iat} // int(time),
-                      $c{revision} // 1, join('~', @{ $c{granted} // [] }),
-                      join('~', @{ $c{refused} // [] }), $c{kid} // $kid;
+    my $v = join '.', defined $c{regime} ? '2' : '1', $b64->($id),
+                      $c{iat} // int(time), $c{revision} // 1,
+                      join('~', @{ $c{granted} // [] }),
+                      join('~', @{ $c{refused} // [] }),
+                      defined $c{regime} ? $c{regime} : (),
+                      $c{kid} // $kid;
     my $mac = Digest::SHA::hmac_sha256($v, $c{key});
     return $v . '.' . $b64->(substr($mac, 0, 16));
 }
