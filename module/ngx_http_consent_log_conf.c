@@ -663,12 +663,16 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
     size_t                         size, len;
-    json_t                        *policy, *cats, *v;
+    json_t                        *policy, *cats, *v, *cookies;
     ngx_uint_t                     i, j, n;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_category_t   *c;
+    ngx_http_consent_loc_conf_t   *clcf;
 
     policy = NULL;
+
+    /* the cookies the preferences page lists under the http block's rules */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_consent_module);
 
     cats = json_array();
     if (cats == NULL) {
@@ -679,10 +683,17 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         c = mcf->categories->elts;
 
         for (i = 0; i < mcf->categories->nelts; i++) {
-            v = json_pack("{s:s%, s:b, s:b}",
+            cookies = ngx_http_consent_disclose_json(cf->pool, mcf, clcf,
+                                                     &c[i]);
+            if (cookies == NULL) {
+                goto failed;
+            }
+
+            v = json_pack("{s:s%, s:b, s:b, s:o}",
                           "name", (char *) c[i].name.data, c[i].name.len,
                           "required", (int) c[i].required,
-                          "gpc", (int) c[i].gpc);
+                          "gpc", (int) c[i].gpc,
+                          "cookies", cookies);
 
             if (v == NULL || json_array_append_new(cats, v) != 0) {
                 goto failed;

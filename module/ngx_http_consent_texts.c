@@ -81,6 +81,11 @@ static const char  *ngx_http_consent_texts_filled[] = {
     "placeholder",
     "placeholder_nohost",
     "placeholder_accept",
+    "cookie_name",
+    "cookie_purpose",
+    "cookie_duration",
+    "cookie_provider",
+    "cookie_first_party",
     NULL
 };
 
