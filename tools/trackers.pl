@@ -124,17 +124,26 @@ END
 
 # "consent_cookie_info name "purpose=..." ...;": what the preferences page
 # says of a cookie, from its Open Cookie Database row; the service's
-# vendor where the row names no controller (the cookie is never the
-# site's own)
+# vendor where the row names no controller, none (the site itself) where
+# it names the site's operator
 
 sub info {
     my ($name, $row, $vendor) = @_;
 
+    my ($duration, $controller) = @$row{qw(duration controller)};
+
+    # a few rows have the two swapped: "duration=Awin controller=29 days"
+    ($duration, $controller) = ($controller, $duration)
+        if $controller =~ /^\d/ && $duration !~ /^\d/;
+
+    my $site = $controller =~ /^(website operator|advertiser's website)$/i;
+    $controller = $vendor if $controller eq '';
+
     my @params = ("purpose=$row->{purpose}");
-    push @params, "duration=$row->{duration}" if $row->{duration} ne '';
-    push @params, 'controller='
-                  . ($row->{controller} ne '' ? $row->{controller} : $vendor);
-    push @params, "policy=$row->{policy}" if $row->{policy} ne '';
+    push @params, "duration=$duration" if $duration ne '';
+    push @params, "controller=$controller" unless $site;
+    push @params, "policy=$row->{policy}"
+        if $row->{policy} ne '' && !$site;
 
     my $lead = sprintf('%-20s %s ', 'consent_cookie_info', $name);
     my $indent = ' ' x 21;
