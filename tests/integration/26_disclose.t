@@ -109,18 +109,35 @@ unlike($r->{body}, qr{<table|consent-cookies}, 'without the table');
 $r = $t->post_form('/consent/', 'action=accept_all&source=banner');
 is($r->{status}, 303, 'a choice is recorded');
 
-my ($policy) = map { JSON::PP->new->decode($_) }
-               grep { /"type":"policy"/ }
-               split /\n/, $t->read_file('logs/consent.log');
-ok($policy, 'a policy record');
+# the catalogue's cookies take many records: each fits a syslog message,
+# the texts' records carry none, the others no texts and a slice each
+my @policy = grep { /"type":"policy"/ }
+             split /\n/, $t->read_file('logs/consent.log');
+ok(@policy > 2, 'policy records: ' . scalar @policy);
+ok(!(grep { length > 8192 } @policy), 'each under 8 KB');
 
-my %cat = map { $_->{name} => $_ } @{ $policy->{categories} };
-my %necessary = map { $_->{name} => $_ } @{ $cat{necessary}{cookies} };
-my %analytics = map { $_->{name} => $_ } @{ $cat{analytics}{cookies} };
-my %marketing = map { $_->{name} => $_ } @{ $cat{marketing}{cookies} };
+my (%cat, @texts);
+for my $rec (map { JSON::PP->new->decode($_) } @policy) {
+    push @texts, $rec if %{ $rec->{texts} };
+    for my $c (@{ $rec->{categories} }) {
+        push @{ $cat{$c->{name}} }, @{ $c->{cookies} // [] };
+    }
+}
+is(scalar @texts, 1, 'the texts in one record (two languages)');
+ok(!(grep { exists $_->{cookies} } @{ $texts[0]{categories} }),
+   'whose categories carry no cookies');
 
-is_deeply([map { $_->{name} } @{ $cat{necessary}{cookies} }],
+my %necessary = map { $_->{name} => $_ } @{ $cat{necessary} };
+my %analytics = map { $_->{name} => $_ } @{ $cat{analytics} };
+my %marketing = map { $_->{name} => $_ } @{ $cat{marketing} };
+
+is_deeply([map { $_->{name} } @{ $cat{necessary} }],
           ['consent', 'session'], 'necessary: its cookies, in order');
+my %seen;
+ok(!(grep { $seen{$_->{name}}++ } @{ $cat{analytics} }),
+   'each cookie once');
+like($body, qr{<code>\Q$cat{marketing}[-1]{name}\E</code></th>},
+     'the last of the records\' cookies is on the page');
 is_deeply($necessary{session},
           { name => 'session', purpose => 'Keeps you signed in',
             duration => 'until the browser closes', controller => '',
@@ -139,6 +156,57 @@ is_deeply($marketing{_mkto_trk}, { name => '_mkto_trk', purpose => '', duration 
 sleep 1;                     # a checkpoint after the record
 my $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 is($? >> 8, 0, 'consent-audit verifies the log') or diag($out);
+
+# --- a small policy: its cookies in the texts' record ---------------------
+# and an operator's texts file written before the keys of the table
+
+my $t2 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_languages en;
+    consent_texts texts;
+    consent_strip_cookie analytics _ga;
+    consent_cookie_info _ga purpose=Counts controller=Google;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+my $en = JSON::PP->new->utf8->decode(do {
+    local $/;
+    open my $fh, '<', "$root/ui/texts/en.json" or die $!;
+    <$fh>;
+});
+delete $en->{$_} for qw(cookie_name cookie_purpose cookie_duration
+                        cookie_provider cookie_first_party);
+$en->{page_title} = 'Our cookies';
+$t2->write_file('conf/texts/en.json', JSON::PP->new->utf8->encode($en));
+
+my $p2 = $t2->prefix;
+mkdir "$p2/keys";
+system("$audit keygen $p2/keys >/dev/null") == 0 or die "keygen failed";
+$t2->run;
+
+$r = $t2->get('/consent/');
+like($r->{body}, qr{<h1>Our cookies</h1>}, 'the operator\'s texts');
+like($r->{body}, qr{<th scope="col">Purpose</th>.*<code>consent</code></th><td></td><td></td><td></td>.*<code>_ga</code></th><td>Counts</td><td></td><td>Google</td>}s,
+     'the keys it lacks from the built-in English; a controller without '
+     . 'a policy unlinked');
+
+$t2->post_form('/consent/', 'action=reject_all&source=banner');
+@policy = grep { /"type":"policy"/ }
+          split /\n/, $t2->read_file('logs/consent.log');
+is(scalar @policy, 1, 'a small policy: one record');
+my $rec = JSON::PP->new->decode($policy[0] // '{}');
+is_deeply([map { [$_->{name}, map { $_->{name} } @{ $_->{cookies} }] }
+           @{ $rec->{categories} }],
+          [['necessary', 'consent'], ['analytics', '_ga']],
+          'with the texts and the cookies');
 
 # --- nginx -t ----------------------------------------------------------
 
