@@ -32,11 +32,14 @@ static json_t *ngx_http_consent_disclose_str(ngx_str_t *s);
 
 
 /*
- * consent_cookie_info name purpose=text [duration=text]
+ * consent_cookie_info name [catalogue] purpose=text [duration=text]
  *                     [controller=name [policy=URL]] [category=name];
  *
- * A later line for the same name replaces an earlier one: the operator's
- * lines after "include trackers.conf" override the catalogue's.
+ * One list for the whole configuration, in whichever block a line is (the
+ * catalogue may be included in a server or location block).  A later line
+ * for the same name replaces an earlier one, but a "catalogue" line (those
+ * of trackers.conf) never replaces the operator's: the catalogue included
+ * again in a server block leaves the operator's lines in force.
  */
 
 char *
@@ -72,6 +75,13 @@ ngx_http_consent_cookie_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_null(&cat);
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (i == 2 && value[i].len == sizeof("catalogue") - 1
+            && ngx_strncmp(value[i].data, "catalogue", value[i].len) == 0)
+        {
+            new.catalogue = 1;
+            continue;
+        }
 
         if (!ngx_http_consent_disclose_utf8(value[i].data, value[i].len)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -158,7 +168,10 @@ ngx_http_consent_cookie_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             && ngx_strncmp(info[i].name.data, new.name.data, new.name.len)
                == 0)
         {
-            info[i] = new;
+            if (!new.catalogue || info[i].catalogue) {
+                info[i] = new;
+            }
+
             return NGX_CONF_OK;
         }
     }

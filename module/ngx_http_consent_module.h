@@ -135,6 +135,8 @@ typedef struct {
     ngx_str_t                   controller;  /* empty: the site itself */
     ngx_str_t                   policy;      /* the controller's policy URL */
     ngx_int_t                   category;    /* category=, or NGX_ERROR */
+    ngx_uint_t                  catalogue;   /* "catalogue": trackers.conf's,
+                                                never replaces another */
 } ngx_http_consent_cookie_info_t;
 
 

@@ -54,6 +54,10 @@ my $t = ConsentTest->new(http => $categories . <<"END");
         root %%PREFIX%%/html;
         consent on;
 
+        # again, as a server with rules of its own does: the catalogue's
+        # lines do not replace the operator's
+        include $catalogue;
+
         location /consent/ { consent_endpoint; }
     }
 END
@@ -246,10 +250,15 @@ for my $case (@bad) {
 }
 
 my ($rc, $text) = $t->test_config($categories
-    . "    server { consent_cookie_info _x purpose=a; }\n");
-isnt($rc, 0, 'consent_cookie_info only in the http block');
-like($text, qr/"consent_cookie_info" directive is not allowed here/,
-     '... and says so');
+    . "    consent_cookie_info _x catalogue;\n");
+isnt($rc, 0, 'nginx -t fails: catalogue and no purpose');
+like($text, qr/"consent_cookie_info _x" has no purpose.*test\.conf:\d+/,
+     '... naming the fix and file:line');
+
+($rc, $text) = $t->test_config($categories
+    . "    consent_cookie_info _x purpose=a catalogue;\n");
+isnt($rc, 0, 'nginx -t fails: "catalogue" after the parameters');
+like($text, qr/invalid parameter "catalogue"/, '... says which');
 
 ($rc, $text) = $t->test_config($categories
     . "    include $catalogue;\n    consent_cookie_info _ga purpose=mine;\n");
