@@ -40,6 +40,11 @@ static void ngx_http_consent_log_cleanup(void *data);
 static void ngx_http_consent_log_shutdown(void *data);
 static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
+static json_t *ngx_http_consent_log_policy_cats(json_t *cats,
+    ngx_uint_t cookies);
+static ngx_int_t ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
+    json_t *cats);
 static json_t *ngx_http_consent_log_policy_json(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, json_t *cats,
     ngx_http_consent_texts_t *t, ngx_uint_t from, ngx_uint_t to);
@@ -667,13 +672,20 @@ static ngx_int_t
 ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
-    size_t                         size, len;
-    json_t                        *policy, *cats, *v;
-    ngx_uint_t                     i, j, n;
+    size_t                         size, len, csize;
+    json_t                        *policy, *cats, *plain, *v, *cookies;
+    ngx_uint_t                     i, j, n, inline_cookies;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_category_t   *c;
+    ngx_http_consent_loc_conf_t   *clcf;
 
     policy = NULL;
+    plain = NULL;
+    csize = 0;
+    inline_cookies = 0;
+
+    /* the cookies the preferences page lists under the http block's rules */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_consent_module);
 
     cats = json_array();
     if (cats == NULL) {
@@ -684,10 +696,20 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         c = mcf->categories->elts;
 
         for (i = 0; i < mcf->categories->nelts; i++) {
-            v = json_pack("{s:s%, s:b, s:b}",
+            cookies = ngx_http_consent_disclose_json(cf->pool, mcf, clcf,
+                                                     &c[i]);
+            if (cookies == NULL) {
+                goto failed;
+            }
+
+            csize += json_dumpb(cookies, NULL, 0,
+                                NGX_HTTP_CONSENT_RECORD_FLAGS);
+
+            v = json_pack("{s:s%, s:b, s:b, s:o}",
                           "name", (char *) c[i].name.data, c[i].name.len,
                           "required", (int) c[i].required,
-                          "gpc", (int) c[i].gpc);
+                          "gpc", (int) c[i].gpc,
+                          "cookies", cookies);
 
             if (v == NULL || json_array_append_new(cats, v) != 0) {
                 goto failed;
@@ -709,13 +731,21 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
     }
 
     json_decref(policy);
+    policy = NULL;
 
     /*
      * The records: as many languages in each as its texts fit in
      * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one), so that a
      * record fits one syslog message (rsyslog's default: 8 KB); one with
-     * no texts if there are none.
+     * no texts if there are none.  The last one has the categories'
+     * cookies too if they fit; if not, no record has them but those after
+     * the last, as many cookies in each as fit.
      */
+
+    plain = ngx_http_consent_log_policy_cats(cats, 0);
+    if (plain == NULL) {
+        goto failed;
+    }
 
     lcf->policy = ngx_array_create(cf->pool, 3 * ngx_max(n, 1),
                                    sizeof(ngx_str_t));
@@ -739,7 +769,14 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
             size += len;
         }
 
-        policy = ngx_http_consent_log_policy_json(cf, mcf, cats, t, i, j);
+        if (j == n && size + csize <= NGX_HTTP_CONSENT_LOG_POLICY_TEXTS) {
+            inline_cookies = 1;
+        }
+
+        policy = ngx_http_consent_log_policy_json(cf, mcf,
+                                                  inline_cookies ? cats
+                                                                 : plain,
+                                                  t, i, j);
 
         if (policy == NULL
             || ngx_http_consent_log_template(cf, policy, lcf->policy)
@@ -749,11 +786,19 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         }
 
         json_decref(policy);
+        policy = NULL;
 
         i = j;
 
     } while (i < n);
 
+    if (!inline_cookies
+        && ngx_http_consent_log_policy_cookies(cf, mcf, lcf, cats) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    json_decref(plain);
     json_decref(cats);
 
     return NGX_OK;
@@ -764,9 +809,129 @@ failed:
                   "\"consent_log\": cannot build the policy record");
 
     json_decref(policy);
+    json_decref(plain);
     json_decref(cats);
 
     return NGX_ERROR;
+}
+
+
+/* the categories without their cookies, or each with an empty list */
+
+static json_t *
+ngx_http_consent_log_policy_cats(json_t *cats, ngx_uint_t cookies)
+{
+    json_t  *a, *v;
+    size_t   i;
+
+    a = json_array();
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < json_array_size(cats); i++) {
+        v = json_copy(json_array_get(cats, i));
+
+        if (v == NULL
+            || (cookies
+                ? json_object_set_new(v, "cookies", json_array())
+                : json_object_del(v, "cookies"))
+               != 0
+            || json_array_append_new(a, v) != 0)
+        {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return a;
+}
+
+
+/*
+ * The policy records of the cookies (consent_cookie_info): no texts, each
+ * category with a slice of its cookies, as many as fit in
+ * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one); the slices of
+ * consecutive records, in order, are each category's whole list.
+ */
+
+static ngx_int_t
+ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
+    json_t *cats)
+{
+    size_t   i, k, size, len;
+    json_t  *slice, *list, *cookie, *policy;
+
+    slice = NULL;
+    size = 0;
+
+    for (i = 0; i < json_array_size(cats); i++) {
+        list = json_object_get(json_array_get(cats, i), "cookies");
+
+        for (k = 0; k < json_array_size(list); k++) {
+            cookie = json_array_get(list, k);
+            len = json_dumpb(cookie, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS)
+                  + 1;
+
+            if (slice != NULL
+                && size + len > NGX_HTTP_CONSENT_LOG_POLICY_TEXTS)
+            {
+                policy = ngx_http_consent_log_policy_json(cf, mcf, slice,
+                                                          NULL, 0, 0);
+                json_decref(slice);
+                slice = NULL;
+
+                if (policy == NULL
+                    || ngx_http_consent_log_template(cf, policy, lcf->policy)
+                       != NGX_OK)
+                {
+                    json_decref(policy);
+                    return NGX_ERROR;
+                }
+
+                json_decref(policy);
+            }
+
+            if (slice == NULL) {
+                slice = ngx_http_consent_log_policy_cats(cats, 1);
+                if (slice == NULL) {
+                    return NGX_ERROR;
+                }
+
+                size = 0;
+            }
+
+            if (json_array_append(json_object_get(json_array_get(slice, i),
+                                                  "cookies"),
+                                  cookie)
+                != 0)
+            {
+                json_decref(slice);
+                return NGX_ERROR;
+            }
+
+            size += len;
+        }
+    }
+
+    if (slice == NULL) {
+        return NGX_OK;
+    }
+
+    policy = ngx_http_consent_log_policy_json(cf, mcf, slice, NULL, 0, 0);
+    json_decref(slice);
+
+    if (policy == NULL
+        || ngx_http_consent_log_template(cf, policy, lcf->policy) != NGX_OK)
+    {
+        json_decref(policy);
+        return NGX_ERROR;
+    }
+
+    json_decref(policy);
+
+    return NGX_OK;
 }
 
 

@@ -275,6 +275,13 @@ static ngx_command_t  ngx_http_consent_commands[] = {
       0,
       NULL },
 
+    { ngx_string("consent_cookie_info"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_consent_cookie_info,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("consent_google_mode"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_consent_google_mode,
@@ -373,6 +380,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      *
      *     mcf->secrets = NULL;
      *     mcf->aliases = NULL;
+     *     mcf->cookie_info = NULL;
      *     mcf->cookie_name = { 0, NULL };
      *     mcf->cookie_domain = { 0, NULL };
      *     mcf->cookie_path = { 0, NULL };
@@ -460,6 +468,10 @@ ngx_http_consent_init_main_conf(ngx_conf_t *cf, void *conf)
         if (c[i].gpc) {
             mcf->gpc_mask |= (uint64_t) 1 << i;
         }
+    }
+
+    if (ngx_http_consent_disclose_init(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     policy = &mcf->policy;

@@ -82,6 +82,9 @@ typedef struct {
     ngx_array_t                *categories;  /* ngx_http_consent_category_t */
     ngx_array_t                *aliases;     /* consent_category_alias,
                                                 ngx_http_consent_catalogue.c */
+    ngx_array_t                *cookie_info; /* consent_cookie_info, sorted
+                                                by name once parsed,
+                                                ngx_http_consent_disclose.c */
     ngx_int_t                   revision;
 
     ngx_str_t                   cookie_name;
@@ -125,6 +128,27 @@ typedef struct {
     ngx_uint_t                  category;    /* index into categories */
     ngx_str_t                   pattern;     /* "host", "*.host", "_ga_*" */
 } ngx_http_consent_rule_t;
+
+
+/* consent_cookie_info: what the preferences page tells of a cookie */
+typedef struct {
+    ngx_str_t                   name;        /* a name or pattern, as in
+                                                consent_strip_cookie */
+    ngx_str_t                   purpose;
+    ngx_str_t                   duration;
+    ngx_str_t                   controller;  /* empty: the site itself */
+    ngx_str_t                   policy;      /* the controller's policy URL */
+    ngx_int_t                   category;    /* category=, or NGX_ERROR */
+    ngx_uint_t                  catalogue;   /* "catalogue": trackers.conf's,
+                                                never replaces another */
+} ngx_http_consent_cookie_info_t;
+
+
+/* a cookie of a category as disclosed; info is NULL when none is known */
+typedef struct {
+    ngx_str_t                       *name;
+    ngx_http_consent_cookie_info_t  *info;
+} ngx_http_consent_disclosure_t;
 
 
 /* consent_google_mode: a Google consent signal and the category behind it */
@@ -289,6 +313,18 @@ ngx_int_t ngx_http_consent_delete_cookies(ngx_http_request_t *r,
 ngx_int_t ngx_http_consent_placeholder(ngx_http_request_t *r, ngx_uint_t n,
     ngx_uint_t category, uint64_t granted, ngx_uint_t what,
     const u_char *host, size_t host_len, ngx_str_t *html);
+
+/* ngx_http_consent_disclose.c: consent_cookie_info */
+char *ngx_http_consent_cookie_info(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_consent_disclose_init(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf);
+ngx_array_t *ngx_http_consent_disclose(ngx_pool_t *pool,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_loc_conf_t *lcf,
+    ngx_http_consent_category_t *c);
+json_t *ngx_http_consent_disclose_json(ngx_pool_t *pool,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_loc_conf_t *lcf,
+    ngx_http_consent_category_t *c);
 
 /* ngx_http_consent_texts.c: languages and texts */
 char *ngx_http_consent_texts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

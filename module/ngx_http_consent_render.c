@@ -54,11 +54,13 @@ static void ngx_http_consent_render_asset(ngx_http_consent_render_t *rd,
     char *name);
 static void ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
     ngx_http_consent_category_t *c, ngx_uint_t checked, ngx_uint_t page);
-static ngx_uint_t ngx_http_consent_render_cookies(
-    ngx_http_consent_render_t *rd, ngx_http_consent_category_t *c,
-    ngx_uint_t count);
-static void ngx_http_consent_render_cookie(ngx_http_consent_render_t *rd,
-    ngx_str_t *name, ngx_uint_t n);
+static void ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
+    ngx_array_t *cookies);
+static void ngx_http_consent_render_disclosures(
+    ngx_http_consent_render_t *rd, ngx_array_t *cookies, u_char *id,
+    size_t len);
+static void ngx_http_consent_render_provider(ngx_http_consent_render_t *rd,
+    ngx_http_consent_cookie_info_t *info);
 static void ngx_http_consent_render_text(ngx_http_consent_render_t *rd,
     const char *key);
 static void ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
@@ -643,11 +645,23 @@ static void
 ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
     ngx_http_consent_category_t *c, ngx_uint_t checked, ngx_uint_t page)
 {
-    u_char      *p, id[NGX_INT_T_LEN];
-    ngx_uint_t   cookies;
+    u_char       *p, id[NGX_INT_T_LEN];
+    ngx_array_t  *cookies;
 
     p = ngx_sprintf(id, "%ui", c->index);
-    cookies = page ? ngx_http_consent_render_cookies(rd, c, 1) : 0;
+    cookies = NULL;
+
+    if (page) {
+        cookies = ngx_http_consent_disclose(rd->pool, rd->mcf, rd->lcf, c);
+        if (cookies == NULL) {
+            rd->rc = NGX_ERROR;
+            return;
+        }
+
+        if (cookies->nelts == 0) {
+            cookies = NULL;
+        }
+    }
 
     ngx_http_consent_render_lit(rd,
         "<div class=\"consent-cat\"><input type=\"checkbox\" id=\"consent-c");
@@ -696,80 +710,120 @@ ngx_http_consent_render_category(ngx_http_consent_render_t *rd,
         ngx_http_consent_render_lit(rd, "<p id=\"consent-k");
         ngx_http_consent_render_put(rd, id, p - id);
         ngx_http_consent_render_lit(rd, "\">");
-        (void) ngx_http_consent_render_cookies(rd, c, 0);
+        ngx_http_consent_render_cookies(rd, cookies);
         ngx_http_consent_render_lit(rd, "</p>");
+        ngx_http_consent_render_disclosures(rd, cookies, id, p - id);
     }
 
     ngx_http_consent_render_lit(rd, "</div>\n");
 }
 
 
-/*
- * "Cookies: <code>consent</code>, <code>_ga</code>": the consent cookie
- * itself under the first required category, and the patterns of
- * consent_strip_cookie; returns how many, and only counts them when
- * "count" is set
- */
+/* "Cookies: <code>consent</code>, <code>_ga</code>" */
 
-static ngx_uint_t
+static void
 ngx_http_consent_render_cookies(ngx_http_consent_render_t *rd,
-    ngx_http_consent_category_t *c, ngx_uint_t count)
+    ngx_array_t *cookies)
 {
-    uint64_t                  before;
-    ngx_uint_t                i, n;
-    ngx_http_consent_rule_t  *rule;
+    ngx_uint_t                      i;
+    ngx_http_consent_disclosure_t  *d;
 
-    n = 0;
-    before = ((uint64_t) 1 << c->index) - 1;
+    d = cookies->elts;
 
-    if (c->required && (rd->mcf->required_mask & before) == 0) {
-        if (!count) {
-            ngx_http_consent_render_cookie(rd, &rd->mcf->cookie_name, n);
-        }
+    ngx_http_consent_render_text(rd, "cookies");
 
-        n++;
+    for (i = 0; i < cookies->nelts; i++) {
+        ngx_http_consent_render_put(rd, (u_char *) (i ? ", " : " "),
+                                    i ? 2 : 1);
+        ngx_http_consent_render_lit(rd, "<code>");
+        ngx_http_consent_render_escaped(rd, d[i].name->data,
+                                        d[i].name->len);
+        ngx_http_consent_render_lit(rd, "</code>");
     }
-
-    if (rd->lcf->strip_cookies == NULL) {
-        return n;
-    }
-
-    rule = rd->lcf->strip_cookies->elts;
-
-    for (i = 0; i < rd->lcf->strip_cookies->nelts; i++) {
-
-        if (rule[i].category != c->index) {
-            continue;
-        }
-
-        if (!count) {
-            ngx_http_consent_render_cookie(rd, &rule[i].pattern, n);
-        }
-
-        n++;
-    }
-
-    return n;
 }
 
 
-/* the n-th cookie of a list */
+/*
+ * What the law asks to be told of each cookie (Planet49, CNIL 2020-092):
+ * a table of name, purpose, duration and who sets and reads it, labelled
+ * by the list above; a cookie with no consent_cookie_info has its name
+ * only.
+ */
 
 static void
-ngx_http_consent_render_cookie(ngx_http_consent_render_t *rd,
-    ngx_str_t *name, ngx_uint_t n)
+ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
+    ngx_array_t *cookies, u_char *id, size_t len)
 {
-    if (n == 0) {
-        ngx_http_consent_render_text(rd, "cookies");
-        ngx_http_consent_render_lit(rd, " ");
+    ngx_uint_t                       i;
+    ngx_http_consent_disclosure_t   *d;
+    ngx_http_consent_cookie_info_t  *info;
 
-    } else {
-        ngx_http_consent_render_lit(rd, ", ");
+    ngx_http_consent_render_lit(rd,
+        "<div class=\"consent-cookies\"><table aria-labelledby=\"consent-k");
+    ngx_http_consent_render_put(rd, id, len);
+    ngx_http_consent_render_lit(rd, "\"><thead><tr><th scope=\"col\">");
+    ngx_http_consent_render_text(rd, "cookie_name");
+    ngx_http_consent_render_lit(rd, "</th><th scope=\"col\">");
+    ngx_http_consent_render_text(rd, "cookie_purpose");
+    ngx_http_consent_render_lit(rd, "</th><th scope=\"col\">");
+    ngx_http_consent_render_text(rd, "cookie_duration");
+    ngx_http_consent_render_lit(rd, "</th><th scope=\"col\">");
+    ngx_http_consent_render_text(rd, "cookie_provider");
+    ngx_http_consent_render_lit(rd, "</th></tr></thead><tbody>");
+
+    d = cookies->elts;
+
+    for (i = 0; i < cookies->nelts; i++) {
+        info = d[i].info;
+
+        ngx_http_consent_render_lit(rd, "<tr><th scope=\"row\"><code>");
+        ngx_http_consent_render_escaped(rd, d[i].name->data,
+                                        d[i].name->len);
+        ngx_http_consent_render_lit(rd, "</code></th><td>");
+
+        if (info != NULL) {
+            ngx_http_consent_render_escaped(rd, info->purpose.data,
+                                            info->purpose.len);
+            ngx_http_consent_render_lit(rd, "</td><td>");
+            ngx_http_consent_render_escaped(rd, info->duration.data,
+                                            info->duration.len);
+            ngx_http_consent_render_lit(rd, "</td><td>");
+            ngx_http_consent_render_provider(rd, info);
+
+        } else {
+            ngx_http_consent_render_lit(rd, "</td><td></td><td>");
+        }
+
+        ngx_http_consent_render_lit(rd, "</td></tr>");
     }
 
-    ngx_http_consent_render_lit(rd, "<code>");
-    ngx_http_consent_render_escaped(rd, name->data, name->len);
-    ngx_http_consent_render_lit(rd, "</code>");
+    ngx_http_consent_render_lit(rd, "</tbody></table></div>");
+}
+
+
+/* the site itself, or the controller linked to its privacy policy */
+
+static void
+ngx_http_consent_render_provider(ngx_http_consent_render_t *rd,
+    ngx_http_consent_cookie_info_t *info)
+{
+    if (info->controller.len == 0) {
+        ngx_http_consent_render_text(rd, "cookie_first_party");
+        return;
+    }
+
+    if (info->policy.len == 0) {
+        ngx_http_consent_render_escaped(rd, info->controller.data,
+                                        info->controller.len);
+        return;
+    }
+
+    ngx_http_consent_render_lit(rd, "<a href=\"");
+    ngx_http_consent_render_escaped(rd, info->policy.data, info->policy.len);
+    ngx_http_consent_render_lit(rd, "\" rel=\"noopener\">");
+    ngx_http_consent_render_escaped(rd, info->controller.data,
+                                    info->controller.len);
+    ngx_http_consent_render_lit(rd, "</a>");
 }
 
 

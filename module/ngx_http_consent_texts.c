@@ -82,6 +82,11 @@ static const char  *ngx_http_consent_texts_filled[] = {
     "placeholder_nohost",
     "placeholder_accept",
     "do_not_sell",
+    "cookie_name",
+    "cookie_purpose",
+    "cookie_duration",
+    "cookie_provider",
+    "cookie_first_party",
     NULL
 };
 

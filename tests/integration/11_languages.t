@@ -46,6 +46,8 @@ my %quotes = (
 my %same = (
     'categories.*.title' => { map { $_ => 1 } @eu, @more },
     'cookies' => { map { $_ => 1 } qw(da de el es gl mt nl pt) },
+    'cookie_name' => { map { $_ => 1 }
+                       qw(da de el es fr gl it ja mt nl pt ro zh) },
 );
 
 sub slurp {

@@ -1,0 +1,267 @@
+#!/usr/bin/perl
+
+# consent_cookie_info through a real nginx: the preferences page lists each
+# category's cookies with purpose, duration and who sets and reads them
+# (the catalogue's, from trackers.conf; the operator's, which override it;
+# the site's own), every operator text escaped; the banner keeps its short
+# list; the consent log's policy record carries the same list; a bad line
+# fails nginx -t with file:line and the fix.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ConsentTest;
+use JSON::PP;
+
+my $root = "$FindBin::Bin/../..";
+my $catalogue = "$root/conf/trackers.conf";
+
+my $audit = "$ConsentTest::BUILD/consent-audit";
+ok(-x $audit, 'consent-audit is built') or die "no $audit\n";
+
+my $categories = <<'END';
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing;
+    consent_category_alias analytics replay abtest;
+    consent_category_alias marketing advertising social video maps;
+END
+
+my $t = ConsentTest->new(http => $categories . <<"END");
+    consent_languages en fr;
+    include $catalogue;
+
+    # the operator's: an override of the catalogue, a cookie of their own
+    # listed under a category, one with text to escape
+    consent_cookie_info _gid "purpose=Counts <b>visits</b> & \\"pages\\""
+                             "duration=1 day"
+                             "controller=Example & Co"
+                             "policy=https://example.com/privacy?a=1&b=\\"2";
+    consent_cookie_info session "purpose=Keeps you signed in"
+                                "duration=until the browser closes"
+                                category=necessary;
+    consent_cookie_info consent "purpose=Remembers your choice"
+                                "duration=6 months";
+
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem
+                checkpoint_interval=200ms;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        consent on;
+
+        # again, as a server with rules of its own does: the catalogue's
+        # lines do not replace the operator's
+        include $catalogue;
+
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+my $p = $t->prefix;
+mkdir "$p/keys";
+chmod 01777, "$p/logs";
+system("$audit keygen $p/keys >/dev/null") == 0 or die "keygen failed";
+$t->write_file('html/index.html', "<html><body><p>hi</p></body></html>\n");
+$t->run;
+
+# --- the preferences page -----------------------------------------------
+
+my $r = $t->get('/consent/');
+is($r->{status}, 200, 'preferences page: 200');
+my $body = $r->{body};
+
+like($body, qr{<th scope="col">Cookie</th><th scope="col">Purpose</th><th scope="col">Duration</th><th scope="col">Set and read by</th>},
+     'a table with a header per column');
+
+like($body, qr{<tr><th scope="row"><code>_ga</code></th><td>ID used to identify users</td><td>2 years</td><td><a href="https://business\.safety\.google/privacy/" rel="noopener">Google</a></td></tr>},
+     'a catalogue cookie: purpose, duration, the controller linked');
+
+like($body, qr{<tr><th scope="row"><code>_gid</code></th><td>Counts &lt;b&gt;visits&lt;/b&gt; &amp; &quot;pages&quot;</td><td>1 day</td><td><a href="https://example\.com/privacy\?a=1&amp;b=&quot;2" rel="noopener">Example &amp; Co</a></td></tr>},
+     'the operator overrides the catalogue, every text escaped');
+unlike($body, qr{<b>visits}, 'no operator markup reaches the page');
+unlike($body, qr{ID used to identify users for 24 hours},
+       'the catalogue\'s _gid is replaced');
+
+like($body, qr{<code>consent</code></th><td>Remembers your choice</td><td>6 months</td><td>This site</td>},
+     'the consent cookie: the site itself');
+like($body, qr{<code>session</code></th><td>Keeps you signed in</td><td>until the browser closes</td><td>This site</td>},
+     'a cookie of the operator\'s, under the category it names');
+like($body, qr{<p id="consent-k0">Cookies: <code>consent</code>, <code>session</code></p><div class="consent-cookies"><table aria-labelledby="consent-k0">},
+     'necessary: the names, then the table labelled by them');
+
+like($body, qr{<tr><th scope="row"><code>__utmx</code></th><td>[^<]+</td>},
+     'a catalogue name');
+like($body, qr{<tr><th scope="row"><code>_mkto_trk</code></th><td></td><td></td><td></td></tr>},
+     'a cookie nothing is known of: its name only');
+
+$r = $t->get('/consent/', 'Accept-Language' => 'fr');
+like($r->{body}, qr{<th scope="col">Finalit\x{c3}\x{a9}</th><th scope="col">Dur\x{c3}\x{a9}e</th><th scope="col">D\x{c3}\x{a9}pos\x{c3}\x{a9} et lu par</th>.*<td>Ce site</td>}s,
+     'in French');
+
+# the banner: its short list of categories, no table
+$r = $t->get('/index.html');
+like($r->{body}, qr{consent-banner}, 'the banner is there');
+unlike($r->{body}, qr{<table|consent-cookies}, 'without the table');
+
+# --- the consent log's policy record -------------------------------------
+
+$r = $t->post_form('/consent/', 'action=accept_all&source=banner');
+is($r->{status}, 303, 'a choice is recorded');
+
+# the catalogue's cookies take many records: each fits a syslog message,
+# the texts' records carry none, the others no texts and a slice each
+my @policy = grep { /"type":"policy"/ }
+             split /\n/, $t->read_file('logs/consent.log');
+ok(@policy > 2, 'policy records: ' . scalar @policy);
+ok(!(grep { length > 8192 } @policy), 'each under 8 KB');
+
+my (%cat, @texts);
+for my $rec (map { JSON::PP->new->decode($_) } @policy) {
+    push @texts, $rec if %{ $rec->{texts} };
+    for my $c (@{ $rec->{categories} }) {
+        push @{ $cat{$c->{name}} }, @{ $c->{cookies} // [] };
+    }
+}
+is(scalar @texts, 1, 'the texts in one record (two languages)');
+ok(!(grep { exists $_->{cookies} } @{ $texts[0]{categories} }),
+   'whose categories carry no cookies');
+
+my %necessary = map { $_->{name} => $_ } @{ $cat{necessary} };
+my %analytics = map { $_->{name} => $_ } @{ $cat{analytics} };
+my %marketing = map { $_->{name} => $_ } @{ $cat{marketing} };
+
+is_deeply([map { $_->{name} } @{ $cat{necessary} }],
+          ['consent', 'session'], 'necessary: its cookies, in order');
+my %seen;
+ok(!(grep { $seen{$_->{name}}++ } @{ $cat{analytics} }),
+   'each cookie once');
+like($body, qr{<code>\Q$cat{marketing}[-1]{name}\E</code></th>},
+     'the last of the records\' cookies is on the page');
+is_deeply($necessary{session},
+          { name => 'session', purpose => 'Keeps you signed in',
+            duration => 'until the browser closes', controller => '',
+            policy => '' }, 'the site\'s own cookie: no controller');
+is_deeply($analytics{_ga},
+          { name => '_ga', purpose => 'ID used to identify users',
+            duration => '2 years', controller => 'Google',
+            policy => 'https://business.safety.google/privacy/' },
+          'a catalogue cookie, as the page shows it');
+is($analytics{_gid}{purpose}, 'Counts <b>visits</b> & "pages"',
+   'the operator\'s override, unescaped in JSON');
+is_deeply($marketing{_mkto_trk}, { name => '_mkto_trk', purpose => '', duration => '',
+                              controller => '', policy => '' },
+          'a cookie nothing is known of');
+
+sleep 1;                     # a checkpoint after the record
+my $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
+is($? >> 8, 0, 'consent-audit verifies the log') or diag($out);
+
+# --- a small policy: its cookies in the texts' record ---------------------
+# and an operator's texts file written before the keys of the table
+
+my $t2 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_languages en;
+    consent_texts texts;
+    consent_strip_cookie analytics _ga;
+    consent_cookie_info _ga purpose=Counts controller=Google;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+
+my $en = JSON::PP->new->utf8->decode(do {
+    local $/;
+    open my $fh, '<', "$root/ui/texts/en.json" or die $!;
+    <$fh>;
+});
+delete $en->{$_} for qw(cookie_name cookie_purpose cookie_duration
+                        cookie_provider cookie_first_party);
+$en->{page_title} = 'Our cookies';
+$t2->write_file('conf/texts/en.json', JSON::PP->new->utf8->encode($en));
+
+my $p2 = $t2->prefix;
+mkdir "$p2/keys";
+system("$audit keygen $p2/keys >/dev/null") == 0 or die "keygen failed";
+$t2->run;
+
+$r = $t2->get('/consent/');
+like($r->{body}, qr{<h1>Our cookies</h1>}, 'the operator\'s texts');
+like($r->{body}, qr{<th scope="col">Purpose</th>.*<code>consent</code></th><td></td><td></td><td></td>.*<code>_ga</code></th><td>Counts</td><td></td><td>Google</td>}s,
+     'the keys it lacks from the built-in English; a controller without '
+     . 'a policy unlinked');
+
+$t2->post_form('/consent/', 'action=reject_all&source=banner');
+@policy = grep { /"type":"policy"/ }
+          split /\n/, $t2->read_file('logs/consent.log');
+is(scalar @policy, 1, 'a small policy: one record');
+my $rec = JSON::PP->new->decode($policy[0] // '{}');
+is_deeply([map { [$_->{name}, map { $_->{name} } @{ $_->{cookies} }] }
+           @{ $rec->{categories} }],
+          [['necessary', 'consent'], ['analytics', '_ga']],
+          'with the texts and the cookies');
+
+# --- nginx -t ----------------------------------------------------------
+
+my @bad = (
+    [ 'consent_cookie_info _x duration=1d;',
+      qr/"consent_cookie_info _x" has no purpose; add "purpose=\.\.\."/,
+      'no purpose' ],
+    [ 'consent_cookie_info _x purpose=a colour=red;',
+      qr/invalid parameter "colour=red" in "consent_cookie_info"; use purpose=/,
+      'an unknown parameter' ],
+    [ 'consent_cookie_info _x purpose=a purpose=b;',
+      qr/invalid parameter "purpose=b"/, 'a parameter twice' ],
+    [ 'consent_cookie_info _x purpose=a policy=https://x.example/;',
+      qr/"policy=" of "consent_cookie_info _x" needs "controller="/,
+      'a policy without a controller' ],
+    [ 'consent_cookie_info _x purpose=a controller=X policy=javascript:x;',
+      qr/"policy=javascript:x" of "consent_cookie_info _x" is not a URL/,
+      'a policy that is not a URL' ],
+    [ 'consent_cookie_info a;b purpose=a;',
+      qr/invalid|unexpected/, 'a name with a semicolon' ],
+    [ 'consent_cookie_info "a b" purpose=a;',
+      qr/invalid cookie name "a b" in "consent_cookie_info"/,
+      'a name with a blank' ],
+    [ 'consent_cookie_info _x purpose=a category=ads;',
+      qr/unknown category "ads"/, 'an unknown category' ],
+    [ "consent_cookie_info _x \"purpose=a\tb\";",
+      qr/is not UTF-8 text without control characters/,
+      'a control character' ],
+    [ "consent_cookie_info _x \"purpose=\xff\";",
+      qr/is not UTF-8 text/, 'not UTF-8' ],
+);
+
+for my $case (@bad) {
+    my ($rc, $text) = $t->test_config($categories . "    $case->[0]\n");
+    isnt($rc, 0, "nginx -t fails: $case->[2]");
+    like($text, qr/$case->[1].*test\.conf:\d+/, "... naming the fix and file:line");
+}
+
+my ($rc, $text) = $t->test_config($categories
+    . "    consent_cookie_info _x catalogue;\n");
+isnt($rc, 0, 'nginx -t fails: catalogue and no purpose');
+like($text, qr/"consent_cookie_info _x" has no purpose.*test\.conf:\d+/,
+     '... naming the fix and file:line');
+
+($rc, $text) = $t->test_config($categories
+    . "    consent_cookie_info _x purpose=a catalogue;\n");
+isnt($rc, 0, 'nginx -t fails: "catalogue" after the parameters');
+like($text, qr/invalid parameter "catalogue"/, '... says which');
+
+($rc, $text) = $t->test_config($categories
+    . "    include $catalogue;\n    consent_cookie_info _ga purpose=mine;\n");
+is($rc, 0, 'an override after the catalogue is accepted') or diag($text);
+
+done_testing();
