@@ -242,13 +242,68 @@ ngx_http_consent_disclose_utf8(u_char *p, size_t len)
 }
 
 
-/* sorted by name, for a binary search at each page */
+/*
+ * The consent cookie is the module's own: unless the operator describes
+ * it, it is described as the site's, kept for max_age; the page says so
+ * in the reader's language, the policy record in English.  Then the list
+ * is sorted by name, for a binary search at each page.
+ */
 
 ngx_int_t
 ngx_http_consent_disclose_init(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf)
 {
-    if (mcf->cookie_info != NULL) {
+    ngx_uint_t                       i;
+    ngx_http_consent_cookie_info_t  *info;
+
+    if (mcf->cookie_info == NULL) {
+        mcf->cookie_info = ngx_array_create(cf->pool, 1,
+                                      sizeof(ngx_http_consent_cookie_info_t));
+        if (mcf->cookie_info == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    info = mcf->cookie_info->elts;
+
+    for (i = 0; i < mcf->cookie_info->nelts; i++) {
+        if (info[i].name.len == mcf->cookie_name.len
+            && ngx_strncmp(info[i].name.data, mcf->cookie_name.data,
+                           mcf->cookie_name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == mcf->cookie_info->nelts) {
+        info = ngx_array_push(mcf->cookie_info);
+        if (info == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(info, sizeof(ngx_http_consent_cookie_info_t));
+
+        info->name = mcf->cookie_name;
+        ngx_str_set(&info->purpose,
+                    "Remembers your choice about cookies, so that the "
+                    "banner does not ask again");
+
+        info->duration.data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN
+                                                    + sizeof(" days") - 1);
+        if (info->duration.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        info->duration.len = ngx_sprintf(info->duration.data, "%T days",
+                                         mcf->cookie_max_age / 86400)
+                             - info->duration.data;
+
+        info->category = NGX_ERROR;
+        info->builtin = 1;
+    }
+
+    if (mcf->cookie_info->nelts > 1) {
         ngx_qsort(mcf->cookie_info->elts, mcf->cookie_info->nelts,
                   sizeof(ngx_http_consent_cookie_info_t),
                   ngx_http_consent_disclose_cmp);

@@ -141,6 +141,9 @@ typedef struct {
     ngx_int_t                   category;    /* category=, or NGX_ERROR */
     ngx_uint_t                  catalogue;   /* "catalogue": trackers.conf's,
                                                 never replaces another */
+    ngx_uint_t                  builtin;     /* the consent cookie's own,
+                                                shown in the reader's
+                                                language */
 } ngx_http_consent_cookie_info_t;
 
 

@@ -61,6 +61,8 @@ static void ngx_http_consent_render_disclosures(
     size_t len);
 static void ngx_http_consent_render_provider(ngx_http_consent_render_t *rd,
     ngx_http_consent_cookie_info_t *info);
+static void ngx_http_consent_render_days(ngx_http_consent_render_t *rd,
+    time_t days);
 static void ngx_http_consent_render_text(ngx_http_consent_render_t *rd,
     const char *key);
 static void ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
@@ -781,7 +783,14 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
                                         d[i].name->len);
         ngx_http_consent_render_lit(rd, "</code></th><td>");
 
-        if (info != NULL) {
+        if (info != NULL && info->builtin) {
+            ngx_http_consent_render_text(rd, "cookie_consent_purpose");
+            ngx_http_consent_render_lit(rd, "</td><td>");
+            ngx_http_consent_render_days(rd, rd->mcf->cookie_max_age / 86400);
+            ngx_http_consent_render_lit(rd, "</td><td>");
+            ngx_http_consent_render_text(rd, "cookie_first_party");
+
+        } else if (info != NULL) {
             ngx_http_consent_render_escaped(rd, info->purpose.data,
                                             info->purpose.len);
             ngx_http_consent_render_lit(rd, "</td><td>");
@@ -798,6 +807,41 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
     }
 
     ngx_http_consent_render_lit(rd, "</tbody></table></div>");
+}
+
+
+/* "{days} days" in the reader's language */
+
+static void
+ngx_http_consent_render_days(ngx_http_consent_render_t *rd, time_t days)
+{
+    u_char       *p, *m, num[NGX_TIME_T_LEN];
+    size_t        len;
+    json_t       *v;
+    const char   *text;
+
+    v = json_object_get(rd->texts->json, "cookie_consent_duration");
+
+    if (!json_is_string(v)) {
+        return;
+    }
+
+    text = json_string_value(v);
+    len = json_string_length(v);
+    p = (u_char *) text;
+
+    m = ngx_strlcasestrn(p, p + len, (u_char *) "{days}",
+                         sizeof("{days}") - 2);
+
+    if (m == NULL) {
+        ngx_http_consent_render_escaped(rd, p, len);
+        return;
+    }
+
+    ngx_http_consent_render_escaped(rd, p, m - p);
+    ngx_http_consent_render_put(rd, num, ngx_sprintf(num, "%T", days) - num);
+    m += sizeof("{days}") - 1;
+    ngx_http_consent_render_escaped(rd, m, p + len - m);
 }
 
 

@@ -87,6 +87,8 @@ static const char  *ngx_http_consent_texts_filled[] = {
     "cookie_duration",
     "cookie_provider",
     "cookie_first_party",
+    "cookie_consent_purpose",
+    "cookie_consent_duration",
     NULL
 };
 

@@ -168,8 +168,9 @@ my $t2 = ConsentTest->new(http => <<'END');
     consent_secret secret.key;
     consent_category necessary required;
     consent_category analytics;
-    consent_languages en;
+    consent_languages en fr;
     consent_texts texts;
+    consent_cookie max_age=30d;
     consent_strip_cookie analytics _ga;
     consent_cookie_info _ga purpose=Counts controller=Google;
     consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem;
@@ -187,7 +188,8 @@ my $en = JSON::PP->new->utf8->decode(do {
     <$fh>;
 });
 delete $en->{$_} for qw(cookie_name cookie_purpose cookie_duration
-                        cookie_provider cookie_first_party);
+                        cookie_provider cookie_first_party
+                        cookie_consent_purpose cookie_consent_duration);
 $en->{page_title} = 'Our cookies';
 $t2->write_file('conf/texts/en.json', JSON::PP->new->utf8->encode($en));
 
@@ -198,9 +200,14 @@ $t2->run;
 
 $r = $t2->get('/consent/');
 like($r->{body}, qr{<h1>Our cookies</h1>}, 'the operator\'s texts');
-like($r->{body}, qr{<th scope="col">Purpose</th>.*<code>consent</code></th><td></td><td></td><td></td>.*<code>_ga</code></th><td>Counts</td><td></td><td>Google</td>}s,
-     'the keys it lacks from the built-in English; a controller without '
-     . 'a policy unlinked');
+like($r->{body}, qr{<th scope="col">Purpose</th>.*<code>consent</code></th><td>Remembers your choice about cookies, so that the banner does not ask again</td><td>30 days</td><td>This site</td>.*<code>_ga</code></th><td>Counts</td><td></td><td>Google</td>}s,
+     'the keys it lacks from the built-in English; the consent cookie '
+     . 'described by the module, kept max_age; a controller without a '
+     . 'policy unlinked');
+
+$r = $t2->get('/consent/', 'Accept-Language' => 'fr');
+like($r->{body}, qr{<code>consent</code></th><td>Mémorise votre choix sur les cookies, pour que le bandeau ne vous le redemande pas</td><td>30 jours</td><td>Ce site</td>},
+     'the consent cookie described in the reader\'s language');
 
 $t2->post_form('/consent/', 'action=reject_all&source=banner');
 @policy = grep { /"type":"policy"/ }
@@ -211,6 +218,12 @@ is_deeply([map { [$_->{name}, map { $_->{name} } @{ $_->{cookies} }] }
            @{ $rec->{categories} }],
           [['necessary', 'consent'], ['analytics', '_ga']],
           'with the texts and the cookies');
+is_deeply($rec->{categories}[0]{cookies}[0],
+          { name => 'consent',
+            purpose => 'Remembers your choice about cookies, so that the '
+                       . 'banner does not ask again',
+            duration => '30 days', controller => '', policy => '' },
+          'the consent cookie as the module describes it, in English');
 
 # --- nginx -t ----------------------------------------------------------
 
