@@ -99,12 +99,15 @@ $(SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	cp $(BUILD)/nginx/objs/ngx_http_consent_module.so $@.new
 	mv -f $@.new $@
 
+# ../shared beside the clone (or beside its parent): the vendored nginx
+# trees and nginx-tests, the html5lib-tests corpus
+SHARED       ?= $(firstword $(wildcard $(abspath ../shared ../../shared)))
+
 # --- upstream nginx, from ../shared/vendor (repository trees) -------------
 # NGX_STABLE with the module compiled in (--add-module), and the modules
 # nginx-tests exercises; NGX_MAINLINE with it as a dynamic module.
 
-VENDOR       ?= $(firstword $(wildcard $(abspath ../shared/vendor \
-                                                 ../../shared/vendor)))
+VENDOR       ?= $(SHARED)/vendor
 NGX_STABLE   ?= 1.30.4
 NGX_MAINLINE ?= 1.31.4
 NGX_TESTS    ?= 76bb761cdcae
@@ -252,7 +255,7 @@ unit: $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-asan/%)
 	@fail=0; for t in $(UNIT_TESTS); do \
 	    for v in unit unit-asan; do \
 	        echo "== $$v/$$t"; \
-	        $(BUILD)/$$v/$$t || fail=1; \
+	        $(if $(SHARED),CONSENT_CORPUS=$(SHARED)/corpus) $(BUILD)/$$v/$$t || fail=1; \
 	    done; \
 	done; exit $$fail
 

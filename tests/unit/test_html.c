@@ -24,9 +24,9 @@
 #include "ngx_http_consent_gate.h"
 
 
-#ifndef CORPUS
-#define CORPUS     "../shared/corpus/html5lib-tests/tokenizer"
-#endif
+/* make passes $CONSENT_CORPUS: ../shared/corpus, wherever that is */
+#define CORPUS     "../shared/corpus"
+#define TOKENIZER  "html5lib-tests/tokenizer"
 #define FIXTURES   "tests/fixtures"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -1495,7 +1495,7 @@ test_html5lib(void **state)
     json_t                          *root, *test, *states, *input, *output;
     json_error_t                     err;
     uint64_t                         raw_end;
-    const char                      *st, *last_tag;
+    const char                      *st, *last_tag, *corpus;
     ngx_http_consent_html_element_e  kind, raw;
 
     static const char  *files[] = {
@@ -1508,14 +1508,19 @@ test_html5lib(void **state)
     compared_raw = 0;
     compared_data = 0;
 
+    corpus = getenv("CONSENT_CORPUS");
+    if (corpus == NULL || corpus[0] == '\0') {
+        corpus = CORPUS;
+    }
+
     for (f = 0; files[f]; f++) {
-        snprintf(path, sizeof(path), CORPUS "/%s", files[f]);
+        snprintf(path, sizeof(path), "%s/" TOKENIZER "/%s", corpus, files[f]);
 
         root = json_load_file(path, JSON_ALLOW_NUL, &err);
         if (root == NULL) {
             print_error("cannot load %s: %s (html5lib-tests are expected in "
-                        "../shared/corpus beside the clone)\n", path,
-                        err.text);
+                        "../shared/corpus beside the clone or its parent, "
+                        "or in $CONSENT_CORPUS)\n", path, err.text);
             fail();
         }
 
