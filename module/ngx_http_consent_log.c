@@ -845,6 +845,8 @@ ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
 {
     u_char                      *p;
     size_t                       len;
+    ngx_int_t                    rc;
+    ngx_pid_t                    writer;
     ngx_time_t                  *tp;
     ngx_http_consent_log_sh_t   *sh;
     u_char                       root[NGX_HTTP_CONSENT_TREE_HASH_LEN];
@@ -886,11 +888,18 @@ ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
     p = ngx_cpymem(p, "\",\"type\":\"checkpoint\"}\n",
                    sizeof("\",\"type\":\"checkpoint\"}\n") - 1);
 
-    if (ngx_http_consent_log_send(lcf, line + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
-                                  p - line - NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
-                                  log)
-        == NGX_ERROR)
-    {
+    /* a worker that dies in the write leaves the mark, as for a record */
+
+    writer = sh->writer;
+    sh->writer = ngx_pid;
+
+    rc = ngx_http_consent_log_send(lcf, line + NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
+                                   p - line - NGX_HTTP_CONSENT_LOG_SYSLOG_HDR,
+                                   log);
+
+    sh->writer = writer;
+
+    if (rc == NGX_ERROR) {
         return;
     }
 
