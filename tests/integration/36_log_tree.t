@@ -158,6 +158,26 @@ $out = `$go '$vkey' log $p/logs/consent.log $p/logs/consent.log.hashes`;
 is($?, 0, 'Go sumdb/tlog: every checkpoint root, and the hash file, as '
    . 'tlog computes them') or diag($out);
 
+# PATH.checkpoint emptied (a disk that lost what fsync() had been told,
+# a careless hand): the next start says so and signs a new checkpoint
+
+$t->write_file('logs/consent.log.checkpoint', '');
+$t->run;
+like($t->read_file('logs/error.log'),
+     qr/\[warn\].*the checkpoint in "[^"]*consent\.log\.checkpoint" is not one of this tree; a new one replaces it/,
+     'an emptied checkpoint file: a warning at start');
+$r = $t->get('/consent/checkpoint');
+is($r->{status}, 200, 'and P+checkpoint again');
+$t->write_file('checkpoint2.txt', $r->{body});
+$out = `$go '$vkey' checkpoint $p/checkpoint2.txt`;
+is($?, 0, 'signed by the log key') or diag($out);
+like($out, qr/\b9 records/, 'of the whole tree');
+is($r->{body}, $t->read_file('logs/consent.log.checkpoint'),
+   'and in the file beside the log again');
+is(`$audit checkpoint $p/logs/consent.log --pubkey $keys/log.pub.pem`,
+   $r->{body}, 'and the latest in the log');
+$t->stop;
+
 $t->check_log;
 
 # --- the tampering table ---------------------------------------------------
