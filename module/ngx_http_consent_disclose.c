@@ -19,6 +19,8 @@
 #include "ngx_http_consent_module.h"
 
 
+static void ngx_http_consent_disclose_duration(
+    ngx_http_consent_cookie_info_t *info);
 static ngx_int_t ngx_http_consent_disclose_value(ngx_str_t *arg,
     const char *key, ngx_str_t *value);
 static ngx_uint_t ngx_http_consent_disclose_utf8(u_char *p, size_t len);
@@ -141,6 +143,8 @@ ngx_http_consent_cookie_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    ngx_http_consent_disclose_duration(&new);
+
     if (cat.len) {
         if (ngx_http_consent_category_arg(cf, mcf, &cat, &index)
             != NGX_CONF_OK)
@@ -184,6 +188,80 @@ ngx_http_consent_cookie_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *info = new;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A duration the page can say in the reader's language: "13 months",
+ * "1 Year", "30 days" (a number, a unit, its plural), "session" or "End
+ * of session (browser)"; any other text is shown as written.
+ */
+
+static void
+ngx_http_consent_disclose_duration(ngx_http_consent_cookie_info_t *info)
+{
+    u_char      *p, *last;
+    size_t       len;
+    uint64_t     n;
+    ngx_uint_t   u;
+
+    p = info->duration.data;
+    last = p + info->duration.len;
+    info->unit = NGX_HTTP_CONSENT_DURATION_TEXT;
+
+    if (p == NULL) {
+        return;
+    }
+
+    if ((info->duration.len == sizeof("session") - 1
+         || info->duration.len == sizeof("session cookie") - 1)
+        && ngx_strncasecmp(p, (u_char *) "session cookie",
+                           info->duration.len) == 0)
+    {
+        info->unit = NGX_HTTP_CONSENT_DURATION_SESSION;
+        return;
+    }
+
+    if (info->duration.len >= sizeof("end of session") - 1
+        && ngx_strncasecmp(p, (u_char *) "end of session",
+                           sizeof("end of session") - 1) == 0)
+    {
+        info->unit = NGX_HTTP_CONSENT_DURATION_SESSION;
+        return;
+    }
+
+    for (n = 0; p < last && *p >= '0' && *p <= '9'; p++) {
+        if (n >= 1000000000) {
+            return;
+        }
+
+        n = n * 10 + (*p - '0');
+    }
+
+    if (p == info->duration.data || p == last || *p++ != ' ') {
+        return;
+    }
+
+    len = last - p;
+
+    if (len && (p[len - 1] == 's' || p[len - 1] == 'S')) {
+        len--;
+    }
+
+    for (u = NGX_HTTP_CONSENT_DURATION_SECOND;
+         ngx_http_consent_durations[u] != NULL;
+         u++)
+    {
+        if (len == ngx_strlen(ngx_http_consent_durations[u])
+            && ngx_strncasecmp(p, (u_char *) ngx_http_consent_durations[u],
+                               len)
+               == 0)
+        {
+            info->unit = u;
+            info->count = n;
+            return;
+        }
+    }
 }
 
 
@@ -253,6 +331,7 @@ ngx_int_t
 ngx_http_consent_disclose_init(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf)
 {
+    time_t                           age;
     ngx_uint_t                       i;
     ngx_http_consent_cookie_info_t  *info;
 
@@ -289,14 +368,37 @@ ngx_http_consent_disclose_init(ngx_conf_t *cf,
                     "Remembers your choice about cookies, so that the "
                     "banner does not ask again");
 
-        info->duration.data = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN
-                                                    + sizeof(" days") - 1);
+        /* in the largest unit that divides it: "180 days", "2 hours" */
+
+        age = mcf->cookie_max_age;
+
+        if (age % 86400 == 0) {
+            info->unit = NGX_HTTP_CONSENT_DURATION_DAY;
+            info->count = age / 86400;
+
+        } else if (age % 3600 == 0) {
+            info->unit = NGX_HTTP_CONSENT_DURATION_HOUR;
+            info->count = age / 3600;
+
+        } else if (age % 60 == 0) {
+            info->unit = NGX_HTTP_CONSENT_DURATION_MINUTE;
+            info->count = age / 60;
+
+        } else {
+            info->unit = NGX_HTTP_CONSENT_DURATION_SECOND;
+            info->count = age;
+        }
+
+        info->duration.data = ngx_pnalloc(cf->pool, NGX_INT64_LEN
+                                                    + sizeof(" minutes"));
         if (info->duration.data == NULL) {
             return NGX_ERROR;
         }
 
-        info->duration.len = ngx_sprintf(info->duration.data, "%T days",
-                                         mcf->cookie_max_age / 86400)
+        info->duration.len = ngx_sprintf(info->duration.data, "%uL %s%s",
+                                  info->count,
+                                  ngx_http_consent_durations[info->unit],
+                                  info->count == 1 ? "" : "s")
                              - info->duration.data;
 
         info->category = NGX_ERROR;

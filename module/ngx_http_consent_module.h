@@ -130,12 +130,31 @@ typedef struct {
 } ngx_http_consent_rule_t;
 
 
+/*
+ * A cookie's duration as the page says it, in the reader's language: a
+ * number of units ("durations" of the texts, ngx_http_consent_durations),
+ * the browser's session, or the text as the operator wrote it.
+ */
+typedef enum {
+    NGX_HTTP_CONSENT_DURATION_TEXT = 0,
+    NGX_HTTP_CONSENT_DURATION_SESSION,
+    NGX_HTTP_CONSENT_DURATION_SECOND,
+    NGX_HTTP_CONSENT_DURATION_MINUTE,
+    NGX_HTTP_CONSENT_DURATION_HOUR,
+    NGX_HTTP_CONSENT_DURATION_DAY,
+    NGX_HTTP_CONSENT_DURATION_MONTH,
+    NGX_HTTP_CONSENT_DURATION_YEAR
+} ngx_http_consent_duration_e;
+
+
 /* consent_cookie_info: what the preferences page tells of a cookie */
 typedef struct {
     ngx_str_t                   name;        /* a name or pattern, as in
                                                 consent_strip_cookie */
     ngx_str_t                   purpose;
-    ngx_str_t                   duration;
+    ngx_str_t                   duration;    /* as written, or in English */
+    ngx_http_consent_duration_e  unit;       /* of duration, as read */
+    uint64_t                    count;       /* of units */
     ngx_str_t                   controller;  /* empty: the site itself */
     ngx_str_t                   policy;      /* the controller's policy URL */
     ngx_int_t                   category;    /* category=, or NGX_ERROR */
@@ -337,6 +356,8 @@ ngx_int_t ngx_http_consent_texts_init(ngx_conf_t *cf);
 ngx_http_consent_texts_t *ngx_http_consent_texts_pick(ngx_http_request_t *r);
 void ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
     size_t len);
+
+extern const char  *ngx_http_consent_durations[];
 
 /* ngx_http_consent_render.c: banner and preferences page */
 ngx_int_t ngx_http_consent_render_init_conf(ngx_conf_t *cf);

@@ -17,6 +17,7 @@
 #include "ngx_http_consent_module.h"
 #include "ngx_http_consent_log.h"
 #include "ngx_http_consent_form.h"
+#include "ngx_http_consent_plural.h"
 #include "ngx_http_consent_ui_data.h"
 
 
@@ -61,8 +62,8 @@ static void ngx_http_consent_render_disclosures(
     size_t len);
 static void ngx_http_consent_render_provider(ngx_http_consent_render_t *rd,
     ngx_http_consent_cookie_info_t *info);
-static void ngx_http_consent_render_days(ngx_http_consent_render_t *rd,
-    time_t days);
+static void ngx_http_consent_render_duration(ngx_http_consent_render_t *rd,
+    ngx_http_consent_cookie_info_t *info);
 static void ngx_http_consent_render_text(ngx_http_consent_render_t *rd,
     const char *key);
 static void ngx_http_consent_render_cat_text(ngx_http_consent_render_t *rd,
@@ -786,7 +787,7 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
         if (info != NULL && info->builtin) {
             ngx_http_consent_render_text(rd, "cookie_consent_purpose");
             ngx_http_consent_render_lit(rd, "</td><td>");
-            ngx_http_consent_render_days(rd, rd->mcf->cookie_max_age / 86400);
+            ngx_http_consent_render_duration(rd, info);
             ngx_http_consent_render_lit(rd, "</td><td>");
             ngx_http_consent_render_text(rd, "cookie_first_party");
 
@@ -794,8 +795,7 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
             ngx_http_consent_render_escaped(rd, info->purpose.data,
                                             info->purpose.len);
             ngx_http_consent_render_lit(rd, "</td><td>");
-            ngx_http_consent_render_escaped(rd, info->duration.data,
-                                            info->duration.len);
+            ngx_http_consent_render_duration(rd, info);
             ngx_http_consent_render_lit(rd, "</td><td>");
             ngx_http_consent_render_provider(rd, info);
 
@@ -810,28 +810,45 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
 }
 
 
-/* "{days} days" in the reader's language */
+/*
+ * "13 months" in the reader's language: the form of the count's plural
+ * category, or "other"; a duration the module did not read, as written
+ */
 
 static void
-ngx_http_consent_render_days(ngx_http_consent_render_t *rd, time_t days)
+ngx_http_consent_render_duration(ngx_http_consent_render_t *rd,
+    ngx_http_consent_cookie_info_t *info)
 {
-    u_char       *p, *m, num[NGX_TIME_T_LEN];
-    size_t        len;
-    json_t       *v;
-    const char   *text;
+    u_char      *p, *m, num[NGX_INT64_LEN];
+    size_t       len;
+    json_t      *v;
+    const char  *form;
 
-    v = json_object_get(rd->texts->json, "cookie_consent_duration");
+    v = NULL;
 
-    if (!json_is_string(v)) {
+    if (info->unit != NGX_HTTP_CONSENT_DURATION_TEXT) {
+        v = json_object_get(json_object_get(rd->texts->json, "durations"),
+                            ngx_http_consent_durations[info->unit]);
+    }
+
+    if (v == NULL) {
+        ngx_http_consent_render_escaped(rd, info->duration.data,
+                                        info->duration.len);
         return;
     }
 
-    text = json_string_value(v);
-    len = json_string_length(v);
-    p = (u_char *) text;
+    if (json_is_object(v)) {
+        form = ngx_http_consent_plural(rd->texts->lang.data,
+                                       rd->texts->lang.len, info->count);
 
-    m = ngx_strlcasestrn(p, p + len, (u_char *) "{days}",
-                         sizeof("{days}") - 2);
+        v = json_object_get(v, form) ? json_object_get(v, form)
+                                     : json_object_get(v, "other");
+    }
+
+    p = (u_char *) json_string_value(v);
+    len = json_string_length(v);
+
+    m = ngx_strlcasestrn(p, p + len, (u_char *) "{n}", sizeof("{n}") - 2);
 
     if (m == NULL) {
         ngx_http_consent_render_escaped(rd, p, len);
@@ -839,8 +856,9 @@ ngx_http_consent_render_days(ngx_http_consent_render_t *rd, time_t days)
     }
 
     ngx_http_consent_render_escaped(rd, p, m - p);
-    ngx_http_consent_render_put(rd, num, ngx_sprintf(num, "%T", days) - num);
-    m += sizeof("{days}") - 1;
+    ngx_http_consent_render_put(rd, num,
+                                ngx_sprintf(num, "%uL", info->count) - num);
+    m += sizeof("{n}") - 1;
     ngx_http_consent_render_escaped(rd, m, p + len - m);
 }
 

@@ -32,6 +32,8 @@ static const char *ngx_http_consent_texts_check(json_t *json,
     const char **key);
 static const char *ngx_http_consent_texts_builtin_check(json_t *json,
     const char **key);
+static const char *ngx_http_consent_texts_durations(json_t *json,
+    const char **key);
 static ngx_int_t ngx_http_consent_texts_fill(ngx_conf_t *cf, ngx_str_t *lang,
     json_t *json);
 static ngx_int_t ngx_http_consent_texts_add(ngx_conf_t *cf,
@@ -88,7 +90,25 @@ static const char  *ngx_http_consent_texts_filled[] = {
     "cookie_provider",
     "cookie_first_party",
     "cookie_consent_purpose",
-    "cookie_consent_duration",
+    NULL
+};
+
+
+/*
+ * "durations": how the preferences page says how long a cookie lasts, by
+ * ngx_http_consent_duration_e; each a string, or its forms by CLDR plural
+ * category (ngx_http_consent_plural.c), "other" among them. An operator's
+ * file may leave the whole object out, not a part of it.
+ */
+const char  *ngx_http_consent_durations[] = {
+    NULL,                              /* NGX_HTTP_CONSENT_DURATION_TEXT */
+    "session",
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "month",
+    "year",
     NULL
 };
 
@@ -567,7 +587,7 @@ ngx_http_consent_texts_fill(ngx_conf_t *cf, ngx_str_t *lang, json_t *json)
         }
     }
 
-    if (*k == NULL) {
+    if (*k == NULL && json_object_get(json, "durations") != NULL) {
         return NGX_OK;
     }
 
@@ -602,6 +622,15 @@ ngx_http_consent_texts_fill(ngx_conf_t *cf, ngx_str_t *lang, json_t *json)
             json_decref(builtin);
             return NGX_ERROR;
         }
+    }
+
+    if (json_object_get(json, "durations") == NULL
+        && json_object_set(json, "durations",
+                           json_object_get(builtin, "durations"))
+           != 0)
+    {
+        json_decref(builtin);
+        return NGX_ERROR;
     }
 
     json_decref(builtin);
@@ -766,7 +795,7 @@ static const char *
 ngx_http_consent_texts_check(json_t *json, const char **key)
 {
     json_t       *v, *cats, *cat, *s;
-    const char  **k, *name;
+    const char  **k, *name, *err;
 
     static const char  *cat_keys[] = { "title", "description", NULL };
 
@@ -796,6 +825,20 @@ ngx_http_consent_texts_check(json_t *json, const char **key)
         if (v != NULL && (!json_is_string(v) || json_string_length(v) == 0))
         {
             return "must be a non-empty string";
+        }
+    }
+
+    *key = "cookie_consent_duration";
+
+    if (json_object_get(json, *key) != NULL) {
+        return "is no longer read: say the consent cookie's duration in "
+               "\"durations\", with a form for each plural";
+    }
+
+    if (json_object_get(json, "durations") != NULL) {
+        err = ngx_http_consent_texts_durations(json, key);
+        if (err != NULL) {
+            return err;
         }
     }
 
@@ -865,6 +908,75 @@ ngx_http_consent_texts_builtin_check(json_t *json, const char **key)
 
         if (json_object_get(json, *k) == NULL) {
             return "is missing";
+        }
+    }
+
+    *key = "durations";
+
+    if (json_object_get(json, *key) == NULL) {
+        return "is missing";
+    }
+
+    return NULL;
+}
+
+
+/* every duration, a string or plural forms with "other" */
+
+static const char *
+ngx_http_consent_texts_durations(json_t *json, const char **key)
+{
+    json_t       *d, *v, *form;
+    const char  **k, **c, *name;
+
+    static const char  *categories[] = {
+        "zero", "one", "two", "few", "many", "other", NULL
+    };
+
+    static u_char  dotted[sizeof("durations.") + 16];
+
+    *key = "durations";
+    d = json_object_get(json, "durations");
+
+    if (!json_is_object(d)) {
+        return "must be an object: \"session\", \"second\", \"minute\", "
+               "\"hour\", \"day\", \"month\" and \"year\"";
+    }
+
+    for (k = &ngx_http_consent_durations[1]; *k != NULL; k++) {
+        *key = (const char *) dotted;
+        (void) ngx_sprintf(dotted, "durations.%s%Z", *k);
+
+        v = json_object_get(d, *k);
+
+        if (v == NULL) {
+            return "is missing";
+        }
+
+        if (json_is_string(v) && json_string_length(v) != 0) {
+            continue;
+        }
+
+        if (!json_is_object(v) || !json_is_string(json_object_get(v, "other")))
+        {
+            return "must be a non-empty string, or an object of plural "
+                   "forms (\"one\", \"few\", ...) with \"other\"";
+        }
+
+        json_object_foreach(v, name, form) {
+            for (c = categories; *c != NULL; c++) {
+                if (ngx_strcmp(name, *c) == 0) {
+                    break;
+                }
+            }
+
+            if (*c == NULL || !json_is_string(form)
+                || json_string_length(form) == 0)
+            {
+                return "has a form that is not \"zero\", \"one\", "
+                       "\"two\", \"few\", \"many\" or \"other\" with a "
+                       "non-empty string";
+            }
         }
     }
 

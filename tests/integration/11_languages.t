@@ -73,6 +73,7 @@ sub placeholders {
     return join ' ', sort $_[0] =~ /\{[a-z_]+\}/g;
 }
 
+
 my %have = map { m{/([^/]+)\.json$} ? ($1 => 1) : () }
            glob("$root/ui/texts/*.json");
 
@@ -96,13 +97,85 @@ for my $lang (sort keys %have) {
 
 my $en = $texts{en} or die('en.json does not load');
 
+# "durations": the CLDR plural categories each language has for whole
+# numbers (plurals.xml; the "many" of millions in fr, es, it, pt and ca
+# left out), "other" in every language as the module's fallback; a
+# string alone where the word never changes
+my %plurals = (
+    (map { $_ => [qw(one other)] }
+     qw(bg ca da de el en es et eu fi fr gl hu is it nb nl pt sv tr)),
+    (map { $_ => [qw(other)] } qw(ja ko zh)),
+    (map { $_ => [qw(one few other)] } qw(cs sk hr lt ro)),
+    (map { $_ => [qw(one few many other)] } qw(pl uk)),
+    sl => [qw(one two few other)],
+    lv => [qw(zero one other)],
+    mt => [qw(one two few many other)],
+    ga => [qw(one two few many other)],
+    ar => [qw(zero one two few many other)],
+    he => [qw(one two other)],
+);
+
+# a form may be as in English where the word is: "minute" in French,
+# Croatian, Romanian and Slovenian
+my %same_duration = map { $_ => qr/^durations\.minute\./ } qw(fr hr ro sl);
+
+sub duration_problems {
+    my ($lang, $t) = @_;
+    my @p;
+    my @units = sort map { /^durations\.([a-z]+)/ ? $1 : () } keys %$en;
+    my %units = map { $_ => 1 } @units;
+    my $cats = $plurals{$lang} or return ("no plural categories known for $lang");
+
+    for my $u (sort keys %units) {
+        my $k = "durations.$u";
+        my @forms = sort grep { index($_, "$k.") == 0 } keys %$t;
+
+        if (defined $t->{$k}) {
+            push @p, "$k is empty" if $t->{$k} !~ /\S/;
+            push @p, "$k lacks {n}"
+                if $u ne 'session' && placeholders($t->{$k}) ne '{n}';
+            next;
+        }
+
+        if ($u eq 'session' || !@forms) {
+            push @p, "$k is missing";
+            next;
+        }
+
+        my @want = map { "$k.$_" } @$cats;
+        push @p, "$k has the forms " . join(' ', map { s/.*\.//r } @forms)
+                 . ", $lang has " . join(' ', @$cats)
+            if join(' ', @forms) ne join(' ', sort @want);
+
+        for my $f (@forms) {
+            push @p, "$f is empty" if $t->{$f} !~ /\S/;
+            push @p, "$f has placeholders \"" . placeholders($t->{$f})
+                     . '", only {n} may be there'
+                if placeholders($t->{$f}) !~ /^(\{n\})?$/;
+            push @p, "$f lacks {n}"
+                if $f =~ /\.other$/ && placeholders($t->{$f}) ne '{n}';
+            push @p, "$f is in English: \"$t->{$f}\""
+                if $lang ne 'en' && grep({ $t->{$f} eq $en->{$_} }
+                                         grep { /^\Q$k\E/ } keys %$en)
+                   && !($same_duration{$lang} && $f =~ $same_duration{$lang});
+        }
+    }
+
+    for my $k (sort grep { /^durations\./ } keys %$t) {
+        my ($u) = $k =~ /^durations\.([a-z]+)/;
+        push @p, "$k is not a duration of en.json" unless $units{$u};
+    }
+
+    return @p;
+}
+
 # the checks below can fail: a file with English in it, a missing key, a
 # lost placeholder, must each be caught
 sub problems {
     my ($lang, $t) = @_;
-    my @p;
+    my @p = duration_problems($lang, $t);
 
-    for my $k (sort keys %$en) {
+    for my $k (sort grep { !/^durations\./ } keys %$en) {
         if (!defined $t->{$k}) {
             push @p, "$k is missing";
             next;
@@ -119,7 +192,7 @@ sub problems {
             if $t->{$k} =~ /[<>&]|(?<=\w)'(?=\w)/;
     }
 
-    for my $k (sort keys %$t) {
+    for my $k (sort grep { !/^durations\./ } keys %$t) {
         push @p, "$k is not a key of en.json" unless exists $en->{$k};
     }
 
@@ -166,6 +239,18 @@ sub problems {
        'the check finds a missing key');
     is(scalar(grep { /^banner_body contains the English/ } @p), 1,
        'the check finds an English sentence inside a translation');
+
+    %bad = %{ $texts{pl} };
+    delete $bad{'durations.day.many'};
+    $bad{'durations.year.other'} = 'lat';
+    $bad{'durations.hour.few'} = $en->{'durations.hour.other'};
+    @p = problems('pl', \%bad);
+    is(scalar(grep { /^durations\.day has the forms few one other, pl has one few many other/ } @p), 1,
+       'the check finds a plural form missing');
+    is(scalar(grep { /^durations\.year\.other lacks \{n\}/ } @p), 1,
+       'the check finds a form without its number');
+    is(scalar(grep { /^durations\.hour\.few is in English/ } @p), 1,
+       'the check finds a duration left in English');
 }
 
 for my $lang (sort keys %texts) {

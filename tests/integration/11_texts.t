@@ -66,6 +66,39 @@ texts_dir('missing', 'de.json' => $missing);
 fails_with($base . "consent_texts missing;\n" . $server,
            qr{texts file ".*/missing/de\.json": "reject_all" is missing: the built-in ui/texts/en\.json shows every key}, 'missing key');
 
+# durations: the key of before, a unit missing, a form that is no plural
+# category, a form that is not a string
+(my $old = $en) =~ s/\n    "durations": \{/\n    "cookie_consent_duration": "{days} days",$&/;
+texts_dir('oldkey', 'de.json' => $old);
+fails_with($base . "consent_texts oldkey;\n" . $server,
+           qr{"cookie_consent_duration" is no longer read: say the consent cookie's duration in "durations", with a form for each plural}, 'the key of before');
+
+(my $noday = $en) =~ s/\n        "day": [^\n]*//;
+texts_dir('noday', 'de.json' => $noday);
+fails_with($base . "consent_texts noday;\n" . $server,
+           qr{"durations\.day" is missing}, 'a duration missing');
+
+(my $several = $en) =~ s/("day": \{ )"one"/$1"several"/;
+texts_dir('several', 'de.json' => $several);
+fails_with($base . "consent_texts several;\n" . $server,
+           qr{"durations\.day" has a form that is not "zero", "one", "two", "few", "many" or "other"}, 'a form of no plural');
+
+(my $noother = $en) =~ s/("day": \{ "one": "[^"]*"), "other": "[^"]*"/$1/;
+texts_dir('noother', 'de.json' => $noother);
+fails_with($base . "consent_texts noother;\n" . $server,
+           qr{"durations\.day" must be a non-empty string, or an object of plural forms .* with "other"}, 'no "other"');
+
+(my $notobj = $en) =~ s/"durations": \{/"durations": ["x"], "unused": {/;
+texts_dir('durarray', 'de.json' => $notobj);
+fails_with($base . "consent_texts durarray;\n" . $server,
+           qr{"durations" must be an object}, 'durations not an object');
+
+# an operator's file without durations takes its language's built-in ones
+(my $nodur = $en) =~ s/\n    "durations": \{.*?\n    \},//s;
+texts_dir('nodur', 'pl.json' => $nodur);
+($rc, $out) = $t->test_config($base . "consent_texts nodur;\n" . $server);
+is($rc, 0, 'a texts file without durations passes') or diag($out);
+
 # an empty string, a category without description, no "*"
 (my $empty = $en) =~ s/"Accept all"/""/;
 texts_dir('empty', 'de.json' => $empty);

@@ -212,8 +212,10 @@ like($r->{body}, qr{<code>consent</code></th><td>Mémorise votre choix sur les c
 $t2->post_form('/consent/', 'action=reject_all&source=banner');
 @policy = grep { /"type":"policy"/ }
           split /\n/, $t2->read_file('logs/consent.log');
-is(scalar @policy, 1, 'a small policy: one record');
-my $rec = JSON::PP->new->decode($policy[0] // '{}');
+is(scalar @policy, 2, 'the policy: the texts of en and fr fill a record, '
+   . 'the cookies are in the next') or diag(join "\n", @policy);
+my $rec = JSON::PP->new->decode($policy[-1] // '{}');
+is_deeply($rec->{texts}, {}, 'which has no texts');
 is_deeply([map { [$_->{name}, map { $_->{name} } @{ $_->{cookies} }] }
            @{ $rec->{categories} }],
           [['necessary', 'consent'], ['analytics', '_ga']],
@@ -224,6 +226,86 @@ is_deeply($rec->{categories}[0]{cookies}[0],
                        . 'banner does not ask again',
             duration => '30 days', controller => '', policy => '' },
           'the consent cookie as the module describes it, in English');
+
+# --- durations in the reader's language -----------------------------------
+# a number and a unit, or the session, as the catalogue writes them, in
+# each language's plural (CLDR); any other text as written; the consent
+# cookie's max_age in its largest unit, in the policy record in English
+
+my $t3 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_languages en fr pl ar;
+    consent_cookie max_age=1d;
+    consent_cookie_info _a purpose=A "duration=13 Months" category=analytics;
+    consent_cookie_info _b purpose=B "duration=22 days" category=analytics;
+    consent_cookie_info _c purpose=C "duration=5 years" category=analytics;
+    consent_cookie_info _d purpose=D duration=Session category=analytics;
+    consent_cookie_info _e purpose=E "duration=End of session (browser)"
+                        category=analytics;
+    consent_cookie_info _f purpose=F duration=Unknown category=analytics;
+    consent_cookie_info _g purpose=G "duration=2 years after last activity"
+                        category=analytics;
+    consent_cookie_info _h purpose=H "duration=1 second" category=analytics;
+    consent_log %%PREFIX%%/logs/consent.log;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+$t3->run;
+
+sub durations {
+    my ($lang) = @_;
+    my $body = $t3->get('/consent/', 'Accept-Language' => $lang)->{body};
+    my %d = $body =~ m{<tr><th scope="row"><code>([^<]+)</code></th><td>[^<]*</td><td>([^<]*)</td>}g;
+    return \%d;
+}
+
+my $session = 'Until the browser is closed';
+is_deeply(durations('en'),
+          { consent => '1 day', _a => '13 months', _b => '22 days',
+            _c => '5 years', _d => $session, _e => $session,
+            _f => 'Unknown', _g => '2 years after last activity',
+            _h => '1 second' },
+          'English: one and other; the texts it cannot read as written');
+
+$session = "Jusqu\x{e2}\x{80}\x{99}\x{c3}\x{a0} la fermeture du navigateur";
+is_deeply(durations('fr'),
+          { consent => '1 jour', _a => '13 mois', _b => '22 jours',
+            _c => '5 ans', _d => $session, _e => $session,
+            _f => 'Unknown', _g => '2 years after last activity',
+            _h => '1 seconde' },
+          'French');
+
+my $pl = durations('pl');
+is_deeply([@$pl{qw(consent _a _b _c _h)}],
+          ["1 dzie\x{c5}\x{84}", "13 miesi\x{c4}\x{99}cy", '22 dni', '5 lat',
+           '1 sekunda'],
+          'Polish: one, many (13, 5) and few (22)');
+
+my $ar = durations('ar');
+is_deeply([@$ar{qw(consent _b _c)}],
+          ["\x{d9}\x{8a}\x{d9}\x{88}\x{d9}\x{85} \x{d9}\x{88}\x{d8}\x{a7}\x{d8}\x{ad}\x{d8}\x{af}",
+           "22 \x{d9}\x{8a}\x{d9}\x{88}\x{d9}\x{85}\x{d9}\x{8b}\x{d8}\x{a7}",
+           "5 \x{d8}\x{b3}\x{d9}\x{86}\x{d9}\x{88}\x{d8}\x{a7}\x{d8}\x{aa}"],
+          'Arabic: one without its number, many (22), few (5)');
+
+$t3->post_form('/consent/', 'action=reject_all&source=banner');
+my ($cookies) = grep { $_->{categories}[0]{cookies} }
+                map { JSON::PP->new->decode($_) } grep { /"type":"policy"/ }
+                split /\n/, $t3->read_file('logs/consent.log');
+is_deeply([map { [$_->{name}, $_->{duration}] }
+           @{ $cookies->{categories}[0]{cookies} }],
+          [['consent', '1 day']],
+          'the policy record: the consent cookie\'s max_age in English, '
+          . 'singular');
+is($cookies->{categories}[1]{cookies}[0]{duration}, '13 Months',
+   'and the operator\'s duration as written');
+$t3->stop;
 
 # --- nginx -t ----------------------------------------------------------
 
