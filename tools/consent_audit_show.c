@@ -10,6 +10,11 @@
  * text_hash of each language (the latest wins); a consent record names the
  * text_hash it was shown, which finds them. The hash is recomputed from
  * the texts, so a policy record whose texts do not match says so.
+ *
+ * One configuration's policy is a run of consecutive policy records: the
+ * texts in the first ones, the categories' cookies in the last ones. The
+ * cookies of the run a consent's texts are in are the table the reader's
+ * preferences page showed (consent_cookie_info), shown after the texts.
  */
 
 
@@ -21,7 +26,10 @@
 
 typedef struct {
     const char  *id;
-    json_t      *texts;      /* text_hash -> {lang, texts, seq, where} */
+    json_t      *texts;      /* text_hash -> {lang, texts, seq, where,
+                                cookies} */
+    json_t      *cookies;    /* of the current run of policy records:
+                                category -> [cookie] */
     size_t       found;
 } consent_audit_show_ctx_t;
 
@@ -30,6 +38,7 @@ static int consent_audit_show_record(void *data, const char *file,
     size_t line, json_t *record);
 static void consent_audit_show_policy(consent_audit_show_ctx_t *ctx,
     const char *file, size_t line, json_t *record);
+static void consent_audit_show_cookies(json_t *cookies);
 
 
 int
@@ -45,6 +54,7 @@ consent_audit_show(int argc, char **argv)
 
     ctx.id = argv[0];
     ctx.found = 0;
+    ctx.cookies = NULL;
     ctx.texts = json_object();
 
     if (ctx.texts == NULL) {
@@ -55,6 +65,7 @@ consent_audit_show(int argc, char **argv)
                             &ctx);
 
     json_decref(ctx.texts);
+    json_decref(ctx.cookies);
 
     if (rc != CONSENT_AUDIT_OK) {
         return rc;
@@ -93,6 +104,11 @@ consent_audit_show_record(void *data, const char *file, size_t line,
         return 0;
     }
 
+    /* the run of policy records is over */
+
+    json_decref(ctx->cookies);
+    ctx->cookies = NULL;
+
     id = json_string_value(json_object_get(record, "id"));
 
     if (strcmp(type, "consent") != 0 || id == NULL
@@ -128,10 +144,54 @@ consent_audit_show_record(void *data, const char *file, size_t line,
 
     s = json_dumps(json_object_get(shown, "texts"),
                    JSON_INDENT(2)|JSON_SORT_KEYS);
-    printf("%s\n\n", s ? s : "");
+    printf("%s\n", s ? s : "");
     free(s);
 
+    consent_audit_show_cookies(json_object_get(shown, "cookies"));
+
     return 0;
+}
+
+
+/* the table of each category's cookies, as the preferences page had it */
+
+static void
+consent_audit_show_cookies(json_t *cookies)
+{
+    size_t       i;
+    json_t      *list, *c;
+    const char  *category;
+
+    if (json_object_size(cookies) == 0) {
+        printf("-- cookies listed: none in this policy (a log written "
+               "before consent_cookie_info lists none)\n\n");
+        return;
+    }
+
+    printf("-- cookies listed, by category (name; purpose; duration; set "
+           "and read by):\n");
+
+    json_object_foreach(cookies, category, list) {
+        printf("%s:\n", category);
+
+        json_array_foreach(list, i, c) {
+            printf("  %s; %s; %s; %s%s%s%s\n",
+                   json_string_value(json_object_get(c, "name")),
+                   json_string_value(json_object_get(c, "purpose")),
+                   json_string_value(json_object_get(c, "duration")),
+                   json_string_length(json_object_get(c, "controller"))
+                   ? json_string_value(json_object_get(c, "controller"))
+                   : "the site",
+                   json_string_length(json_object_get(c, "policy"))
+                   ? " (" : "",
+                   json_string_length(json_object_get(c, "policy"))
+                   ? json_string_value(json_object_get(c, "policy")) : "",
+                   json_string_length(json_object_get(c, "policy"))
+                   ? ")" : "");
+        }
+    }
+
+    printf("\n");
 }
 
 
@@ -140,10 +200,42 @@ consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
     size_t line, json_t *record)
 {
     char           where[4200];
-    json_t        *texts, *hashes, *t, *h;
-    const char    *lang;
+    size_t         i;
+    json_t        *texts, *hashes, *t, *h, *c, *list, *all;
+    const char    *lang, *name;
     unsigned char  md[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
     char           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
+
+    /* a run of policy records shares one table of cookies */
+
+    if (ctx->cookies == NULL) {
+        ctx->cookies = json_object();
+        if (ctx->cookies == NULL) {
+            return;
+        }
+    }
+
+    json_array_foreach(json_object_get(record, "categories"), i, c) {
+        name = json_string_value(json_object_get(c, "name"));
+        list = json_object_get(c, "cookies");
+
+        if (name == NULL || !json_is_array(list)) {
+            continue;
+        }
+
+        all = json_object_get(ctx->cookies, name);
+
+        if (all == NULL) {
+            all = json_array();
+            if (all == NULL || json_object_set_new(ctx->cookies, name, all)
+                               != 0)
+            {
+                continue;
+            }
+        }
+
+        (void) json_array_extend(all, list);
+    }
 
     texts = json_object_get(record, "texts");
     hashes = json_object_get(record, "text_hash");
@@ -168,13 +260,14 @@ consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
         }
 
         json_object_set_new(ctx->texts, json_string_value(h),
-            json_pack("{s:s, s:O, s:I, s:s, s:b}",
+            json_pack("{s:s, s:O, s:I, s:s, s:b, s:O}",
                       "lang", lang, "texts", t,
                       "seq", json_object_get(record, "seq")
                              ? json_integer_value(
                                    json_object_get(record, "seq"))
                              : 0,
                       "where", where,
-                      "match", strcmp(hex, json_string_value(h)) == 0));
+                      "match", strcmp(hex, json_string_value(h)) == 0,
+                      "cookies", ctx->cookies));
     }
 }

@@ -161,6 +161,20 @@ sleep 1;                     # a checkpoint after the record
 my $out = `$audit verify $p/logs/consent.log --pubkey $p/keys/log.pub.pem`;
 is($? >> 8, 0, 'consent-audit verifies the log') or diag($out);
 
+# consent-audit show: the reader's record, the texts, then the table of
+# cookies their page had, gathered from the run of policy records
+my ($id) = $t->read_file('logs/consent.log') =~ /"id":"([0-9a-f]{32})"/;
+$out = `$audit show $id $p/logs/consent.log`;
+is($? >> 8, 0, 'consent-audit show');
+like($out, qr/^-- cookies listed, by category .*\nnecessary:\n  consent; Remembers your choice; 6 months; the site\n  session; Keeps you signed in; until the browser closes; the site\nanalytics:\n/m,
+     'shows the cookies listed under each category, the site\'s own first');
+like($out, qr{^  _ga; ID used to identify users; 2 years; Google \(https://business\.safety\.google/privacy/\)$}m,
+     'a catalogue cookie, with its controller\'s policy');
+like($out, qr{^  \Q$cat{marketing}[-1]{name}\E; }m,
+     'down to the last cookie of the last policy record');
+my $listed = () = $out =~ /^  \S+; /mg;
+is($listed, scalar(map { @$_ } values %cat), 'every cookie of the records once');
+
 # --- a small policy: its cookies in the texts' record ---------------------
 # and an operator's texts file written before the keys of the table
 
