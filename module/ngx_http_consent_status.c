@@ -7,7 +7,8 @@
 /*
  * consent_status: numbers for the operator, in the spirit of stub_status.
  * Every consent the endpoint records is counted in a shared memory zone, by
- * action and, for each category, granted or refused; a location with
+ * action and, for each category, granted or refused, each under the
+ * regime (consent_regime) the choice was made in; a location with
  * "consent_status;" prints the counters in the Prometheus text exposition
  * format (version 0.0.4).
  *
@@ -29,19 +30,23 @@
 #define NGX_HTTP_CONSENT_STATUS_NONE       ((ngx_uint_t) -1)
 
 
-/* one category's counts, under its name */
+#define NGX_HTTP_CONSENT_STATUS_REGIMES  2   /* opt-in, opt-out */
+
+
+/* one category's counts, under its name, by regime */
 typedef struct {
     u_char                      name[NGX_HTTP_CONSENT_NAME_MAX];
     size_t                      len;
-    ngx_atomic_t                granted;
-    ngx_atomic_t                refused;
+    ngx_atomic_t                granted[NGX_HTTP_CONSENT_STATUS_REGIMES];
+    ngx_atomic_t                refused[NGX_HTTP_CONSENT_STATUS_REGIMES];
 } ngx_http_consent_status_category_t;
 
 
 /* the shared part */
 typedef struct {
     time_t                      start;
-    ngx_atomic_t                actions[NGX_HTTP_CONSENT_WITHDRAW + 1];
+    ngx_atomic_t                actions[NGX_HTTP_CONSENT_STATUS_REGIMES]
+                                       [NGX_HTTP_CONSENT_WITHDRAW + 1];
     ngx_uint_t                  ncategories;
     ngx_http_consent_status_category_t
                                 categories[NGX_HTTP_CONSENT_MAX_CATEGORIES];
@@ -65,14 +70,18 @@ static ngx_int_t ngx_http_consent_status_handler(ngx_http_request_t *r);
 
 static ngx_str_t  ngx_http_consent_status_zone = ngx_string("consent_status");
 
+static const char  *ngx_http_consent_status_regimes[] = {
+    "opt-in", "opt-out"                /* NGX_HTTP_CONSENT_REGIME_* */
+};
+
 static ngx_str_t  ngx_http_consent_status_choices = ngx_string(
     "# HELP nginx_consent_choices_total Consents recorded since nginx "
-    "started, by action.\n"
+    "started, by action and regime.\n"
     "# TYPE nginx_consent_choices_total counter\n");
 
 static ngx_str_t  ngx_http_consent_status_categories = ngx_string(
     "# HELP nginx_consent_category_choices_total Consents recorded since "
-    "nginx started, by category and answer.\n"
+    "nginx started, by category, answer and regime.\n"
     "# TYPE nginx_consent_category_choices_total counter\n");
 
 static ngx_str_t  ngx_http_consent_status_start = ngx_string(
@@ -213,7 +222,7 @@ void
 ngx_http_consent_status_count(ngx_http_consent_main_conf_t *mcf,
     ngx_http_consent_choice_t *choice)
 {
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, g;
     ngx_http_consent_status_t           *status;
     ngx_http_consent_status_category_t  *sc;
 
@@ -223,7 +232,9 @@ ngx_http_consent_status_count(ngx_http_consent_main_conf_t *mcf,
         return;
     }
 
-    (void) ngx_atomic_fetch_add(&status->sh->actions[choice->action], 1);
+    g = (choice->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT);
+
+    (void) ngx_atomic_fetch_add(&status->sh->actions[g][choice->action], 1);
 
     for (i = 0; i < mcf->categories->nelts; i++) {
         if (status->slot[i] == NGX_HTTP_CONSENT_STATUS_NONE) {
@@ -233,10 +244,10 @@ ngx_http_consent_status_count(ngx_http_consent_main_conf_t *mcf,
         sc = &status->sh->categories[status->slot[i]];
 
         if (choice->granted & ((uint64_t) 1 << i)) {
-            (void) ngx_atomic_fetch_add(&sc->granted, 1);
+            (void) ngx_atomic_fetch_add(&sc->granted[g], 1);
 
         } else {
-            (void) ngx_atomic_fetch_add(&sc->refused, 1);
+            (void) ngx_atomic_fetch_add(&sc->refused[g], 1);
         }
     }
 }
@@ -249,7 +260,8 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
     size_t                               len;
     ngx_int_t                            rc;
     ngx_buf_t                           *b;
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, g;
+    const char                          *regime;
     ngx_http_consent_status_t           *status;
     ngx_http_consent_category_t         *c;
     ngx_http_consent_main_conf_t        *mcf;
@@ -272,12 +284,13 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
     len = ngx_http_consent_status_choices.len
           + ngx_http_consent_status_categories.len
           + ngx_http_consent_status_start.len + NGX_TIME_T_LEN + 1
-          + (NGX_HTTP_CONSENT_WITHDRAW + 1)
-            * (sizeof("nginx_consent_choices_total{action=\"reject_all\"} \n")
+          + NGX_HTTP_CONSENT_STATUS_REGIMES * (NGX_HTTP_CONSENT_WITHDRAW + 1)
+            * (sizeof("nginx_consent_choices_total{action=\"reject_all\","
+                      "regime=\"opt-out\"} \n")
                - 1 + NGX_ATOMIC_T_LEN)
-          + mcf->categories->nelts * 2
+          + NGX_HTTP_CONSENT_STATUS_REGIMES * mcf->categories->nelts * 2
             * (sizeof("nginx_consent_category_choices_total{category=\"\","
-                      "answer=\"granted\"} \n") - 1
+                      "answer=\"granted\",regime=\"opt-out\"} \n") - 1
                + NGX_HTTP_CONSENT_NAME_MAX + NGX_ATOMIC_T_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -288,10 +301,14 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
     p = ngx_cpymem(b->last, ngx_http_consent_status_choices.data,
                    ngx_http_consent_status_choices.len);
 
-    for (i = 0; i <= NGX_HTTP_CONSENT_WITHDRAW; i++) {
-        p = ngx_sprintf(p, "nginx_consent_choices_total{action=\"%s\"} %uA\n",
-                        ngx_http_consent_action_names[i],
-                        status->sh->actions[i]);
+    for (g = 0; g < NGX_HTTP_CONSENT_STATUS_REGIMES; g++) {
+        for (i = 0; i <= NGX_HTTP_CONSENT_WITHDRAW; i++) {
+            p = ngx_sprintf(p, "nginx_consent_choices_total"
+                            "{action=\"%s\",regime=\"%s\"} %uA\n",
+                            ngx_http_consent_action_names[i],
+                            ngx_http_consent_status_regimes[g],
+                            status->sh->actions[g][i]);
+        }
     }
 
     p = ngx_cpymem(p, ngx_http_consent_status_categories.data,
@@ -299,18 +316,25 @@ ngx_http_consent_status_handler(ngx_http_request_t *r)
 
     /* category names are [a-z][a-z0-9_]*: label values need no escaping */
 
-    for (i = 0; i < mcf->categories->nelts; i++) {
-        if (status->slot[i] == NGX_HTTP_CONSENT_STATUS_NONE) {
-            continue;
+    for (g = 0; g < NGX_HTTP_CONSENT_STATUS_REGIMES; g++) {
+        regime = ngx_http_consent_status_regimes[g];
+
+        for (i = 0; i < mcf->categories->nelts; i++) {
+            if (status->slot[i] == NGX_HTTP_CONSENT_STATUS_NONE) {
+                continue;
+            }
+
+            sc = &status->sh->categories[status->slot[i]];
+
+            p = ngx_sprintf(p, "nginx_consent_category_choices_total"
+                            "{category=\"%V\",answer=\"granted\","
+                            "regime=\"%s\"} %uA\n"
+                            "nginx_consent_category_choices_total"
+                            "{category=\"%V\",answer=\"refused\","
+                            "regime=\"%s\"} %uA\n",
+                            &c[i].name, regime, sc->granted[g],
+                            &c[i].name, regime, sc->refused[g]);
         }
-
-        sc = &status->sh->categories[status->slot[i]];
-
-        p = ngx_sprintf(p, "nginx_consent_category_choices_total"
-                        "{category=\"%V\",answer=\"granted\"} %uA\n"
-                        "nginx_consent_category_choices_total"
-                        "{category=\"%V\",answer=\"refused\"} %uA\n",
-                        &c[i].name, sc->granted, &c[i].name, sc->refused);
     }
 
     p = ngx_cpymem(p, ngx_http_consent_status_start.data,

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # consent_status: consents counted in shared memory by every worker, by
-# action and by category, printed in the Prometheus text format, and kept
-# across a reload.
+# action and by category, each under the regime it was made in, printed in
+# the Prometheus text format, and kept across a reload.
 
 use strict;
 use warnings;
@@ -17,11 +17,15 @@ my $categories = <<'END';
     consent_category marketing gpc;
 END
 
-# reuseport: the kernel spreads connections over both workers
+# reuseport: the kernel spreads connections over both workers; a reader
+# who says "X-Regime: us" is under opt-out
 my $servers = <<'END';
+    map $http_x_regime $regime { us opt-out; default opt-in; }
+
     server {
         listen 127.0.0.1:%%PORT%% reuseport;
         consent on;
+        consent_regime $regime;
 
         location /consent/ {
             consent_endpoint;
@@ -56,7 +60,7 @@ sub scrape {
         } elsif ($line =~ /^# TYPE ([a-z_]+) (counter|gauge)$/) {
             $bad = "TYPE before HELP: $line" unless $typed{$1}{help};
             $typed{$1}{type} = $2;
-        } elsif ($line =~ /^([a-z_]+)(\{(?:[a-z]+="[a-z0-9_]*",?)+\})? (\d+)$/) {
+        } elsif ($line =~ /^([a-z_]+)(\{(?:[a-z]+="[a-z0-9_-]*",?)+\})? (\d+)$/) {
             my ($name, $labels, $value) = ($1, $2 // '', $3);
             my $type = $typed{$name}{type} // '';
             $bad = "sample before TYPE: $line" unless $type;
@@ -72,18 +76,25 @@ sub scrape {
     return (\%samples, $r);
 }
 
-sub action { "nginx_consent_choices_total{action=\"$_[0]\"}" }
+sub action {
+    my $regime = $_[1] // 'opt-in';
+    "nginx_consent_choices_total{action=\"$_[0]\",regime=\"$regime\"}";
+}
 sub cat {
-    "nginx_consent_category_choices_total{category=\"$_[0]\",answer=\"$_[1]\"}"
+    my $regime = $_[2] // 'opt-in';
+    "nginx_consent_category_choices_total{category=\"$_[0]\",answer=\"$_[1]\",regime=\"$regime\"}";
 }
 
 my ($s, $r) = scrape('before any consent');
 like(header($r, 'content-type'), qr{^text/plain; version=0\.0\.4},
      'the Prometheus content type');
 is(header($r, 'cache-control'), 'no-store', 'never cached');
-is($s->{action($_)}, 0, "$_: 0") for qw(accept_all reject_all save withdraw);
-is($s->{cat($_, 'granted')}, 0, "$_ granted: 0")
-    for qw(necessary analytics marketing);
+for my $regime (qw(opt-in opt-out)) {
+    is($s->{action($_, $regime)}, 0, "$_, $regime: 0")
+        for qw(accept_all reject_all save withdraw);
+    is($s->{cat($_, 'granted', $regime)}, 0, "$_ granted, $regime: 0")
+        for qw(necessary analytics marketing);
+}
 my $start = $s->{nginx_consent_start_time_seconds};
 ok($start > time - 600 && $start <= time, 'the start time, in seconds');
 
@@ -92,9 +103,9 @@ ok($start > time - 600 && $start <= time, 'the start time, in seconds');
 my %workers;
 
 sub consent {
-    my ($how, $body) = @_;
-    my $r = $how eq 'json' ? $t->post_json('/consent/', $body)
-                           : $t->post_form('/consent/', $body);
+    my ($how, $body, @h) = @_;
+    my $r = $how eq 'json' ? $t->post_json('/consent/', $body, @h)
+                           : $t->post_form('/consent/', $body, @h);
     $workers{header($r, 'x-worker') // 'none'}++;
     return $r->{status};
 }
@@ -129,6 +140,22 @@ is($s->{cat('analytics', 'granted')}, 16, 'analytics granted: 12 + 4');
 is($s->{cat('analytics', 'refused')}, 8, 'analytics refused: 6 + 2');
 is($s->{cat('marketing', 'granted')}, 12, 'marketing granted: 12');
 is($s->{cat('marketing', 'refused')}, 12, 'marketing refused: 6 + 4 + 2');
+is($s->{action($_, 'opt-out')}, 0, "$_ under opt-out: 0")
+    for qw(accept_all reject_all save withdraw);
+
+# readers under opt-out: counted apart, the opt-in counts stay
+consent(form => 'action=reject_all', 'X-Regime' => 'us') for 1 .. 3;
+consent(form => 'action=save&category=marketing', 'X-Regime' => 'us');
+($s) = scrape('after 4 consents under opt-out');
+is($s->{action('reject_all', 'opt-out')}, 3, 'reject_all under opt-out: 3');
+is($s->{action('save', 'opt-out')}, 1, 'save under opt-out: 1');
+is($s->{action('reject_all')}, 6, 'reject_all under opt-in: still 6');
+is($s->{cat('marketing', 'granted', 'opt-out')}, 1,
+   'marketing granted under opt-out: 1');
+is($s->{cat('analytics', 'refused', 'opt-out')}, 4,
+   'analytics refused under opt-out: 4');
+is($s->{cat('marketing', 'granted')}, 12, 'marketing granted under opt-in: '
+   . 'still 12');
 
 # a reload that adds a category and changes the order keeps the counts
 
