@@ -16,6 +16,7 @@
 
 #include "ngx_http_consent_cookie.h"
 #include "ngx_http_consent_form.h"
+#include "ngx_http_consent_slice.h"
 
 
 #define NGX_HTTP_CONSENT_SAMESITE_LAX     0
@@ -74,6 +75,8 @@ typedef struct {
     json_t                     *json;        /* the whole validated object */
     u_char                      hash[32];    /* SHA-256 of its canonical form */
     ngx_str_t                   banner_categories;  /* rendered once */
+    ngx_str_t                   banner;      /* the banner's fixed parts */
+    ngx_array_t                *banner_holes;  /* what goes between them */
 } ngx_http_consent_texts_t;
 
 
@@ -114,6 +117,9 @@ typedef struct {
     ngx_array_t                *languages;   /* consent_languages, or NULL:
                                                 every language with texts */
     ngx_array_t                *texts;       /* ngx_http_consent_texts_t */
+    ngx_http_consent_slice_t   *texts_avail; /* their tags, for
+                                                ngx_http_consent_lang_pick */
+    ngx_uint_t                  texts_fallback; /* consent_language's */
 
     /* consent log (ngx_http_consent_log.c), its own type */
     void                       *log;

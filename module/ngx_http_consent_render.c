@@ -27,6 +27,24 @@
 #define NGX_HTTP_CONSENT_RETURN_MAX    2048
 
 
+/*
+ * What the banner takes from the request, between the parts it takes from
+ * the configuration and the language, which are rendered once at start
+ */
+typedef enum {
+    NGX_HTTP_CONSENT_HOLE_NONCE = 0,   /* the asset's nonce="..." */
+    NGX_HTTP_CONSENT_HOLE_POLICY,      /* the location's policy link */
+    NGX_HTTP_CONSENT_HOLE_RETURN,      /* the return path, HTML-escaped */
+    NGX_HTTP_CONSENT_HOLE_PAGE_RETURN  /* the return path, URI-escaped */
+} ngx_http_consent_hole_e;
+
+
+typedef struct {
+    size_t                             at;      /* in texts->banner */
+    ngx_http_consent_hole_e            hole;
+} ngx_http_consent_hole_t;
+
+
 typedef struct {
     ngx_http_request_t                *r;       /* NULL at configuration */
     ngx_pool_t                        *pool;
@@ -37,17 +55,29 @@ typedef struct {
     ngx_http_consent_main_conf_t      *mcf;
     ngx_http_consent_loc_conf_t       *lcf;
     ngx_str_t                          nonce;
+    ngx_str_t                         *ret;
+    ngx_array_t                       *holes;   /* rendering the fixed
+                                                   parts: where the holes
+                                                   are */
+    size_t                             size;    /* of the output so far */
     ngx_int_t                          rc;
 } ngx_http_consent_render_t;
 
 
+static void ngx_http_consent_render_banner_parts(
+    ngx_http_consent_render_t *rd);
+static ngx_int_t ngx_http_consent_render_banner_init(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_texts_t *t);
+static void ngx_http_consent_render_hole(ngx_http_consent_render_t *rd,
+    ngx_http_consent_hole_e hole);
+static ngx_int_t ngx_http_consent_render_flatten(ngx_http_consent_render_t *rd,
+    ngx_pool_t *pool, ngx_str_t *s);
 static ngx_int_t ngx_http_consent_render_init(ngx_http_request_t *r,
     ngx_http_consent_render_t *rd);
 static ngx_int_t ngx_http_consent_render_choices(
     ngx_http_consent_render_t *rd, ngx_str_t *ret, const char *key,
     ngx_chain_t **out);
-static void ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
-    ngx_str_t *ret);
+static void ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd);
 static ngx_int_t ngx_http_consent_render_arg_return(ngx_http_request_t *r,
     ngx_str_t *ret);
 static void ngx_http_consent_render_lang(ngx_http_consent_render_t *rd);
@@ -81,26 +111,30 @@ static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
 
 
 /*
- * <div role=region> with the title, the text, three equal buttons (accept
- * all, refuse all, customise: a link to the preferences page that
- * consent.js turns into a panel in place) and "continue without accepting",
- * which records a refusal.  No last_buf: it goes inside a page.  Once the
- * reader has chosen (the filter asks only with consent_choices_link on),
- * the "privacy choices" link instead.
+ * The banner of the reader's language: its fixed parts, rendered at start
+ * (ngx_http_consent_render_banner_parts), with the request's return path,
+ * nonce and the location's policy link between them.  No last_buf: it goes
+ * inside a page.  Once the reader has chosen (the filter asks only with
+ * consent_choices_link on), the "privacy choices" link instead.
  */
 
 ngx_int_t
 ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 {
+    u_char                     *p;
     ngx_str_t                   ret;
+    ngx_uint_t                  i;
     ngx_http_consent_ctx_t     *ctx;
+    ngx_http_consent_hole_t    *hole;
     ngx_http_consent_render_t   rd;
 
     if (ngx_http_consent_render_init(r, &rd) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (rd.mcf->endpoint.len == 0 || rd.texts == NULL) {
+    if (rd.mcf->endpoint.len == 0 || rd.texts == NULL
+        || rd.texts->banner_holes == NULL)
+    {
         /* nowhere to send a choice: no banner */
         return NGX_DECLINED;
     }
@@ -122,86 +156,235 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
         return ngx_http_consent_render_choices(&rd, &ret, "do_not_sell", out);
     }
 
-    ngx_http_consent_render_lit(&rd,
-        "<div class=\"consent consent-banner\" id=\"consent-banner\""
-        " role=\"region\" aria-labelledby=\"consent-title\""
-        " tabindex=\"-1\"");
-    ngx_http_consent_render_lang(&rd);
-    ngx_http_consent_render_lit(&rd, "><link rel=\"stylesheet\" href=\"");
-    ngx_http_consent_render_asset(&rd, "consent.css");
+    /* the fixed parts, rendered at start, and the request's between */
 
-    ngx_http_consent_render_lit(&rd,
-        "><form class=\"consent-box\" method=\"post\" action=\"");
-    ngx_http_consent_render_escaped(&rd, rd.mcf->endpoint.data,
-                                    rd.mcf->endpoint.len);
-    ngx_http_consent_render_lit(&rd,
-        "\"><div class=\"consent-inner\"><div class=\"consent-head\">"
-        "<h2 id=\"consent-title\">");
-    ngx_http_consent_render_text(&rd, "banner_title");
-    ngx_http_consent_render_lit(&rd,
-        "</h2><button class=\"consent-close\" type=\"submit\""
-        " name=\"action\" value=\"reject_all\">");
-    ngx_http_consent_render_text(&rd, "continue");
-    ngx_http_consent_render_lit(&rd, "</button></div><p>");
-    ngx_http_consent_render_text(&rd, "banner_body");
+    rd.ret = &ret;
 
-    if (rd.lcf->policy_url.len) {
-        ngx_http_consent_render_lit(&rd, " <a href=\"");
-        ngx_http_consent_render_escaped(&rd, rd.lcf->policy_url.data,
-                                        rd.lcf->policy_url.len);
-        ngx_http_consent_render_lit(&rd, "\">");
-        ngx_http_consent_render_text(&rd, "policy");
-        ngx_http_consent_render_lit(&rd, "</a>");
+    hole = rd.texts->banner_holes->elts;
+    p = rd.texts->banner.data;
+
+    for (i = 0; i < rd.texts->banner_holes->nelts; i++) {
+        ngx_http_consent_render_put(&rd, p, rd.texts->banner.data + hole[i].at
+                                            - p);
+        ngx_http_consent_render_hole(&rd, hole[i].hole);
+        p = rd.texts->banner.data + hole[i].at;
     }
 
-    ngx_http_consent_render_lit(&rd,
-        "</p><input type=\"hidden\" name=\"return\" value=\"");
-    ngx_http_consent_render_escaped(&rd, ret.data, ret.len);
-    ngx_http_consent_render_lit(&rd,
-        "\"><input type=\"hidden\" name=\"source\" value=\"banner\">");
-
-    /* the language shown, which may be the page's: the log records it */
-    ngx_http_consent_render_lit(&rd, "<input type=\"hidden\" name=\"lang\""
-                                     " value=\"");
-    ngx_http_consent_render_escaped(&rd, rd.texts->lang.data,
-                                    rd.texts->lang.len);
-    ngx_http_consent_render_lit(&rd,
-        "\"><div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
-        " aria-labelledby=\"consent-title\" hidden>");
-
-    /* the categories, the same for every reader: rendered at start */
-
-    ngx_http_consent_render_put(&rd, rd.texts->banner_categories.data,
-                                rd.texts->banner_categories.len);
-
-    ngx_http_consent_render_lit(&rd,
-        "</div><div class=\"consent-actions\">"
-        "<button class=\"consent-btn\" type=\"submit\" name=\"action\""
-        " value=\"accept_all\">");
-    ngx_http_consent_render_text(&rd, "accept_all");
-    ngx_http_consent_render_lit(&rd,
-        "</button><button class=\"consent-btn\" type=\"submit\""
-        " name=\"action\" value=\"reject_all\">");
-    ngx_http_consent_render_text(&rd, "reject_all");
-    ngx_http_consent_render_lit(&rd,
-        "</button><a class=\"consent-btn\" id=\"consent-customise\" href=\"");
-    ngx_http_consent_render_page_url(&rd, &ret);
-    ngx_http_consent_render_lit(&rd, "\">");
-    ngx_http_consent_render_text(&rd, "customise");
-    ngx_http_consent_render_lit(&rd,
-        "</a><button class=\"consent-btn\" id=\"consent-save\""
-        " type=\"submit\" name=\"action\" value=\"save\" hidden>");
-    ngx_http_consent_render_text(&rd, "save");
-    ngx_http_consent_render_lit(&rd,
-        "</button></div></div></form><script src=\"");
-    ngx_http_consent_render_asset(&rd, "consent.js");
-    ngx_http_consent_render_lit(&rd, " defer></script></div>");
+    ngx_http_consent_render_put(&rd, p, rd.texts->banner.data
+                                        + rd.texts->banner.len - p);
 
     if (rd.rc != NGX_OK) {
         return NGX_ERROR;
     }
 
     *out = rd.out;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The banner: <div role=region> with the title, the text, three equal
+ * buttons (accept all, refuse all, customise: a link to the preferences
+ * page that consent.js turns into a panel in place) and "continue without
+ * accepting", which records a refusal; with holes for what the request
+ * gives.
+ */
+
+static void
+ngx_http_consent_render_banner_parts(ngx_http_consent_render_t *rd)
+{
+    ngx_http_consent_render_lit(rd,
+        "<div class=\"consent consent-banner\" id=\"consent-banner\""
+        " role=\"region\" aria-labelledby=\"consent-title\""
+        " tabindex=\"-1\"");
+    ngx_http_consent_render_lang(rd);
+    ngx_http_consent_render_lit(rd, "><link rel=\"stylesheet\" href=\"");
+    ngx_http_consent_render_asset(rd, "consent.css");
+
+    ngx_http_consent_render_lit(rd,
+        "><form class=\"consent-box\" method=\"post\" action=\"");
+    ngx_http_consent_render_escaped(rd, rd->mcf->endpoint.data,
+                                    rd->mcf->endpoint.len);
+    ngx_http_consent_render_lit(rd,
+        "\"><div class=\"consent-inner\"><div class=\"consent-head\">"
+        "<h2 id=\"consent-title\">");
+    ngx_http_consent_render_text(rd, "banner_title");
+    ngx_http_consent_render_lit(rd,
+        "</h2><button class=\"consent-close\" type=\"submit\""
+        " name=\"action\" value=\"reject_all\">");
+    ngx_http_consent_render_text(rd, "continue");
+    ngx_http_consent_render_lit(rd, "</button></div><p>");
+    ngx_http_consent_render_text(rd, "banner_body");
+
+    ngx_http_consent_render_hole(rd, NGX_HTTP_CONSENT_HOLE_POLICY);
+
+    ngx_http_consent_render_lit(rd,
+        "</p><input type=\"hidden\" name=\"return\" value=\"");
+    ngx_http_consent_render_hole(rd, NGX_HTTP_CONSENT_HOLE_RETURN);
+    ngx_http_consent_render_lit(rd,
+        "\"><input type=\"hidden\" name=\"source\" value=\"banner\">");
+
+    /* the language shown, which may be the page's: the log records it */
+    ngx_http_consent_render_lit(rd, "<input type=\"hidden\" name=\"lang\""
+                                     " value=\"");
+    ngx_http_consent_render_escaped(rd, rd->texts->lang.data,
+                                    rd->texts->lang.len);
+    ngx_http_consent_render_lit(rd,
+        "\"><div class=\"consent-cats\" id=\"consent-panel\" role=\"group\""
+        " aria-labelledby=\"consent-title\" hidden>");
+
+    /* the categories, the same for every reader: rendered at start */
+
+    ngx_http_consent_render_put(rd, rd->texts->banner_categories.data,
+                                rd->texts->banner_categories.len);
+
+    ngx_http_consent_render_lit(rd,
+        "</div><div class=\"consent-actions\">"
+        "<button class=\"consent-btn\" type=\"submit\" name=\"action\""
+        " value=\"accept_all\">");
+    ngx_http_consent_render_text(rd, "accept_all");
+    ngx_http_consent_render_lit(rd,
+        "</button><button class=\"consent-btn\" type=\"submit\""
+        " name=\"action\" value=\"reject_all\">");
+    ngx_http_consent_render_text(rd, "reject_all");
+    ngx_http_consent_render_lit(rd,
+        "</button><a class=\"consent-btn\" id=\"consent-customise\" href=\"");
+    ngx_http_consent_render_page_url(rd);
+    ngx_http_consent_render_lit(rd, "\">");
+    ngx_http_consent_render_text(rd, "customise");
+    ngx_http_consent_render_lit(rd,
+        "</a><button class=\"consent-btn\" id=\"consent-save\""
+        " type=\"submit\" name=\"action\" value=\"save\" hidden>");
+    ngx_http_consent_render_text(rd, "save");
+    ngx_http_consent_render_lit(rd,
+        "</button></div></div></form><script src=\"");
+    ngx_http_consent_render_asset(rd, "consent.js");
+    ngx_http_consent_render_lit(rd, " defer></script></div>");
+
+}
+
+
+/* at start: a language's banner, its fixed parts and where the holes are */
+
+static ngx_int_t
+ngx_http_consent_render_banner_init(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_texts_t *t)
+{
+    ngx_http_consent_render_t  rd;
+
+    ngx_memzero(&rd, sizeof(ngx_http_consent_render_t));
+
+    rd.pool = cf->pool;
+    rd.last = &rd.out;
+    rd.rc = NGX_OK;
+    rd.mcf = mcf;
+    rd.texts = t;
+
+    rd.holes = ngx_array_create(cf->pool, 8, sizeof(ngx_http_consent_hole_t));
+    if (rd.holes == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_consent_render_banner_parts(&rd);
+
+    if (rd.rc != NGX_OK
+        || ngx_http_consent_render_flatten(&rd, cf->pool, &t->banner)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    t->banner_holes = rd.holes;
+
+    return NGX_OK;
+}
+
+
+/* a hole: where it is, at start; what the request puts there, after */
+
+static void
+ngx_http_consent_render_hole(ngx_http_consent_render_t *rd,
+    ngx_http_consent_hole_e hole)
+{
+    u_char                   *p;
+    uintptr_t                 n;
+    ngx_http_consent_hole_t  *h;
+
+    if (rd->holes != NULL) {
+        h = ngx_array_push(rd->holes);
+        if (h == NULL) {
+            rd->rc = NGX_ERROR;
+            return;
+        }
+
+        h->at = rd->size;
+        h->hole = hole;
+        return;
+    }
+
+    switch (hole) {
+
+    case NGX_HTTP_CONSENT_HOLE_NONCE:
+        if (rd->nonce.len) {
+            ngx_http_consent_render_lit(rd, " nonce=\"");
+            ngx_http_consent_render_escaped(rd, rd->nonce.data,
+                                            rd->nonce.len);
+            ngx_http_consent_render_lit(rd, "\"");
+        }
+
+        break;
+
+    case NGX_HTTP_CONSENT_HOLE_POLICY:
+        if (rd->lcf->policy_url.len) {
+            ngx_http_consent_render_lit(rd, " <a href=\"");
+            ngx_http_consent_render_escaped(rd, rd->lcf->policy_url.data,
+                                            rd->lcf->policy_url.len);
+            ngx_http_consent_render_lit(rd, "\">");
+            ngx_http_consent_render_text(rd, "policy");
+            ngx_http_consent_render_lit(rd, "</a>");
+        }
+
+        break;
+
+    case NGX_HTTP_CONSENT_HOLE_RETURN:
+        ngx_http_consent_render_escaped(rd, rd->ret->data, rd->ret->len);
+        break;
+
+    case NGX_HTTP_CONSENT_HOLE_PAGE_RETURN:
+        n = ngx_escape_uri(NULL, rd->ret->data, rd->ret->len,
+                           NGX_ESCAPE_URI_COMPONENT);
+        p = ngx_http_consent_render_reserve(rd, rd->ret->len + 2 * n);
+        if (p != NULL) {
+            ngx_escape_uri(p, rd->ret->data, rd->ret->len,
+                           NGX_ESCAPE_URI_COMPONENT);
+        }
+
+        break;
+    }
+}
+
+
+/* the output in one piece, from the pool */
+
+static ngx_int_t
+ngx_http_consent_render_flatten(ngx_http_consent_render_t *rd,
+    ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char       *p;
+    ngx_chain_t  *cl;
+
+    p = ngx_pnalloc(pool, rd->size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->data = p;
+    s->len = rd->size;
+
+    for (cl = rd->out; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
 
     return NGX_OK;
 }
@@ -216,10 +399,7 @@ ngx_http_consent_render_banner(ngx_http_request_t *r, ngx_chain_t **out)
 ngx_int_t
 ngx_http_consent_render_init_conf(ngx_conf_t *cf)
 {
-    u_char                        *p;
-    size_t                         len;
     ngx_uint_t                     i, k;
-    ngx_chain_t                   *cl;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_category_t   *c;
     ngx_http_consent_render_t      rd;
@@ -248,26 +428,13 @@ ngx_http_consent_render_init_conf(ngx_conf_t *cf)
             ngx_http_consent_render_category(&rd, &c[i], c[i].required, 0);
         }
 
-        if (rd.rc != NGX_OK) {
+        if (rd.rc != NGX_OK
+            || ngx_http_consent_render_flatten(&rd, cf->pool,
+                                               &t[k].banner_categories)
+               != NGX_OK
+            || ngx_http_consent_render_banner_init(cf, mcf, &t[k]) != NGX_OK)
+        {
             return NGX_ERROR;
-        }
-
-        len = 0;
-
-        for (cl = rd.out; cl; cl = cl->next) {
-            len += cl->buf->last - cl->buf->pos;
-        }
-
-        p = ngx_pnalloc(cf->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        t[k].banner_categories.data = p;
-        t[k].banner_categories.len = len;
-
-        for (cl = rd.out; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
         }
     }
 
@@ -295,7 +462,8 @@ ngx_http_consent_render_choices(ngx_http_consent_render_t *rd,
     ngx_http_consent_render_asset(rd, "consent.css");
     ngx_http_consent_render_lit(rd,
         "><a class=\"consent-choices-link\" href=\"");
-    ngx_http_consent_render_page_url(rd, ret);
+    rd->ret = ret;
+    ngx_http_consent_render_page_url(rd);
     ngx_http_consent_render_lit(rd, "\">");
     ngx_http_consent_render_text(rd, key);
     ngx_http_consent_render_lit(rd, "</a></div>");
@@ -495,21 +663,12 @@ ngx_http_consent_render_init(ngx_http_request_t *r,
 /* the preferences page, and where it sends the reader back to */
 
 static void
-ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd,
-    ngx_str_t *ret)
+ngx_http_consent_render_page_url(ngx_http_consent_render_t *rd)
 {
-    u_char     *p;
-    uintptr_t   n;
-
     ngx_http_consent_render_escaped(rd, rd->mcf->endpoint.data,
                                     rd->mcf->endpoint.len);
     ngx_http_consent_render_lit(rd, "?return=");
-
-    n = ngx_escape_uri(NULL, ret->data, ret->len, NGX_ESCAPE_URI_COMPONENT);
-    p = ngx_http_consent_render_reserve(rd, ret->len + 2 * n);
-    if (p != NULL) {
-        ngx_escape_uri(p, ret->data, ret->len, NGX_ESCAPE_URI_COMPONENT);
-    }
+    ngx_http_consent_render_hole(rd, NGX_HTTP_CONSENT_HOLE_PAGE_RETURN);
 }
 
 
@@ -635,12 +794,7 @@ ngx_http_consent_render_asset(ngx_http_consent_render_t *rd, char *name)
     }
 
     ngx_http_consent_render_lit(rd, "\"");
-
-    if (rd->nonce.len) {
-        ngx_http_consent_render_lit(rd, " nonce=\"");
-        ngx_http_consent_render_escaped(rd, rd->nonce.data, rd->nonce.len);
-        ngx_http_consent_render_lit(rd, "\"");
-    }
+    ngx_http_consent_render_hole(rd, NGX_HTTP_CONSENT_HOLE_NONCE);
 }
 
 
@@ -1004,6 +1158,8 @@ ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd, size_t len)
     if (rd->rc != NGX_OK) {
         return NULL;
     }
+
+    rd->size += len;
 
     b = rd->buf;
 

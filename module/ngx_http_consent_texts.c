@@ -42,8 +42,6 @@ static ngx_uint_t ngx_http_consent_texts_offered(
     ngx_http_consent_main_conf_t *mcf, ngx_str_t *lang);
 static ngx_http_consent_texts_t *ngx_http_consent_texts_find(
     ngx_http_consent_main_conf_t *mcf, u_char *lang, size_t len);
-static ngx_http_consent_slice_t *ngx_http_consent_texts_avail(
-    ngx_http_request_t *r, ngx_http_consent_main_conf_t *mcf);
 static ngx_int_t ngx_http_consent_texts_hash(ngx_conf_t *cf,
     ngx_http_consent_texts_t *t);
 static ngx_table_elt_t *ngx_http_consent_accept_language(
@@ -403,6 +401,27 @@ ngx_http_consent_texts_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    /* what each request would otherwise work out again */
+
+    mcf->texts_avail = ngx_palloc(cf->pool, mcf->texts->nelts
+                                            * sizeof(ngx_http_consent_slice_t));
+    if (mcf->texts_avail == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < mcf->texts->nelts; i++) {
+        mcf->texts_avail[i].data = t[i].lang.data;
+        mcf->texts_avail[i].len = t[i].lang.len;
+
+        if (t[i].lang.len == mcf->language.len
+            && ngx_strncasecmp(t[i].lang.data, mcf->language.data,
+                               mcf->language.len)
+               == 0)
+        {
+            mcf->texts_fallback = i;
+        }
+    }
+
     return NGX_OK;
 }
 
@@ -414,7 +433,6 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     ngx_uint_t                     n;
     ngx_table_elt_t               *h;
     ngx_http_consent_ctx_t        *ctx;
-    ngx_http_consent_slice_t       *avail;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_main_conf_t  *mcf;
 
@@ -436,30 +454,14 @@ ngx_http_consent_texts_pick(ngx_http_request_t *r)
     t = mcf->texts->elts;
     n = mcf->texts->nelts;
 
-    fallback = 0;
-
-    for (i = 0; i < (int) n; i++) {
-        if (t[i].lang.len == mcf->language.len
-            && ngx_strncasecmp(t[i].lang.data, mcf->language.data,
-                               mcf->language.len)
-               == 0)
-        {
-            fallback = i;
-            break;
-        }
-    }
+    fallback = (int) mcf->texts_fallback;
 
     i = fallback;
     h = ngx_http_consent_accept_language(r);
 
     if (h != NULL) {
-        avail = ngx_http_consent_texts_avail(r, mcf);
-        if (avail == NULL) {
-            return NULL;
-        }
-
         i = ngx_http_consent_lang_pick(h->value.data, h->value.len,
-                                       avail, n, fallback);
+                                       mcf->texts_avail, n, fallback);
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -484,7 +486,6 @@ ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
 {
     int                            i;
     ngx_http_consent_ctx_t        *ctx;
-    ngx_http_consent_slice_t      *avail;
     ngx_http_consent_texts_t      *t;
     ngx_http_consent_main_conf_t  *mcf;
 
@@ -497,12 +498,17 @@ ngx_http_consent_texts_prefer(ngx_http_request_t *r, u_char *lang,
         return;
     }
 
-    avail = ngx_http_consent_texts_avail(r, mcf);
-    if (avail == NULL) {
+    /* most pages say a language there are texts in, as written */
+
+    t = ngx_http_consent_texts_find(mcf, lang, len);
+
+    if (t != NULL) {
+        ctx->lang = t->lang;
         return;
     }
 
-    i = ngx_http_consent_lang_pick(lang, len, avail, mcf->texts->nelts, -1);
+    i = ngx_http_consent_lang_pick(lang, len, mcf->texts_avail,
+                                   mcf->texts->nelts, -1);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "consent texts: the page says \"%*s\", texts %d",
@@ -1062,6 +1068,14 @@ ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *mcf, u_char *lang,
 
     t = mcf->texts->elts;
 
+    /* ctx->lang, once picked, is one of the tags themselves */
+
+    for (i = 0; i < mcf->texts->nelts; i++) {
+        if (t[i].lang.data == lang && t[i].lang.len == len) {
+            return &t[i];
+        }
+    }
+
     for (i = 0; i < mcf->texts->nelts; i++) {
         if (t[i].lang.len == len
             && ngx_strncasecmp(t[i].lang.data, lang, len) == 0)
@@ -1075,31 +1089,6 @@ ngx_http_consent_texts_find(ngx_http_consent_main_conf_t *mcf, u_char *lang,
 
 
 /* the languages there are texts for, as the language matcher takes them */
-
-static ngx_http_consent_slice_t *
-ngx_http_consent_texts_avail(ngx_http_request_t *r,
-    ngx_http_consent_main_conf_t *mcf)
-{
-    ngx_uint_t                 i;
-    ngx_http_consent_slice_t  *avail;
-    ngx_http_consent_texts_t  *t;
-
-    avail = ngx_palloc(r->pool, mcf->texts->nelts
-                                * sizeof(ngx_http_consent_slice_t));
-    if (avail == NULL) {
-        return NULL;
-    }
-
-    t = mcf->texts->elts;
-
-    for (i = 0; i < mcf->texts->nelts; i++) {
-        avail[i].len = t[i].lang.len;
-        avail[i].data = t[i].lang.data;
-    }
-
-    return avail;
-}
-
 
 /*
  * SHA-256 of the canonical form, the one the consent log records: compact,
