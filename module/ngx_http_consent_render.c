@@ -261,7 +261,6 @@ ngx_http_consent_render_banner_parts(ngx_http_consent_render_t *rd)
         "</button></div></div></form><script src=\"");
     ngx_http_consent_render_asset(rd, "consent.js");
     ngx_http_consent_render_lit(rd, " defer></script></div>");
-
 }
 
 
