@@ -974,7 +974,7 @@ ngx_http_consent_render_duration(ngx_http_consent_render_t *rd,
 {
     u_char      *p, *m, num[NGX_INT64_LEN];
     size_t       len;
-    json_t      *v;
+    json_t      *v, *form_v;
     const char  *form;
 
     v = NULL;
@@ -994,8 +994,8 @@ ngx_http_consent_render_duration(ngx_http_consent_render_t *rd,
         form = ngx_http_consent_plural(rd->texts->lang.data,
                                        rd->texts->lang.len, info->count);
 
-        v = json_object_get(v, form) ? json_object_get(v, form)
-                                     : json_object_get(v, "other");
+        form_v = json_object_get(v, form);
+        v = form_v ? form_v : json_object_get(v, "other");
     }
 
     p = (u_char *) json_string_value(v);

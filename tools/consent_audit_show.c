@@ -160,7 +160,7 @@ consent_audit_show_cookies(json_t *cookies)
 {
     size_t       i;
     json_t      *list, *c;
-    const char  *category;
+    const char  *category, *controller, *policy;
 
     if (json_object_size(cookies) == 0) {
         printf("-- cookies listed: none in this policy (a log written "
@@ -175,19 +175,20 @@ consent_audit_show_cookies(json_t *cookies)
         printf("%s:\n", category);
 
         json_array_foreach(list, i, c) {
-            printf("  %s; %s; %s; %s%s%s%s\n",
+            controller = json_string_value(json_object_get(c, "controller"));
+            policy = json_string_value(json_object_get(c, "policy"));
+
+            printf("  %s; %s; %s; %s",
                    json_string_value(json_object_get(c, "name")),
                    json_string_value(json_object_get(c, "purpose")),
                    json_string_value(json_object_get(c, "duration")),
-                   json_string_length(json_object_get(c, "controller"))
-                   ? json_string_value(json_object_get(c, "controller"))
-                   : "the site",
-                   json_string_length(json_object_get(c, "policy"))
-                   ? " (" : "",
-                   json_string_length(json_object_get(c, "policy"))
-                   ? json_string_value(json_object_get(c, "policy")) : "",
-                   json_string_length(json_object_get(c, "policy"))
-                   ? ")" : "");
+                   (controller && controller[0]) ? controller : "the site");
+
+            if (policy && policy[0]) {
+                printf(" (%s)", policy);
+            }
+
+            printf("\n");
         }
     }
 
