@@ -81,6 +81,8 @@ static ngx_int_t ngx_http_consent_filter_link(
     ngx_http_consent_filter_ctx_t *ctx, ngx_buf_t **bp);
 static ngx_int_t ngx_http_consent_filter_copy(
     ngx_http_consent_filter_ctx_t *ctx, const u_char *p, size_t len);
+static ngx_int_t ngx_http_consent_filter_hold(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_consent_filter_output(ngx_http_request_t *r,
     ngx_http_consent_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_consent_removed_variable(ngx_http_request_t *r,
@@ -1084,7 +1086,7 @@ static ngx_int_t
 ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t                      *b;
-    ngx_int_t                       rc;
+    ngx_int_t                       rc, hold;
     ngx_http_consent_ctx_t         *cctx;
     ngx_http_consent_loc_conf_t    *lcf;
     ngx_http_consent_filter_ctx_t  *ctx;
@@ -1097,7 +1099,9 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
         return rc;
     }
 
-    if (in == NULL && ctx->in == NULL && ctx->busy == NULL) {
+    if (in == NULL && ctx->in == NULL && ctx->busy == NULL
+        && ctx->out == NULL)
+    {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -1108,6 +1112,8 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
     if (in != NULL && ngx_chain_add_copy(r->pool, &ctx->in, in) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    hold = ngx_http_consent_filter_hold(r, ctx, in);
 
     while (ctx->in != NULL) {
         ctx->buf = ctx->in->buf;
@@ -1169,7 +1175,53 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
+    if (hold && !ctx->done) {
+        return NGX_OK;
+    }
+
     return ngx_http_consent_filter_output(r, ctx);
+}
+
+
+/*
+ * The upstream's answer is read in full (its pipe is done): its end, a
+ * buffer of its own, comes right after, from the upstream's finalization,
+ * with nothing to wait for.  What is ready waits for it, so that the last
+ * chunk ("0" CRLF CRLF) leaves in the same write as the rest of the page,
+ * not in a write and a TCP segment of its own: on a proxied page that was
+ * one write in eight.  A flush, which the upstream sends when it fails
+ * after the header, sends everything.  Without buffering (no pipe) the
+ * upstream waits for its buffer to be sent before it finalizes: no hold.
+ */
+
+static ngx_int_t
+ngx_http_consent_filter_hold(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_chain_t       *cl;
+    ngx_event_pipe_t  *p;
+
+    if (r->upstream == NULL || r->upstream->pipe == NULL
+        || !r->upstream->buffering)
+    {
+        return 0;
+    }
+
+    p = r->upstream->pipe;
+
+    if (!(p->upstream_done || (p->upstream_eof && p->length == -1))
+        || p->upstream_error || p->downstream_error)
+    {
+        return 0;
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->flush || cl->buf->last_buf) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -165,30 +165,35 @@ case "$(curl -s -D - -o /dev/null "http://127.0.0.1:$port_gz_off/article.html")"
 
 worker=$(ps -o pid= --ppid "$(cat "$prefix/nginx.pid")" | head -n 1 | tr -d ' ')
 ticks() { awk '{ print $14 + $15 }' "/proc/$worker/stat"; }
+writes() { awk '/^syscw:/ { print $2 }' "/proc/$worker/io"; }
 hz=$(getconf CLK_TCK)
 
-run() {    # run PORT [COOKIE]: "requests/s  worker CPU µs per request"
-    local h=() out t0 t1
+# run PORT [COOKIE]: "requests/s  worker CPU µs per request  writes per
+# request" (write system calls of the front worker, writev among them: to
+# the reader and to the upstream)
+run() {
+    local h=() out t0 t1 w0 w1
     [ -n "${2:-}" ] && h=(-H "Cookie: $2")
-    t0=$(ticks)
+    t0=$(ticks); w0=$(writes)
     out=$(wrk -t1 -c16 -d"${seconds}s" "${h[@]}" "http://127.0.0.1:$1/article.html")
-    t1=$(ticks)
-    awk -v t=$((t1 - t0)) -v hz="$hz" '
+    t1=$(ticks); w1=$(writes)
+    awk -v t=$((t1 - t0)) -v w=$((w1 - w0)) -v hz="$hz" '
         /requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
-        END { printf "%s %.2f", r, t * 1e6 / hz / n }' <<< "$out"
+        END { printf "%s %.2f %.2f", r, t * 1e6 / hz / n, w / n }' <<< "$out"
 }
 
 cases=("plain $port_plain" "sub_filter $port_sub" "first $port_on"
        "refused $port_on $refused" "accepted $port_on $accepted"
        "gz_off $port_gz_off" "gz_first $port_gz_on")
 
-declare -A rps cpu all
+declare -A rps cpu wr all
 for i in $(seq "$rounds"); do
     line="round $i:"
     for c in "${cases[@]}"; do
         set -- $c
-        read -r rps[$1] cpu[$1] <<< "$(run "$2" "${3:-}")"
-        line="$line $1 ${rps[$1]}/s ${cpu[$1]}us"
+        read -r rps[$1] cpu[$1] wr[$1] <<< "$(run "$2" "${3:-}")"
+        line="$line $1 ${rps[$1]}/s ${cpu[$1]}us ${wr[$1]}w"
+        all[${1}_wr]+=" ${wr[$1]}"
     done
     echo "$line"
     all[plain]+=" ${rps[plain]}"; all[plain_cpu]+=" ${cpu[plain]}"
@@ -206,12 +211,14 @@ m() { median ${all[$1]}; }
 echo
 echo "article ($(stat -c %s "$article") bytes) by proxy_pass, one front worker, ${rounds}x${seconds}s, load average $(cut -d' ' -f1-3 /proc/loadavg), medians of per-round ratios:"
 printf '  plain proxy_pass:           %8.0f req/s, %s us of front worker CPU per request\n' "$(m plain)" "$(m plain_cpu)"
-printf '  %-30s %8s %12s %10s\n' "against plain proxy_pass" "req/s" "CPU/request" "target"
-printf '  %-30s %8s %12s\n' "sub_filter (one banner)" "$(m sub_filter)" "$(m sub_filter_cpu)"
-printf '  %-30s %8s %12s %10s\n' "first visit" "$(m first)" "$(m first_cpu)" ">= 0.9"
-printf '  %-30s %8s %12s %10s\n' "refused" "$(m refused)" "$(m refused_cpu)" ">= 0.9"
-printf '  %-30s %8s %12s %10s\n' "accepted" "$(m accepted)" "$(m accepted_cpu)" ">= 0.9"
-printf '  %-30s %8s %12s\n' "gzip passed through, module off" "$(m gz_off)" "$(m gz_off_cpu)"
+printf '  %-30s %8s %12s %10s %10s\n' "against plain proxy_pass" "req/s" "CPU/request" "target" "writes"
+printf '  %-30s %8s %12s %10s %10s\n' "plain proxy_pass" 1 1 "" "$(m plain_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "sub_filter (one banner)" "$(m sub_filter)" "$(m sub_filter_cpu)" "" "$(m sub_filter_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "first visit" "$(m first)" "$(m first_cpu)" ">= 0.9" "$(m first_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "refused" "$(m refused)" "$(m refused_cpu)" ">= 0.9" "$(m refused_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "accepted" "$(m accepted)" "$(m accepted_cpu)" ">= 0.9" "$(m accepted_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "gzip passed through, module off" "$(m gz_off)" "$(m gz_off_cpu)" "" "$(m gz_off_wr)"
 printf '  gzip inflated and gated, first visit, against gzip passed through: %s req/s, %s CPU\n' "$(m gz_first)" "$(m gz_first_cpu)"
 printf '  first visit / sub_filter:   %8s req/s\n' "$(m first_sub)"
-echo "  (CPU/request: plain proxy_pass's front worker CPU per request over the case's)"
+echo "  (CPU/request: plain proxy_pass's front worker CPU per request over the case's;"
+echo "   writes: the front worker's write system calls per request, to reader and upstream)"

@@ -13,6 +13,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use IO::Socket::INET;
 use IO::Compress::Gzip qw(gzip $GzipError);
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use ConsentTest qw(header forge_cookie free_port);
@@ -89,7 +90,7 @@ END
 
 $t->{http} =~ s/NODE_PORT/$node_port/g;
 
-for my $name (qw(gtm meta-pixel)) {
+for my $name (qw(gtm meta-pixel article)) {
     my $page = slurp("$fixtures/$name.html");
     $t->write_file("html/$name.html", $page);
     gzip(\$page => \my $gz) or die $GzipError;
@@ -244,6 +245,50 @@ $r = $t->get('/app/gzip/truncated/gtm.html', 'Accept-Encoding' => $browser);
 unlike($r->{body}, qr/googletagmanager|facebook/,
        'a truncated gzip: no refused host');
 unlike($r->{raw}, qr/0\r\n\r\n$/, 'and the answer is not ended as whole');
+
+# --- the end of a proxied page ----------------------------------------
+#
+# Once the upstream's answer is read in full, the module keeps the rest of
+# the page for the end that follows at once, so that the last chunk leaves
+# in the same write (tests/bench/proxy.sh counts the writes).  Nothing may
+# stay behind: not the page's end, not on a kept-alive connection, not
+# when the upstream dies half-way.
+
+$r = $t->get('/app/identity/article.html');
+is($r->{status}, 200, 'an uncompressed proxied page: 200');
+like($r->{raw}, qr/<\/html>\n\r\n0\r\n\r\n\z/,
+     'and it is sent to its end, the last chunk after it');
+unlike($r->{body}, qr/googletagmanager|facebook\.net/,
+       'and it is gated');
+like($r->{body}, qr/consent-banner/, 'and it has the banner');
+
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
+                                  Timeout => 10) or die "connect: $!";
+    binmode $s;
+    print $s "GET /app/identity/article.html HTTP/1.1\r\nHost: x\r\n\r\n"
+           . "GET /app/identity/gtm.html HTTP/1.1\r\nHost: x\r\n"
+           . "Connection: close\r\n\r\n";
+    my $data = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    my $ok = eval {
+        alarm(10);
+        while (sysread($s, my $buf, 65536)) { $data .= $buf; }
+        alarm(0);
+        1;
+    };
+    is($ok, 1, 'two pages on one kept-alive connection: no wait');
+    my @ends = $data =~ /<\/html>\n\r\n0\r\n\r\n/g;
+    is(scalar @ends, 2, 'and both are sent to their end');
+}
+
+$r = $t->get('/app/identity/cut/gtm.html');
+is($r->{status}, 200, 'an upstream that dies half-way: 200 (sent before)');
+like($r->{body}, qr/^<!DOCTYPE html>.*<title>Google Tag Manager<\/title>/s,
+     'and what was read before the cut reaches the reader');
+unlike($r->{body}, qr/googletagmanager/,
+       'and the unfinished tracker does not');
+unlike($r->{raw}, qr/0\r\n\r\n\z/, 'and the answer is not ended as whole');
 
 # --- a gzip bomb --------------------------------------------------------
 

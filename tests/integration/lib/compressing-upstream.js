@@ -10,6 +10,9 @@
 // Content-Length, or chunked in small pieces under /chunked/ENCODING/NAME.
 // /gzip/bomb is a gzip bomb: 1 GiB of HTML from about 1 MiB, one stream.
 // /gzip/truncated/NAME stops half-way through the compressed stream.
+// /identity/NAME is the page uncompressed (no Content-Encoding);
+// /identity/cut/NAME announces the whole page's Content-Length, sends
+// half of it and closes the connection, as an application that crashes.
 // Prints "ready" once it listens.
 
 'use strict';
@@ -35,6 +38,8 @@ function encode(coding, body) {
         return zlib.brotliCompressSync(body);
     case 'gzip-gzip':
         return zlib.gzipSync(zlib.gzipSync(body));
+    case 'identity':
+        return body;
     default:
         // zstd and unknown codings: bytes the module cannot read anyway
         return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), body]);
@@ -70,6 +75,7 @@ bomb((bombBody) => {
         let parts = req.url.split('/').filter((s) => s.length);
         let chunked = false;
         let truncated = false;
+        let cut = false;
 
         if (parts[0] === 'chunked') {
             chunked = true;
@@ -80,6 +86,10 @@ bomb((bombBody) => {
 
         if (parts[1] === 'truncated') {
             truncated = true;
+            parts = [coding].concat(parts.slice(2));
+
+        } else if (parts[1] === 'cut') {
+            cut = true;
             parts = [coding].concat(parts.slice(2));
         }
 
@@ -104,9 +114,21 @@ bomb((bombBody) => {
 
         const h = {
             'Content-Type': 'text/html; charset=utf-8',
-            'Content-Encoding': header[coding] || coding,
             'X-Upstream-Saw': req.headers['accept-encoding'] || '(none)'
         };
+
+        if (coding !== 'identity') {
+            h['Content-Encoding'] = header[coding] || coding;
+        }
+
+        if (cut) {
+            h['Content-Length'] = body.length;
+            res.writeHead(200, h);
+            res.write(body.subarray(0, body.length >> 1), () => {
+                setTimeout(() => res.socket.destroy(), 100);
+            });
+            return;
+        }
 
         if (!chunked) {
             h['Content-Length'] = body.length;
