@@ -1414,14 +1414,49 @@ ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
 }
 
 
-/* the kept attribute an attribute name stands for, in any case, or -1 */
+/*
+ * The kept attribute an attribute name stands for, in any case, or -1.
+ * Every attribute of every tag that is recorded asks, most of them none of
+ * ours (class, id, alt...): a table keyed on the length and the first and
+ * last letters gives the few kept names that could match, as bits, so
+ * that most names are answered without a comparison.  The table is made
+ * on the first call; it depends on nothing but the list.
+ */
+
+#define ngx_http_consent_html_attr_key(name, len)                             \
+    ((((len) << 2) + ngx_http_consent_html_lower((name)[0])                   \
+      + 3 * ngx_http_consent_html_lower((name)[(len) - 1])) & 127)
 
 static int
 ngx_http_consent_html_attr_of(const unsigned char *name, size_t len)
 {
-    size_t  i;
+    size_t                                i;
+    uint32_t                              bits;
+    const ngx_http_consent_html_name_t   *n;
+    static uint32_t                       index[128];
+    static unsigned                       indexed;
 
-    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
+    if (!indexed) {
+        for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
+            n = &ngx_http_consent_html_attrs_names[i];
+            index[ngx_http_consent_html_attr_key(
+                      (const unsigned char *) n->name, n->len)]
+                |= (uint32_t) 1 << i;
+        }
+
+        indexed = 1;
+    }
+
+    if (len == 0) {
+        return -1;
+    }
+
+    for (bits = index[ngx_http_consent_html_attr_key(name, len)];
+         bits;
+         bits &= bits - 1)
+    {
+        i = __builtin_ctz(bits);
+
         if (ngx_http_consent_html_name_is(&ngx_http_consent_html_attrs_names[i],
                                           name, len))
         {
@@ -1461,6 +1496,14 @@ static void
 ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s, uint64_t start,
     unsigned end_tag)
 {
+    uint32_t  bits;
+
+    /* the kept attributes the last tag had, and only those, are cleared */
+
+    for (bits = s->tag.present; bits; bits &= bits - 1) {
+        s->tag.attrs[__builtin_ctz(bits)].present = 0;
+    }
+
     s->tag.start = start;
     s->tag.end = start;
     s->tag.element = NGX_HTTP_CONSENT_HTML_OTHER;
@@ -1482,8 +1525,6 @@ ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s, uint64_t start,
 static void
 ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
 {
-    size_t  i;
-
     s->tag.element = s->tag.name_long
                      ? NGX_HTTP_CONSENT_HTML_OTHER
                      : ngx_http_consent_html_element_of(s->tag.name,
@@ -1506,11 +1547,6 @@ ngx_http_consent_html_tag_name_end(ngx_http_consent_html_t *s)
 
     if (!s->record) {
         s->is_pending = 0;
-        return;
-    }
-
-    for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-        s->tag.attrs[i].present = 0;
     }
 }
 
