@@ -1192,6 +1192,10 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
  * one write in eight.  A flush, which the upstream sends when it fails
  * after the header, sends everything.  Without buffering (no pipe) the
  * upstream waits for its buffer to be sent before it finalizes: no hold.
+ * Nor where the buffers come from a few that are used again once sent:
+ * the inflater's, and the copy filter's (output_buffers) that read an
+ * answer the pipe wrote to a temporary file; held, they would never come
+ * back, and the page would wait for ever.
  */
 
 static ngx_int_t
@@ -1202,12 +1206,16 @@ ngx_http_consent_filter_hold(ngx_http_request_t *r,
     ngx_event_pipe_t  *p;
 
     if (r->upstream == NULL || r->upstream->pipe == NULL
-        || !r->upstream->buffering)
+        || !r->upstream->buffering || ctx->inflate != NULL)
     {
         return 0;
     }
 
     p = r->upstream->pipe;
+
+    if (p->temp_file != NULL && p->temp_file->file.offset > 0) {
+        return 0;
+    }
 
     if (!(p->upstream_done || (p->upstream_eof && p->length == -1))
         || p->upstream_error || p->downstream_error)

@@ -71,6 +71,13 @@ my $t = ConsentTest->new(http => <<'END');
             consent_inflate_max_size 4m;
             proxy_pass http://127.0.0.1:NODE_PORT/;
         }
+
+        location /temp/ {
+            proxy_pass http://127.0.0.1:NODE_PORT/;
+            proxy_buffer_size 4k;
+            proxy_buffers 4 4k;
+            proxy_busy_buffers_size 8k;
+        }
     }
 
     server {
@@ -102,14 +109,26 @@ $t->write_file('html/big.html',
     '<!DOCTYPE html><html><head><title>big</title></head><body>'
     . ('<p>' . ('x' x 1020) . "</p>\n") x 20480 . '</body></html>');
 
-# the node application server
-my $node_pid = open(my $node, '-|', 'node',
-                    "$FindBin::Bin/lib/compressing-upstream.js",
-                    $node_port, $t->prefix . '/html')
-    or die "node: $!";
+# the node application server, by fork and exec: a piped open() would
+# wait for node when its handle goes, which a test that dies does before
+# any END block could stop node, and the test would hang instead of fail
+pipe(my $node, my $node_out) or die "pipe: $!";
+my $node_pid = fork() // die "fork: $!";
+if ($node_pid == 0) {
+    close $node;
+    open(STDOUT, '>&', $node_out) or die "stdout: $!";
+    exec('node', "$FindBin::Bin/lib/compressing-upstream.js", $node_port,
+         $t->prefix . '/html') or die "node: $!";
+}
+close $node_out;
 my $ready = <$node>;
 is($ready, "ready\n", 'the node upstream is ready');
-END { kill 'TERM', $node_pid if $node_pid; }   # when a test dies early
+END {                                  # when a test dies early too
+    if ($node_pid) {
+        kill 'TERM', $node_pid;
+        waitpid($node_pid, 0);
+    }
+}
 
 $t->run;
 
@@ -290,6 +309,40 @@ unlike($r->{body}, qr/googletagmanager/,
        'and the unfinished tracker does not');
 unlike($r->{raw}, qr/0\r\n\r\n\z/, 'and the answer is not ended as whole');
 
+# A page the pipe wrote to a temporary file reaches the filter in the copy
+# filter's few buffers (output_buffers), which come back only once sent:
+# kept for the page's end, they never did, and the page waited for ever.
+# The reader waits a little, so that nginx has to write to the file.
+
+sub slow_get {
+    my ($uri) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
+                                  Timeout => 10) or die "connect: $!";
+    binmode $s;
+    print $s "GET $uri HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    select(undef, undef, undef, 1);
+    my $data = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    my $ok = eval {
+        alarm(20);
+        while (sysread($s, my $buf, 65536)) { $data .= $buf; }
+        alarm(0);
+        1;
+    };
+    return ($ok, $data);
+}
+
+for my $coding (qw(identity gzip)) {
+    my ($ok, $data) = slow_get("/temp/$coding/big.html");
+    is($ok, 1, "a 20 MB $coding page through a temporary file: no wait");
+    like($data, qr/<\/body><\/html>\r\n0\r\n\r\n\z/,
+         "and it is sent to its end");
+}
+
+like($t->read_file('logs/error.log'),
+     qr/buffered to a temporary file .*"GET \/temp\/identity\/big.html/,
+     'and nginx did write that page to a temporary file');
+
 # --- a gzip bomb --------------------------------------------------------
 
 sub hwm {
@@ -335,7 +388,8 @@ gated_ok($t->get('/app/gzip/gtm.html', 'Accept-Encoding' => $browser),
 $t->check_log;
 
 kill 'TERM', $node_pid;
-close $node;
+waitpid($node_pid, 0);
 undef $node_pid;
+close $node;
 
 done_testing();
