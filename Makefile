@@ -307,8 +307,13 @@ fuzz-long: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 # --- integration (real nginx, prove) and browser (Chromium) ---------------
 
+# a test file that hangs fails, named, after PROVE_TIMEOUT seconds, instead
+# of holding the run until CI's own limit ends it with no name
+PROVE_TIMEOUT ?= 900
+PROVE = prove --exec 'timeout -k 30 $(PROVE_TIMEOUT) perl'
+
 integration: module tools
-	CONSENT_BUILD=$(abspath $(BUILD)) prove -r tests/integration
+	CONSENT_BUILD=$(abspath $(BUILD)) $(PROVE) -r tests/integration
 
 # the same tests against the module built with AddressSanitizer and UBSan,
 # in Debian's nginx with the ASan runtime preloaded (tests/integration/
@@ -322,7 +327,7 @@ integration-asan:
 	    NGX_LD_OPT="$(ASAN_NGX_LD_OPT)" module tools go-verify
 	CONSENT_BUILD=$(abspath $(BUILD))/asan \
 	    TEST_NGINX_BINARY=$(CURDIR)/tests/integration/nginx-asan \
-	    prove -r tests/integration
+	    $(PROVE) -r tests/integration
 
 # the same suite against upstream nginx: the stable release with the module
 # compiled in, the mainline one with it loaded (Debian's 1.22 is the
@@ -330,13 +335,13 @@ integration-asan:
 integration-stable: $(UPSTREAM_STATIC) tools
 	CONSENT_BUILD=$(abspath $(BUILD)) CONSENT_MODULE=static \
 	    TEST_NGINX_BINARY=$(abspath $(UPSTREAM_STATIC)) \
-	    prove -r tests/integration
+	    $(PROVE) -r tests/integration
 
 integration-mainline: $(UPSTREAM_DYNAMIC) tools
 	CONSENT_BUILD=$(abspath $(BUILD)) \
 	    CONSENT_MODULE=$(abspath $(dir $(UPSTREAM_DYNAMIC)))/ngx_http_consent_module.so \
 	    TEST_NGINX_BINARY=$(abspath $(UPSTREAM_DYNAMIC)) \
-	    prove -r tests/integration
+	    $(PROVE) -r tests/integration
 
 # nginx's own suite (nginx-tests) against NGX_STABLE with the module
 # compiled in: as it is, then with the module enabled in every test's http
@@ -359,7 +364,7 @@ LOAD_SECONDS ?= 60
 load: module tools
 	cd tests/load && CONSENT_BUILD=$(abspath $(BUILD)) \
 	    LOAD_SECONDS=$(LOAD_SECONDS) node --test load.test.mjs
-	CONSENT_BUILD=$(abspath $(BUILD)) prove tests/load/slow.t
+	CONSENT_BUILD=$(abspath $(BUILD)) $(PROVE) tests/load/slow.t
 
 # the tests leave the checkout as they found it (make test notes how it was
 # before its first stage, in $(BUILD)/tree.before)
