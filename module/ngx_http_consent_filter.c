@@ -44,7 +44,12 @@ struct ngx_http_consent_page_s {
 
     ngx_str_t                       snippet;   /* consent_google_mode */
 
+    ngx_event_t                     release;   /* of a hold, if the end */
+                                               /* did not come with it */
+
     unsigned                        done:1;    /* the page's last_buf seen */
+    unsigned                        held:1;    /* release posted */
+    unsigned                        unheld:1;  /* no more holds */
 };
 
 
@@ -83,6 +88,10 @@ static ngx_int_t ngx_http_consent_filter_copy(
     ngx_http_consent_filter_ctx_t *ctx, const u_char *p, size_t len);
 static ngx_int_t ngx_http_consent_filter_hold(ngx_http_request_t *r,
     ngx_http_consent_filter_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_consent_filter_post_release(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx);
+static void ngx_http_consent_filter_release(ngx_event_t *ev);
+static void ngx_http_consent_filter_release_cleanup(void *data);
 static ngx_int_t ngx_http_consent_filter_output(ngx_http_request_t *r,
     ngx_http_consent_filter_ctx_t *ctx);
 static ngx_int_t ngx_http_consent_removed_variable(ngx_http_request_t *r,
@@ -1175,8 +1184,8 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
-    if (hold && !ctx->done) {
-        return NGX_OK;
+    if (hold && !ctx->done && ctx->out != NULL) {
+        return ngx_http_consent_filter_post_release(r, ctx);
     }
 
     return ngx_http_consent_filter_output(r, ctx);
@@ -1186,16 +1195,19 @@ ngx_http_consent_gate_body(ngx_http_request_t *r, ngx_chain_t *in)
 /*
  * The upstream's answer is read in full (its pipe is done): its end, a
  * buffer of its own, comes right after, from the upstream's finalization,
- * with nothing to wait for.  What is ready waits for it, so that the last
- * chunk ("0" CRLF CRLF) leaves in the same write as the rest of the page,
- * not in a write and a TCP segment of its own: on a proxied page that was
- * one write in eight.  A flush, which the upstream sends when it fails
- * after the header, sends everything.  Without buffering (no pipe) the
- * upstream waits for its buffer to be sent before it finalizes: no hold.
- * Nor where the buffers come from a few that are used again once sent:
- * the inflater's, and the copy filter's (output_buffers) that read an
- * answer the pipe wrote to a temporary file; held, they would never come
- * back, and the page would wait for ever.
+ * in the same event.  What is ready waits for it, so that the last chunk
+ * ("0" CRLF CRLF) leaves in the same write as the rest of the page, not in
+ * a write and a TCP segment of its own: on a proxied page that was one
+ * write in eight.  A flush, which the upstream sends when it fails after
+ * the header, sends everything.  Without buffering (no pipe) the upstream
+ * waits for its buffer to be sent before it finalizes: no hold.
+ *
+ * The end does not always come: where the buffers held are ones used again
+ * once sent (the inflater's; the copy filter's output_buffers reading an
+ * answer the pipe wrote to a temporary file; a thread's read), the rest
+ * waits for them.  So a hold posts an event, run once this event is done:
+ * if the end has not come by then, what is held is sent, and this page is
+ * held no more (ngx_http_consent_filter_release).
  */
 
 static ngx_int_t
@@ -1205,17 +1217,13 @@ ngx_http_consent_filter_hold(ngx_http_request_t *r,
     ngx_chain_t       *cl;
     ngx_event_pipe_t  *p;
 
-    if (r->upstream == NULL || r->upstream->pipe == NULL
-        || !r->upstream->buffering || ctx->inflate != NULL)
+    if (ctx->unheld || r->upstream == NULL || r->upstream->pipe == NULL
+        || !r->upstream->buffering)
     {
         return 0;
     }
 
     p = r->upstream->pipe;
-
-    if (p->temp_file != NULL && p->temp_file->file.offset > 0) {
-        return 0;
-    }
 
     if (!(p->upstream_done || (p->upstream_eof && p->length == -1))
         || p->upstream_error || p->downstream_error)
@@ -1230,6 +1238,91 @@ ngx_http_consent_filter_hold(ngx_http_request_t *r,
     }
 
     return 1;
+}
+
+
+static ngx_int_t
+ngx_http_consent_filter_post_release(ngx_http_request_t *r,
+    ngx_http_consent_filter_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->held) {
+        return NGX_OK;
+    }
+
+    if (ctx->release.handler == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_consent_filter_release_cleanup;
+        cln->data = ctx;
+
+        ctx->release.handler = ngx_http_consent_filter_release;
+        ctx->release.data = ctx;
+        ctx->release.log = r->connection->log;
+    }
+
+    ctx->held = 1;
+
+    ngx_post_event(&ctx->release, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The event of the hold is over and the page's end did not come with it:
+ * what is held is sent, and the upstream's side is run as a write event
+ * would, so that it sees its buffers free again and goes on.
+ */
+
+static void
+ngx_http_consent_filter_release(ngx_event_t *ev)
+{
+    ngx_int_t                       rc;
+    ngx_connection_t               *c;
+    ngx_http_request_t             *r;
+    ngx_http_consent_filter_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ctx->held = 0;
+
+    if (ctx->done || ctx->out == NULL) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "consent filter: the page's end did not come, "
+                   "hold released");
+
+    ctx->unheld = 1;
+
+    rc = ngx_http_consent_filter_output(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        c->error = 1;
+    }
+
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_consent_filter_release_cleanup(void *data)
+{
+    ngx_http_consent_filter_ctx_t  *ctx = data;
+
+    if (ctx->release.posted) {
+        ngx_delete_posted_event(&ctx->release);
+    }
 }
 
 
