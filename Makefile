@@ -376,11 +376,14 @@ tree:
 	    && echo "the tests left the checkout as they found it" \
 	    || { echo "the tests changed the checkout (above)"; exit 1; }
 
-# the browser tests write their screenshots to $(BUILD)/screenshots;
+# the browser tests write their screenshots to $(BUILD)/screenshots; a
+# hang fails the stage after PROVE_TIMEOUT seconds (Debian 12's node has
+# no --test-timeout);
 # make screenshots refreshes the committed ones in docs/screenshots
 browser: module
 	@if ls tests/browser/*.test.mjs >/dev/null 2>&1; then \
 	    cd tests/browser && CONSENT_BUILD=$(abspath $(BUILD)) \
+	        timeout -k 30 $(PROVE_TIMEOUT) \
 	        node --test --test-concurrency=1 *.test.mjs; \
 	fi
 
