@@ -22,6 +22,7 @@ my $root = "$FindBin::Bin/../..";
 my $fixtures = "$root/tests/fixtures/vendors";
 
 my $node_port = free_port();
+my $h2_port = free_port($node_port);
 
 my $t = ConsentTest->new(http => <<'END');
     consent_secret secret.key;
@@ -31,6 +32,7 @@ my $t = ConsentTest->new(http => <<'END');
 
     server {
         listen 127.0.0.1:%%PORT%%;
+        listen 127.0.0.1:H2_PORT http2;
         root %%PREFIX%%/html;
         consent on;
         consent_gate_host analytics *.googletagmanager.com
@@ -96,6 +98,7 @@ my $t = ConsentTest->new(http => <<'END');
 END
 
 $t->{http} =~ s/NODE_PORT/$node_port/g;
+$t->{http} =~ s/H2_PORT/$h2_port/g;
 
 for my $name (qw(gtm meta-pixel article)) {
     my $page = slurp("$fixtures/$name.html");
@@ -323,9 +326,11 @@ unlike($r->{raw}, qr/0\r\n\r\n\z/, 'and the answer is not ended as whole');
 # A page the pipe wrote to a temporary file reaches the filter in the copy
 # filter's few buffers (output_buffers), and an inflated one in the
 # inflater's: both come back only once sent, so kept for the page's end
-# they never did, and the page waited for ever. The reader waits a
-# second, so that nginx has to write the uncompressed page to the file
-# (the gzip one, 60 KB, may fit in the sockets' buffers).
+# they never come, and the page waited for ever (stop 21).  Now what is
+# kept is sent once the event that kept it is over, if the end has not
+# come in it.  The reader waits a second, so that nginx has to write the
+# uncompressed page to the file (the gzip one, 60 KB, may fit in the
+# sockets' buffers).
 
 for my $coding (qw(identity gzip)) {
     my ($ok, $data) = read_to_end("GET /temp/$coding/big.html HTTP/1.1\r\n"
@@ -339,6 +344,23 @@ for my $coding (qw(identity gzip)) {
 like($t->read_file('logs/error.log'),
      qr/buffered to a temporary file .*"GET \/temp\/identity\/big.html/,
      'and nginx did write the uncompressed one to a temporary file');
+
+# the same over HTTP/2, whose streams take the same way out
+for my $coding (qw(identity gzip)) {
+    my $out = $t->prefix . "/h2-$coding.html";
+    open(my $curl, '-|', 'curl', '-s', '--http2-prior-knowledge',
+         '--max-time', '20', '--limit-rate', '20M', '-o', $out,
+         '-w', '%{http_version}',
+         "http://127.0.0.1:$h2_port/temp/$coding/big.html")
+        or die "curl: $!";
+    my $version = join '', <$curl>;
+    close $curl;
+    is($? >> 8, 0, "a 20 MB $coding page over HTTP/2: no wait");
+    is($version, '2', 'and it did go over HTTP/2');
+    my $body = -e $out ? slurp($out) : '';
+    ok(length($body) > 20_000_000 && $body =~ /<\/body><\/html>\z/,
+       'and it is sent to its end');
+}
 
 # --- a gzip bomb --------------------------------------------------------
 
