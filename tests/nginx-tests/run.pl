@@ -11,7 +11,9 @@
 # exit status, with their numbers) or "not-run" (named in a --skip file:
 # tests/nginx-tests/compare.pl wants a reason for each in docs/testing.md).
 # TEST_NGINX_GLOBALS and TEST_NGINX_GLOBALS_HTTP pass through, as nginx-tests
-# reads them. Core Perl only (TAP::Harness).
+# reads them. The diagnostics of each failed file come before the summary,
+# the last line, each line as "diag FILE: ...". Core Perl only
+# (TAP::Harness).
 
 use strict;
 use warnings;
@@ -52,9 +54,21 @@ my $harness = TAP::Harness->new({
     merge     => 1,
 });
 
+# each file's diagnostics, so that a failed one says what it saw (the
+# suite deletes its temporary directory, error log included)
+my %diag;
+$harness->callback(made_parser => sub {
+    my ($parser, $job) = @_;
+    my $file = $job->[1] // $job->[0];
+    $parser->callback(comment => sub {
+        push @{ $diag{$file} }, $_[0]->as_string;
+    });
+});
+
 my $agg = $harness->runtests(@files);
 
 open my $fh, '>', $out or die "$out: $!\n";
+my @failed;
 
 for my $file (@files) {
     my ($p) = $agg->parsers($file);
@@ -71,6 +85,7 @@ for my $file (@files) {
                     . $p->tests_run
             if ($p->tests_planned // -1) != $p->tests_run;
         $result = "fail\t" . (join('; ', @what) || 'parse errors');
+        push @failed, $file;
     } else {
         $result = "pass\t" . $p->tests_run . ' tests'
                   . ($p->todo_passed ? ', TODO passed ' . join(',',
@@ -82,6 +97,12 @@ for my $file (@files) {
 
 print $fh "$_\tnot-run\n" for sort keys %skip;
 close $fh;
+
+for my $file (@failed) {
+    my @lines = @{ $diag{$file} || [] };
+    splice(@lines, 20, @lines - 20, '# ...') if @lines > 20;
+    print "diag $file: $_\n" for @lines;
+}
 
 printf "%d files, %d tests, %d failed files\n",
        scalar @files, $agg->total, scalar(my @f = $agg->failed);

@@ -62,6 +62,7 @@ run() {
             --out "$out/$name.txt" --jobs "$jobs" ${skip:+--skip "$skip"} \
         > "$out/$name.log" 2>&1
     local rc=$?
+    grep '^diag ' "$out/$name.log" | sed 's/^diag /   /'
     tail -n 1 "$out/$name.log"
     echo "   ($name: $((SECONDS - t0)) s, TAP output in $out/$name.log)"
     return $rc
