@@ -48,7 +48,6 @@ struct ngx_http_consent_page_s {
                                                /* did not come with it */
 
     unsigned                        done:1;    /* the page's last_buf seen */
-    unsigned                        held:1;    /* release posted */
     unsigned                        unheld:1;  /* no more holds */
 };
 
@@ -1247,7 +1246,7 @@ ngx_http_consent_filter_post_release(ngx_http_request_t *r,
 {
     ngx_pool_cleanup_t  *cln;
 
-    if (ctx->held) {
+    if (ctx->release.posted) {
         return NGX_OK;
     }
 
@@ -1264,8 +1263,6 @@ ngx_http_consent_filter_post_release(ngx_http_request_t *r,
         ctx->release.data = ctx;
         ctx->release.log = r->connection->log;
     }
-
-    ctx->held = 1;
 
     ngx_post_event(&ctx->release, &ngx_posted_events);
 
@@ -1290,8 +1287,6 @@ ngx_http_consent_filter_release(ngx_event_t *ev)
     ctx = ev->data;
     r = ctx->request;
     c = r->connection;
-
-    ctx->held = 0;
 
     if (ctx->done || ctx->out == NULL) {
         return;
