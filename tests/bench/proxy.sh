@@ -222,3 +222,12 @@ printf '  gzip inflated and gated, first visit, against gzip passed through: %s 
 printf '  first visit / sub_filter:   %8s req/s\n' "$(m first_sub)"
 echo "  (CPU/request: plain proxy_pass's front worker CPU per request over the case's;"
 echo "   writes: the front worker's write system calls per request, to reader and upstream)"
+
+# --- where the time goes --------------------------------------------------
+
+# BENCH_PROFILE: perf (by default, where it runs) or none
+if [ "$(bench_profile)" = perf ]; then
+    bench_perf plain "$port_plain"
+    bench_perf first "$port_on"
+    bench_perf refused "$port_on" "$refused"
+fi

@@ -213,34 +213,12 @@ echo "  (CPU/request: the plain file's worker CPU per request over the case's)"
 
 # BENCH_PROFILE: perf, callgrind or none; by default perf where it runs,
 # else callgrind where valgrind is installed
-profile=${BENCH_PROFILE:-auto}
-if [ "$profile" = auto ]; then
-    profile=none
-    command -v valgrind >/dev/null && profile=callgrind
-    command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 \
-        && profile=perf
-fi
+profile=$(bench_profile)
 
 if [ "$profile" = perf ]; then
-    for case in plain first accepted; do
-        h=()
-        port=$port_on
-        [ "$case" = accepted ] && h=(-H "Cookie: $accepted")
-        [ "$case" = plain ] && port=$port_off
-        wrk -t1 -c16 -d"$((seconds + 2))s" "${h[@]}" \
-            "http://127.0.0.1:$port/article.html" >/dev/null &
-        sleep 1
-        perf record -q -o "$prefix/perf.data" -p "$worker" -- sleep "$seconds" \
-            >/dev/null 2>&1
-        wait
-        echo
-        echo "where the worker's time goes, $case (perf, self time, top 25):"
-        perf report -q -i "$prefix/perf.data" --stdio --no-children \
-            --sort dso,symbol 2>/dev/null | grep -v '^$' | head -n 25 || true
-        echo "  by part:"
-        perf report -q -i "$prefix/perf.data" --stdio --no-children \
-            --sort dso 2>/dev/null | grep -v '^$' | head -n 6 || true
-    done
+    bench_perf plain "$port_off"
+    bench_perf first "$port_on"
+    bench_perf accepted "$port_on" "$accepted"
 elif [ "$profile" = callgrind ]; then
     # no perf here: nginx's instructions by callgrind (user space only: the
     # kernel's share is not seen), a first visit from a plan, one process

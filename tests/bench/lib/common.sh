@@ -41,3 +41,36 @@ bench_banner() {
     [ -n "$banner" ] || { echo "no banner in the module's answer" >&2; exit 1; }
     printf '%s' "$banner" | sed "s/'/\\\\'/g"
 }
+
+# bench_profile: $BENCH_PROFILE, or by default perf where it runs, else
+# callgrind where valgrind is installed, else none
+bench_profile() {
+    local profile=${BENCH_PROFILE:-auto}
+    if [ "$profile" = auto ]; then
+        profile=none
+        command -v valgrind >/dev/null && profile=callgrind
+        command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 \
+            && profile=perf
+    fi
+    echo "$profile"
+}
+
+# bench_perf CASE PORT [COOKIE]: where $worker's time goes while wrk asks
+# PORT for the article (perf, self time, by symbol and by part)
+bench_perf() {
+    local h=()
+    [ -n "${3:-}" ] && h=(-H "Cookie: $3")
+    wrk -t1 -c16 -d"$((seconds + 2))s" "${h[@]}" \
+        "http://127.0.0.1:$2/article.html" >/dev/null &
+    sleep 1
+    perf record -q ${BENCH_PERF_OPTS:-} -o "$prefix/perf.data" -p "$worker" -- sleep "$seconds" \
+        >/dev/null 2>&1
+    wait
+    echo
+    echo "where the worker's time goes, $1 (perf, self time, top 25):"
+    perf report -q -i "$prefix/perf.data" --stdio --no-children \
+        --sort dso,symbol 2>/dev/null | grep -v '^$' | head -n 25 || true
+    echo "  by part:"
+    perf report -q -i "$prefix/perf.data" --stdio --no-children \
+        --sort dso 2>/dev/null | grep -v '^$' | head -n 6 || true
+}
