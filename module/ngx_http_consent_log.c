@@ -216,6 +216,7 @@ ngx_http_consent_log_consent(ngx_http_request_t *r,
     ngx_http_consent_ctx_t       *ctx;
     ngx_http_consent_texts_t     *t, *texts;
     ngx_http_consent_category_t  *c;
+    ngx_http_consent_loc_conf_t  *clcf;
     char                          ts[NGX_HTTP_CONSENT_RECORD_TS_LEN + 1];
 
     if (ngx_http_consent_record_ts(choice->sec, choice->msec, ts) == 0
@@ -235,6 +236,7 @@ ngx_http_consent_log_consent(ngx_http_request_t *r,
            + sizeof(",\"source\":\"\",\"text_hash\":,\"ts\":\"\","
                     "\"type\":\"consent\"}")
            + sizeof(",\"regime\":\"opt-out\"") - 1
+           + sizeof(",\"cookie_list\":") - 1 + NGX_INT_T_LEN
            + 16 + 2 * NGX_HTTP_CONSENT_ID_LEN + NGX_HTTP_CONSENT_RECORD_IP_LEN
            + 2 + NGX_INT_T_LEN + 16 + NGX_HTTP_CONSENT_RECORD_HEX_LEN + 2
            + NGX_HTTP_CONSENT_RECORD_TS_LEN
@@ -256,8 +258,18 @@ ngx_http_consent_log_consent(ngx_http_request_t *r,
 
     ctx = ngx_http_consent_get_ctx(r);
 
-    p = ngx_sprintf(buf, "{\"action\":\"%V\",\"denied\":",
+    p = ngx_sprintf(buf, "{\"action\":\"%V\"",
                     &ngx_http_consent_log_actions[choice->action]);
+
+    /* the policy's list of cookies this endpoint's page shows, if not 0 */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_consent_module);
+
+    if (clcf->cookie_list) {
+        p = ngx_sprintf(p, ",\"cookie_list\":%ui", clcf->cookie_list);
+    }
+
+    p = ngx_cpymem(p, ",\"denied\":", sizeof(",\"denied\":") - 1);
     p = ngx_http_consent_log_names(p, mcf, choice->denied);
     p = ngx_sprintf(p, ",\"gpc\":%s,\"granted\":",
                     (ctx != NULL && ctx->gpc) ? "true" : "false");

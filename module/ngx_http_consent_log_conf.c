@@ -40,11 +40,18 @@ static void ngx_http_consent_log_cleanup(void *data);
 static void ngx_http_consent_log_shutdown(void *data);
 static ngx_int_t ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf);
+static json_t *ngx_http_consent_log_policy_lists(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf);
+static json_t *ngx_http_consent_log_policy_list(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_loc_conf_t *clcf);
 static json_t *ngx_http_consent_log_policy_cats(json_t *cats,
     ngx_uint_t cookies);
 static ngx_int_t ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
-    json_t *cats);
+    json_t *cats, ngx_uint_t list);
+static ngx_int_t ngx_http_consent_log_policy_slice(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
+    json_t *slice, ngx_uint_t list);
 static json_t *ngx_http_consent_log_policy_json(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, json_t *cats,
     ngx_http_consent_texts_t *t, ngx_uint_t from, ngx_uint_t to);
@@ -662,69 +669,54 @@ ngx_http_consent_log_init(ngx_conf_t *cf)
  * The policy records of this configuration: revision, categories, and the
  * texts of each language with their hash, a few languages a record, so
  * that each fits one syslog message (36 languages together take about
- * 80 KB, more than a UDP datagram holds). The hash of all of it, kept in shared memory once written, tells
- * the first worker that serves a new configuration to write them. They
- * are printed here, once, around their seq and ts, so that writing them
- * takes no malloc().
+ * 80 KB, more than a UDP datagram holds). The hash of all of it, kept in
+ * shared memory once written, tells the first worker that serves a new
+ * configuration to write them. They are printed here, once, around their
+ * seq and ts, so that writing them takes no malloc().
+ *
+ * The categories' cookies are those of the http block's rules (list 0);
+ * an endpoint whose preferences page lists others (its server's or
+ * location's consent_strip_cookie) has them in records of their own,
+ * "list":N, and its consent records say "cookie_list":N.
  */
 
 static ngx_int_t
 ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
-    size_t                         size, len, csize;
-    json_t                        *policy, *cats, *plain, *v, *cookies;
-    ngx_uint_t                     i, j, n, inline_cookies;
-    ngx_http_consent_texts_t      *t;
-    ngx_http_consent_category_t   *c;
-    ngx_http_consent_loc_conf_t   *clcf;
+    size_t                      size, len, csize;
+    json_t                     *policy, *lists, *cats, *plain;
+    ngx_uint_t                  i, j, n, inline_cookies;
+    ngx_http_consent_texts_t   *t;
 
     policy = NULL;
     plain = NULL;
     csize = 0;
     inline_cookies = 0;
 
-    /* the cookies the preferences page lists under the http block's rules */
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_consent_module);
-
-    cats = json_array();
-    if (cats == NULL) {
+    lists = ngx_http_consent_log_policy_lists(cf, mcf);
+    if (lists == NULL) {
         goto failed;
     }
 
-    if (mcf->categories) {
-        c = mcf->categories->elts;
+    cats = json_array_get(lists, 0);
 
-        for (i = 0; i < mcf->categories->nelts; i++) {
-            cookies = ngx_http_consent_disclose_json(cf->pool, mcf, clcf,
-                                                     &c[i]);
-            if (cookies == NULL) {
-                goto failed;
-            }
-
-            csize += json_dumpb(cookies, NULL, 0,
-                                NGX_HTTP_CONSENT_RECORD_FLAGS);
-
-            v = json_pack("{s:s%, s:b, s:b, s:o}",
-                          "name", (char *) c[i].name.data, c[i].name.len,
-                          "required", (int) c[i].required,
-                          "gpc", (int) c[i].gpc,
-                          "cookies", cookies);
-
-            if (v == NULL || json_array_append_new(cats, v) != 0) {
-                goto failed;
-            }
-        }
+    for (i = 0; i < json_array_size(cats); i++) {
+        csize += json_dumpb(json_object_get(json_array_get(cats, i),
+                                            "cookies"),
+                            NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS);
     }
 
     t = mcf->texts ? mcf->texts->elts : NULL;
     n = mcf->texts ? mcf->texts->nelts : 0;
 
-    /* the hash is of the whole policy, every language in it */
+    /* the hash is of the whole policy, every language and list in it */
 
     policy = ngx_http_consent_log_policy_json(cf, mcf, cats, t, 0, n);
 
     if (policy == NULL
+        || (json_array_size(lists) > 1
+            && json_object_set(policy, "lists", lists) != 0)
         || ngx_http_consent_record_json_hash(policy, lcf->policy_hash) != 0)
     {
         goto failed;
@@ -739,7 +731,7 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
      * record fits one syslog message (rsyslog's default: 8 KB); one with
      * no texts if there are none.  The last one has the categories'
      * cookies too if they fit; if not, no record has them but those after
-     * the last, as many cookies in each as fit.
+     * the last, as many cookies in each as fit.  The other lists follow.
      */
 
     plain = ngx_http_consent_log_policy_cats(cats, 0);
@@ -793,13 +785,23 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
     } while (i < n);
 
     if (!inline_cookies
-        && ngx_http_consent_log_policy_cookies(cf, mcf, lcf, cats) != NGX_OK)
+        && ngx_http_consent_log_policy_cookies(cf, mcf, lcf, cats, 0)
+           != NGX_OK)
     {
         goto failed;
     }
 
+    for (i = 1; i < json_array_size(lists); i++) {
+        if (ngx_http_consent_log_policy_cookies(cf, mcf, lcf,
+                                                json_array_get(lists, i), i)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
     json_decref(plain);
-    json_decref(cats);
+    json_decref(lists);
 
     return NGX_OK;
 
@@ -810,9 +812,122 @@ failed:
 
     json_decref(policy);
     json_decref(plain);
-    json_decref(cats);
+    json_decref(lists);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * The lists of cookies the preferences pages show: the first under the
+ * http block's rules, then each other one an endpoint shows, once; each
+ * endpoint's cookie_list is set to its own.
+ */
+
+static json_t *
+ngx_http_consent_log_policy_lists(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf)
+{
+    size_t                         k;
+    json_t                        *lists, *cats;
+    ngx_uint_t                     i;
+    ngx_http_consent_loc_conf_t   *clcf, **endpoint;
+
+    lists = json_array();
+    if (lists == NULL) {
+        return NULL;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_consent_module);
+
+    cats = ngx_http_consent_log_policy_list(cf, mcf, clcf);
+
+    if (cats == NULL || json_array_append_new(lists, cats) != 0) {
+        goto failed;
+    }
+
+    endpoint = mcf->endpoints ? mcf->endpoints->elts : NULL;
+
+    for (i = 0; mcf->endpoints && i < mcf->endpoints->nelts; i++) {
+
+        if (endpoint[i]->strip_cookies == clcf->strip_cookies) {
+            endpoint[i]->cookie_list = 0;
+            continue;
+        }
+
+        cats = ngx_http_consent_log_policy_list(cf, mcf, endpoint[i]);
+        if (cats == NULL) {
+            goto failed;
+        }
+
+        for (k = 0; k < json_array_size(lists); k++) {
+            if (json_equal(cats, json_array_get(lists, k))) {
+                break;
+            }
+        }
+
+        if (k == json_array_size(lists)) {
+            if (json_array_append(lists, cats) != 0) {
+                json_decref(cats);
+                goto failed;
+            }
+        }
+
+        json_decref(cats);
+        endpoint[i]->cookie_list = k;
+    }
+
+    return lists;
+
+failed:
+
+    json_decref(lists);
+
+    return NULL;
+}
+
+
+/* the categories, each with the cookies a preferences page lists under it */
+
+static json_t *
+ngx_http_consent_log_policy_list(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_loc_conf_t *clcf)
+{
+    json_t                       *cats, *v, *cookies;
+    ngx_uint_t                    i;
+    ngx_http_consent_category_t  *c;
+
+    cats = json_array();
+    if (cats == NULL) {
+        return NULL;
+    }
+
+    if (mcf->categories == NULL) {
+        return cats;
+    }
+
+    c = mcf->categories->elts;
+
+    for (i = 0; i < mcf->categories->nelts; i++) {
+        cookies = ngx_http_consent_disclose_json(cf->pool, mcf, clcf, &c[i]);
+        if (cookies == NULL) {
+            json_decref(cats);
+            return NULL;
+        }
+
+        v = json_pack("{s:s%, s:b, s:b, s:o}",
+                      "name", (char *) c[i].name.data, c[i].name.len,
+                      "required", (int) c[i].required,
+                      "gpc", (int) c[i].gpc,
+                      "cookies", cookies);
+
+        if (v == NULL || json_array_append_new(cats, v) != 0) {
+            json_decref(cats);
+            return NULL;
+        }
+    }
+
+    return cats;
 }
 
 
@@ -852,45 +967,40 @@ ngx_http_consent_log_policy_cats(json_t *cats, ngx_uint_t cookies)
  * The policy records of the cookies (consent_cookie_info): no texts, each
  * category with a slice of its cookies, as many as fit in
  * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one); the slices of
- * consecutive records, in order, are each category's whole list.
+ * consecutive records, in order, are each category's whole list.  A list
+ * but the first is marked "list":N, and has a record even when empty.
  */
 
 static ngx_int_t
 ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
-    json_t *cats)
+    json_t *cats, ngx_uint_t list)
 {
     size_t   i, k, size, len;
-    json_t  *slice, *list, *cookie, *policy;
+    json_t  *slice, *cookies, *cookie;
 
     slice = NULL;
     size = 0;
 
     for (i = 0; i < json_array_size(cats); i++) {
-        list = json_object_get(json_array_get(cats, i), "cookies");
+        cookies = json_object_get(json_array_get(cats, i), "cookies");
 
-        for (k = 0; k < json_array_size(list); k++) {
-            cookie = json_array_get(list, k);
+        for (k = 0; k < json_array_size(cookies); k++) {
+            cookie = json_array_get(cookies, k);
             len = json_dumpb(cookie, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS)
                   + 1;
 
             if (slice != NULL
                 && size + len > NGX_HTTP_CONSENT_LOG_POLICY_TEXTS)
             {
-                policy = ngx_http_consent_log_policy_json(cf, mcf, slice,
-                                                          NULL, 0, 0);
-                json_decref(slice);
-                slice = NULL;
-
-                if (policy == NULL
-                    || ngx_http_consent_log_template(cf, policy, lcf->policy)
-                       != NGX_OK)
+                if (ngx_http_consent_log_policy_slice(cf, mcf, lcf, slice,
+                                                      list)
+                    != NGX_OK)
                 {
-                    json_decref(policy);
                     return NGX_ERROR;
                 }
 
-                json_decref(policy);
+                slice = NULL;
             }
 
             if (slice == NULL) {
@@ -916,22 +1026,49 @@ ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
     }
 
     if (slice == NULL) {
-        return NGX_OK;
+        if (list == 0) {
+            return NGX_OK;
+        }
+
+        slice = ngx_http_consent_log_policy_cats(cats, 1);
+        if (slice == NULL) {
+            return NGX_ERROR;
+        }
     }
+
+    return ngx_http_consent_log_policy_slice(cf, mcf, lcf, slice, list);
+}
+
+
+/* a policy record of cookies only; slice is released */
+
+static ngx_int_t
+ngx_http_consent_log_policy_slice(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
+    json_t *slice, ngx_uint_t list)
+{
+    json_t     *policy;
+    ngx_int_t   rc;
 
     policy = ngx_http_consent_log_policy_json(cf, mcf, slice, NULL, 0, 0);
     json_decref(slice);
 
-    if (policy == NULL
+    if (policy == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if ((list > 0
+         && json_object_set_new(policy, "list", json_integer(list)) != 0)
         || ngx_http_consent_log_template(cf, policy, lcf->policy) != NGX_OK)
     {
-        json_decref(policy);
-        return NGX_ERROR;
+        rc = NGX_ERROR;
     }
 
     json_decref(policy);
 
-    return NGX_OK;
+    return rc;
 }
 
 

@@ -389,6 +389,7 @@ ngx_http_consent_create_main_conf(ngx_conf_t *cf)
      *     mcf->required_mask = 0;
      *     mcf->gpc_mask = 0;
      *     mcf->endpoint = { 0, NULL };
+     *     mcf->endpoints = NULL;
      *     mcf->texts_dir = { 0, NULL };
      *     mcf->language = { 0, NULL };
      *     mcf->languages = NULL;
@@ -547,7 +548,8 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_consent_loc_conf_t *prev = parent;
     ngx_http_consent_loc_conf_t *conf = child;
 
-    ngx_http_consent_main_conf_t  *mcf;
+    ngx_http_consent_loc_conf_t   **endpoint;
+    ngx_http_consent_main_conf_t   *mcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
@@ -610,6 +612,25 @@ ngx_http_consent_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "add e.g. \"consent_category analytics;\" to the "
                            "http block");
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->endpoint) {
+        /* its preferences page's cookies go into the policy record */
+
+        if (mcf->endpoints == NULL) {
+            mcf->endpoints = ngx_array_create(cf->pool, 4,
+                                         sizeof(ngx_http_consent_loc_conf_t *));
+            if (mcf->endpoints == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        endpoint = ngx_array_push(mcf->endpoints);
+        if (endpoint == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *endpoint = conf;
     }
 
     return ngx_http_consent_filter_merge(cf, prev, conf);

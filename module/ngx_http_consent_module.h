@@ -110,6 +110,9 @@ typedef struct {
 
     /* URL prefix of the first consent_endpoint: where the banner posts */
     ngx_str_t                   endpoint;
+    ngx_array_t                *endpoints;   /* ngx_http_consent_loc_conf_t *:
+                                                every endpoint's, for the
+                                                policy's lists of cookies */
 
     /* texts (ngx_http_consent_texts.c) */
     ngx_str_t                   texts_dir;
@@ -193,6 +196,9 @@ typedef struct {
     ngx_uint_t                  regime;      /* consent_regime opt-in|out */
     ngx_http_complex_value_t   *regime_value; /* consent_regime $variable */
     ngx_flag_t                  endpoint;    /* this location is the endpoint */
+    ngx_uint_t                  cookie_list; /* of an endpoint: the policy
+                                                record's list its
+                                                preferences page shows */
     ngx_flag_t                  choices_link; /* a way back, once chosen */
 
     ngx_array_t                *gate_hosts;      /* ngx_http_consent_rule_t */

@@ -12,9 +12,11 @@
  * the texts, so a policy record whose texts do not match says so.
  *
  * One configuration's policy is a run of consecutive policy records: the
- * texts in the first ones, the categories' cookies in the last ones. The
- * cookies of the run a consent's texts are in are the table the reader's
- * preferences page showed (consent_cookie_info), shown after the texts.
+ * texts in the first ones, the categories' cookies in the last ones, list
+ * 0 (the http block's) and, marked "list":N, those of endpoints with
+ * rules of their own. The list a consent names (cookie_list, or 0) of the
+ * run its texts are in is the table the reader's preferences page showed
+ * (consent_cookie_info), shown after the texts.
  */
 
 
@@ -29,7 +31,7 @@ typedef struct {
     json_t      *texts;      /* text_hash -> {lang, texts, seq, where,
                                 cookies} */
     json_t      *cookies;    /* of the current run of policy records:
-                                category -> [cookie] */
+                                list -> category -> [cookie] */
     size_t       found;
 } consent_audit_show_ctx_t;
 
@@ -92,7 +94,9 @@ consent_audit_show_record(void *data, const char *file, size_t line,
 
     char        *s;
     json_t      *shown, *v;
+    json_int_t   list;
     const char  *type, *id, *hash;
+    char         key[32];
 
     type = json_string_value(json_object_get(record, "type"));
     if (type == NULL) {
@@ -147,7 +151,12 @@ consent_audit_show_record(void *data, const char *file, size_t line,
     printf("%s\n", s ? s : "");
     free(s);
 
-    consent_audit_show_cookies(json_object_get(shown, "cookies"));
+    list = json_integer_value(json_object_get(record, "cookie_list"));
+    snprintf(key, sizeof(key), "%lld", (long long) list);
+
+    printf("-- list %lld of cookies:\n", (long long) list);
+    consent_audit_show_cookies(json_object_get(
+                                   json_object_get(shown, "cookies"), key));
 
     return 0;
 }
@@ -202,8 +211,9 @@ consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
 {
     char           where[4200];
     size_t         i;
-    json_t        *texts, *hashes, *t, *h, *c, *list, *all;
+    json_t        *texts, *hashes, *t, *h, *c, *list, *all, *table;
     const char    *lang, *name;
+    char           key[32];
     unsigned char  md[NGX_HTTP_CONSENT_RECORD_HASH_LEN];
     char           hex[NGX_HTTP_CONSENT_RECORD_HEX_LEN + 1];
 
@@ -216,6 +226,20 @@ consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
         }
     }
 
+    snprintf(key, sizeof(key), "%lld",
+             (long long) json_integer_value(json_object_get(record, "list")));
+
+    table = json_object_get(ctx->cookies, key);
+
+    if (table == NULL) {
+        table = json_object();
+        if (table == NULL
+            || json_object_set_new(ctx->cookies, key, table) != 0)
+        {
+            return;
+        }
+    }
+
     json_array_foreach(json_object_get(record, "categories"), i, c) {
         name = json_string_value(json_object_get(c, "name"));
         list = json_object_get(c, "cookies");
@@ -224,13 +248,11 @@ consent_audit_show_policy(consent_audit_show_ctx_t *ctx, const char *file,
             continue;
         }
 
-        all = json_object_get(ctx->cookies, name);
+        all = json_object_get(table, name);
 
         if (all == NULL) {
             all = json_array();
-            if (all == NULL || json_object_set_new(ctx->cookies, name, all)
-                               != 0)
-            {
+            if (all == NULL || json_object_set_new(table, name, all) != 0) {
                 continue;
             }
         }

@@ -235,6 +235,119 @@ is_deeply($rec->{categories}[0]{cookies}[0],
             duration => '30 days', controller => '', policy => '' },
           'the consent cookie as the module describes it, in English');
 
+# --- several sites, several lists -----------------------------------------
+# one nginx, one consent log: a server with strip rules of its own shows
+# other cookies on its preferences page; the policy has that list too
+# ("list":1, once for two servers with the same rules), its consent
+# records name it, and consent-audit show prints the reader's own table
+
+my $sites = <<'END';
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_category marketing;
+    consent_languages en;
+    consent_strip_cookie analytics _ga;
+    consent_cookie_info _fbp purpose=Ads controller=Meta;
+    consent_log %%PREFIX%%/logs/consent.log sign=%%PREFIX%%/keys/log.pem
+                checkpoint_interval=200ms;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name a.test;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name b.test;
+        consent on;
+        consent_strip_cookie marketing _fbp%%MORE%%;
+        location /consent/ { consent_endpoint; }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name c.test;
+        consent on;
+        location /consent/ {
+            consent_strip_cookie marketing _fbp%%MORE%%;
+            consent_endpoint;
+        }
+    }
+END
+
+my $t3 = ConsentTest->new(http => $sites =~ s/%%MORE%%//gr);
+my $p3 = $t3->prefix;
+mkdir "$p3/keys";
+system("$audit keygen $p3/keys >/dev/null") == 0 or die "keygen failed";
+$t3->run;
+
+my $port3 = $t3->port;
+my %page = map { $_ => $t3->get('/consent/', Host => "$_.test")->{body} }
+           qw(a b c);
+like($page{a}, qr{<code>_ga</code>}, 'a: the http block\'s cookie');
+unlike($page{a}, qr{<code>_fbp</code>}, 'a: not b\'s');
+like($page{b}, qr{<code>_fbp</code></th><td>Ads</td><td></td><td>Meta</td>},
+     'b: its own cookie');
+unlike($page{b}, qr{<code>_ga</code>}, 'b: its rules replace the http block\'s');
+like($page{c}, qr{<code>_fbp</code>}, 'c: a location\'s rules');
+
+for my $site (qw(a b c)) {
+    my $r = $t3->request('POST', '/consent/', 'action=reject_all&source=banner',
+        Host => "$site.test", Origin => "http://$site.test",
+        'Content-Type' => 'application/x-www-form-urlencoded');
+    is($r->{status}, 303, "$site: the choice is taken");
+}
+
+my @recs = map { JSON::PP->new->decode($_) }
+           split /\n/, $t3->read_file('logs/consent.log');
+my @lists = map { $_->{list} // 0 } grep { $_->{type} eq 'policy' } @recs;
+is_deeply(\@lists, [0, 1], 'the policy: the http block\'s list, then one more')
+    or diag(join ' ', @lists);
+my ($l1) = grep { $_->{type} eq 'policy' && ($_->{list} // 0) == 1 } @recs;
+is_deeply({ map { $_->{name} => [map { $_->{name} } @{ $_->{cookies} }] }
+            @{ $l1->{categories} } },
+          { necessary => ['consent'], analytics => [], marketing => ['_fbp'] },
+          'list 1: b\'s and c\'s cookies');
+ok(!exists $l1->{texts} || !%{ $l1->{texts} }, 'list 1: no texts');
+my @named = map { [$_->{host}, $_->{cookie_list}] }
+            grep { $_->{type} eq 'consent' } @recs;
+is_deeply(\@named, [['a.test', undef], ['b.test', 1], ['c.test', 1]],
+          'each consent names the list its page showed (none: list 0)');
+
+sleep 1;
+my $out3 = `$audit verify $p3/logs/consent.log --pubkey $p3/keys/log.pub.pem`;
+is($? >> 8, 0, 'consent-audit verifies the log') or diag($out3);
+
+my ($cid_b) = map { $_->{id} } grep { $_->{type} eq 'consent'
+                                      && $_->{host} eq 'b.test' } @recs;
+$out3 = `$audit show $cid_b $p3/logs/consent.log`;
+like($out3, qr{-- list 1 of cookies:.*marketing:\n  _fbp; Ads; ; Meta}s,
+     'consent-audit show: b\'s reader, b\'s table');
+unlike($out3, qr{_ga;}, '... without the http block\'s cookie');
+
+# a change in b's rules alone is a new policy
+$t3->reload($sites =~ s/%%MORE%%/ _fbc/gr) or die "reload failed\n";
+my $more;
+for (1 .. 50) {
+    $more = $t3->get('/consent/', Host => 'b.test')->{body};
+    last if $more =~ /<code>_fbc<\/code>/;
+    select undef, undef, undef, 0.1;
+}
+like($more, qr{<code>_fbc</code>}, 'b after the reload: the new cookie');
+$t3->request('POST', '/consent/', 'action=accept_all&source=banner',
+    Host => 'b.test', Origin => "http://b.test",
+    'Content-Type' => 'application/x-www-form-urlencoded');
+@recs = map { JSON::PP->new->decode($_) }
+        split /\n/, $t3->read_file('logs/consent.log');
+@lists = map { $_->{list} // 0 } grep { $_->{type} eq 'policy' } @recs;
+is_deeply(\@lists, [0, 1, 0, 1], 'the new policy is written, both lists')
+    or diag(join ' ', @lists);
+$t3->stop;
+$t3->check_log;
+
 # --- durations in the reader's language -----------------------------------
 # a number and a unit, or the session, as the catalogue writes them, in
 # each language's plural (CLDR); any other text as written; the consent
