@@ -15,7 +15,10 @@
 typedef enum {
     NGX_HTTP_CONSENT_PLURAL_OTHER = 0,    /* ja, ko, zh */
     NGX_HTTP_CONSENT_PLURAL_ONE,          /* one: n = 1 */
-    NGX_HTTP_CONSENT_PLURAL_ZERO_ONE,     /* one: n = 0, 1 (fr, pt) */
+    NGX_HTTP_CONSENT_PLURAL_ONE_MILLIONS, /* one: n = 1; many: millions
+                                             (ca, es, it) */
+    NGX_HTTP_CONSENT_PLURAL_ZERO_ONE,     /* one: n = 0, 1; many: millions
+                                             (fr, pt) */
     NGX_HTTP_CONSENT_PLURAL_ICELANDIC,
     NGX_HTTP_CONSENT_PLURAL_CZECH,        /* cs, sk */
     NGX_HTTP_CONSENT_PLURAL_POLISH,
@@ -45,13 +48,13 @@ static ngx_http_consent_plural_rule_e ngx_http_consent_plural_rule(
 static const ngx_http_consent_plural_lang_t  ngx_http_consent_plural_langs[] = {
     { "ar", NGX_HTTP_CONSENT_PLURAL_ARABIC },
     { "bg", NGX_HTTP_CONSENT_PLURAL_ONE },
-    { "ca", NGX_HTTP_CONSENT_PLURAL_ONE },
+    { "ca", NGX_HTTP_CONSENT_PLURAL_ONE_MILLIONS },
     { "cs", NGX_HTTP_CONSENT_PLURAL_CZECH },
     { "da", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "de", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "el", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "en", NGX_HTTP_CONSENT_PLURAL_ONE },
-    { "es", NGX_HTTP_CONSENT_PLURAL_ONE },
+    { "es", NGX_HTTP_CONSENT_PLURAL_ONE_MILLIONS },
     { "et", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "eu", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "fi", NGX_HTTP_CONSENT_PLURAL_ONE },
@@ -62,7 +65,7 @@ static const ngx_http_consent_plural_lang_t  ngx_http_consent_plural_langs[] = {
     { "hr", NGX_HTTP_CONSENT_PLURAL_CROATIAN },
     { "hu", NGX_HTTP_CONSENT_PLURAL_ONE },
     { "is", NGX_HTTP_CONSENT_PLURAL_ICELANDIC },
-    { "it", NGX_HTTP_CONSENT_PLURAL_ONE },
+    { "it", NGX_HTTP_CONSENT_PLURAL_ONE_MILLIONS },
     { "ja", NGX_HTTP_CONSENT_PLURAL_OTHER },
     { "ko", NGX_HTTP_CONSENT_PLURAL_OTHER },
     { "lt", NGX_HTTP_CONSENT_PLURAL_LITHUANIAN },
@@ -100,8 +103,14 @@ ngx_http_consent_plural(const unsigned char *lang, size_t len, uint64_t n)
     case NGX_HTTP_CONSENT_PLURAL_ONE:
         return (n == 1) ? "one" : "other";
 
+    case NGX_HTTP_CONSENT_PLURAL_ONE_MILLIONS:
     case NGX_HTTP_CONSENT_PLURAL_ZERO_ONE:
-        return (n <= 1) ? "one" : "other";
+        if (n == 1 || (n == 0 && rule == NGX_HTTP_CONSENT_PLURAL_ZERO_ONE)) {
+            return "one";
+        }
+
+        /* "un million de jours", "2 millones de días" */
+        return (n != 0 && n % 1000000 == 0) ? "many" : "other";
 
     case NGX_HTTP_CONSENT_PLURAL_ICELANDIC:
         return (n10 == 1 && n100 != 11) ? "one" : "other";

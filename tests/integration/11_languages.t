@@ -98,12 +98,13 @@ for my $lang (sort keys %have) {
 my $en = $texts{en} or die('en.json does not load');
 
 # "durations": the CLDR plural categories each language has for whole
-# numbers (plurals.xml; the "many" of millions in fr, es, it, pt and ca
-# left out), "other" in every language as the module's fallback; a
-# string alone where the word never changes
+# numbers (plurals.xml: "many" is the millions in ca, es, fr, it and
+# pt, "un million de jours"), "other" in every language as the module's
+# fallback; a string alone where the word never changes
 my %plurals = (
     (map { $_ => [qw(one other)] }
-     qw(bg ca da de el en es et eu fi fr gl hu is it nb nl pt sv tr)),
+     qw(bg da de el en et eu fi gl hu is nb nl sv tr)),
+    (map { $_ => [qw(one many other)] } qw(ca es fr it pt)),
     (map { $_ => [qw(other)] } qw(ja ko zh)),
     (map { $_ => [qw(one few other)] } qw(cs sk hr lt ro)),
     (map { $_ => [qw(one few many other)] } qw(pl uk)),

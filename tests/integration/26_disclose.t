@@ -278,14 +278,14 @@ my $sites = <<'END';
     }
 END
 
-my $t3 = ConsentTest->new(http => $sites =~ s/%%MORE%%//gr);
-my $p3 = $t3->prefix;
-mkdir "$p3/keys";
-system("$audit keygen $p3/keys >/dev/null") == 0 or die "keygen failed";
-$t3->run;
+my $ts = ConsentTest->new(http => $sites =~ s/%%MORE%%//gr);
+my $ps = $ts->prefix;
+mkdir "$ps/keys";
+system("$audit keygen $ps/keys >/dev/null") == 0 or die "keygen failed";
+$ts->run;
 
-my $port3 = $t3->port;
-my %page = map { $_ => $t3->get('/consent/', Host => "$_.test")->{body} }
+my $ports = $ts->port;
+my %page = map { $_ => $ts->get('/consent/', Host => "$_.test")->{body} }
            qw(a b c);
 like($page{a}, qr{<code>_ga</code>}, 'a: the http block\'s cookie');
 unlike($page{a}, qr{<code>_fbp</code>}, 'a: not b\'s');
@@ -295,14 +295,14 @@ unlike($page{b}, qr{<code>_ga</code>}, 'b: its rules replace the http block\'s')
 like($page{c}, qr{<code>_fbp</code>}, 'c: a location\'s rules');
 
 for my $site (qw(a b c)) {
-    my $r = $t3->request('POST', '/consent/', 'action=reject_all&source=banner',
+    my $r = $ts->request('POST', '/consent/', 'action=reject_all&source=banner',
         Host => "$site.test", Origin => "http://$site.test",
         'Content-Type' => 'application/x-www-form-urlencoded');
     is($r->{status}, 303, "$site: the choice is taken");
 }
 
 my @recs = map { JSON::PP->new->decode($_) }
-           split /\n/, $t3->read_file('logs/consent.log');
+           split /\n/, $ts->read_file('logs/consent.log');
 my @lists = map { $_->{list} // 0 } grep { $_->{type} eq 'policy' } @recs;
 is_deeply(\@lists, [0, 1], 'the policy: the http block\'s list, then one more')
     or diag(join ' ', @lists);
@@ -318,35 +318,35 @@ is_deeply(\@named, [['a.test', undef], ['b.test', 1], ['c.test', 1]],
           'each consent names the list its page showed (none: list 0)');
 
 sleep 1;
-my $out3 = `$audit verify $p3/logs/consent.log --pubkey $p3/keys/log.pub.pem`;
-is($? >> 8, 0, 'consent-audit verifies the log') or diag($out3);
+my $outs = `$audit verify $ps/logs/consent.log --pubkey $ps/keys/log.pub.pem`;
+is($? >> 8, 0, 'consent-audit verifies the log') or diag($outs);
 
 my ($cid_b) = map { $_->{id} } grep { $_->{type} eq 'consent'
                                       && $_->{host} eq 'b.test' } @recs;
-$out3 = `$audit show $cid_b $p3/logs/consent.log`;
-like($out3, qr{-- list 1 of cookies:.*marketing:\n  _fbp; Ads; ; Meta}s,
+$outs = `$audit show $cid_b $ps/logs/consent.log`;
+like($outs, qr{-- list 1 of cookies:.*marketing:\n  _fbp; Ads; ; Meta}s,
      'consent-audit show: b\'s reader, b\'s table');
-unlike($out3, qr{_ga;}, '... without the http block\'s cookie');
+unlike($outs, qr{_ga;}, '... without the http block\'s cookie');
 
 # a change in b's rules alone is a new policy
-$t3->reload($sites =~ s/%%MORE%%/ _fbc/gr) or die "reload failed\n";
+$ts->reload($sites =~ s/%%MORE%%/ _fbc/gr) or die "reload failed\n";
 my $more;
 for (1 .. 50) {
-    $more = $t3->get('/consent/', Host => 'b.test')->{body};
+    $more = $ts->get('/consent/', Host => 'b.test')->{body};
     last if $more =~ /<code>_fbc<\/code>/;
     select undef, undef, undef, 0.1;
 }
 like($more, qr{<code>_fbc</code>}, 'b after the reload: the new cookie');
-$t3->request('POST', '/consent/', 'action=accept_all&source=banner',
+$ts->request('POST', '/consent/', 'action=accept_all&source=banner',
     Host => 'b.test', Origin => "http://b.test",
     'Content-Type' => 'application/x-www-form-urlencoded');
 @recs = map { JSON::PP->new->decode($_) }
-        split /\n/, $t3->read_file('logs/consent.log');
+        split /\n/, $ts->read_file('logs/consent.log');
 @lists = map { $_->{list} // 0 } grep { $_->{type} eq 'policy' } @recs;
 is_deeply(\@lists, [0, 1, 0, 1], 'the new policy is written, both lists')
     or diag(join ' ', @lists);
-$t3->stop;
-$t3->check_log;
+$ts->stop;
+$ts->check_log;
 
 # --- durations in the reader's language -----------------------------------
 # a number and a unit, or the session, as the catalogue writes them, in
@@ -369,6 +369,7 @@ my $t3 = ConsentTest->new(http => <<'END');
     consent_cookie_info _g purpose=G "duration=2 years after last activity"
                         category=analytics;
     consent_cookie_info _h purpose=H "duration=1 second" category=analytics;
+    consent_cookie_info _i purpose=I "duration=1000000 days" category=analytics;
     consent_log %%PREFIX%%/logs/consent.log;
 
     server {
@@ -391,7 +392,7 @@ is_deeply(durations('en'),
           { consent => '1 day', _a => '13 months', _b => '22 days',
             _c => '5 years', _d => $session, _e => $session,
             _f => 'Unknown', _g => '2 years after last activity',
-            _h => '1 second' },
+            _h => '1 second', _i => '1000000 days' },
           'English: one and other; the texts it cannot read as written');
 
 $session = "Jusqu\x{e2}\x{80}\x{99}\x{c3}\x{a0} la fermeture du navigateur";
@@ -399,8 +400,8 @@ is_deeply(durations('fr'),
           { consent => '1 jour', _a => '13 mois', _b => '22 jours',
             _c => '5 ans', _d => $session, _e => $session,
             _f => 'Unknown', _g => '2 years after last activity',
-            _h => '1 seconde' },
-          'French');
+            _h => '1 seconde', _i => '1000000 de jours' },
+          'French: one, other, and many for millions');
 
 like($t3->get('/consent/', 'Accept-Language' => 'fr')->{body},
      qr{<code>consent</code></th><td>Mémorise votre choix sur les cookies, pour que le bandeau ne vous le redemande pas</td><td>1 jour</td><td>Ce site</td>},
