@@ -26,8 +26,16 @@
 #define NGX_HTTP_CONSENT_LOG_CP_RECORDS   1000
 #define NGX_HTTP_CONSENT_LOG_CP_INTERVAL  10000
 
-/* the texts one policy record carries at most, but for its first language */
-#define NGX_HTTP_CONSENT_LOG_POLICY_TEXTS 6144
+/*
+ * A policy record at most, but for its first language or cookie: one
+ * syslog message in rsyslog's default 8 KB, with room for its header.
+ * The bytes a record has besides its texts or cookies: those of its
+ * skeleton, the node, seq, ts and list, and for each language its key
+ * twice and its hash.
+ */
+#define NGX_HTTP_CONSENT_LOG_POLICY_MAX   7936
+#define NGX_HTTP_CONSENT_LOG_POLICY_REST  64
+#define NGX_HTTP_CONSENT_LOG_POLICY_LANG  (NGX_HTTP_CONSENT_RECORD_HEX_LEN + 16)
 
 
 static ngx_open_file_t *ngx_http_consent_log_beside(ngx_conf_t *cf,
@@ -55,6 +63,8 @@ static ngx_int_t ngx_http_consent_log_policy_slice(ngx_conf_t *cf,
 static json_t *ngx_http_consent_log_policy_json(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, json_t *cats,
     ngx_http_consent_texts_t *t, ngx_uint_t from, ngx_uint_t to);
+static size_t ngx_http_consent_log_policy_base(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, json_t *cats);
 static ngx_int_t ngx_http_consent_log_template(ngx_conf_t *cf, json_t *rec,
     ngx_array_t *a);
 
@@ -684,7 +694,7 @@ static ngx_int_t
 ngx_http_consent_log_policy(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf)
 {
-    size_t                      size, len, csize;
+    size_t                      size, len, csize, base;
     json_t                     *policy, *lists, *cats, *plain;
     ngx_uint_t                  i, j, n, inline_cookies;
     ngx_http_consent_texts_t   *t;
@@ -726,8 +736,8 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
     policy = NULL;
 
     /*
-     * The records: as many languages in each as its texts fit in
-     * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one), so that a
+     * The records: as many languages in each as fit in
+     * NGX_HTTP_CONSENT_LOG_POLICY_MAX bytes (at least one), so that a
      * record fits one syslog message (rsyslog's default: 8 KB); one with
      * no texts if there are none.  The last one has the categories'
      * cookies too if they fit; if not, no record has them but those after
@@ -745,23 +755,29 @@ ngx_http_consent_log_policy(ngx_conf_t *cf,
         goto failed;
     }
 
+    base = ngx_http_consent_log_policy_base(cf, mcf, plain);
+    if (base == 0) {
+        goto failed;
+    }
+
     i = 0;
 
     do {
-        size = 0;
+        size = base;
 
         for (j = i; j < n; j++) {
             len = json_dumpb(t[j].json, NULL, 0,
-                             NGX_HTTP_CONSENT_RECORD_FLAGS);
+                             NGX_HTTP_CONSENT_RECORD_FLAGS)
+                  + 2 * t[j].lang.len + NGX_HTTP_CONSENT_LOG_POLICY_LANG;
 
-            if (j > i && size + len > NGX_HTTP_CONSENT_LOG_POLICY_TEXTS) {
+            if (j > i && size + len > NGX_HTTP_CONSENT_LOG_POLICY_MAX) {
                 break;
             }
 
             size += len;
         }
 
-        if (j == n && size + csize <= NGX_HTTP_CONSENT_LOG_POLICY_TEXTS) {
+        if (j == n && size + csize <= NGX_HTTP_CONSENT_LOG_POLICY_MAX) {
             inline_cookies = 1;
         }
 
@@ -966,7 +982,7 @@ ngx_http_consent_log_policy_cats(json_t *cats, ngx_uint_t cookies)
 /*
  * The policy records of the cookies (consent_cookie_info): no texts, each
  * category with a slice of its cookies, as many as fit in
- * NGX_HTTP_CONSENT_LOG_POLICY_TEXTS bytes (at least one); the slices of
+ * NGX_HTTP_CONSENT_LOG_POLICY_MAX bytes (at least one); the slices of
  * consecutive records, in order, are each category's whole list.  A list
  * but the first is marked "list":N, and has a record even when empty.
  */
@@ -976,8 +992,20 @@ ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
     ngx_http_consent_main_conf_t *mcf, ngx_http_consent_log_conf_t *lcf,
     json_t *cats, ngx_uint_t list)
 {
-    size_t   i, k, size, len;
+    size_t   i, k, size, len, base;
     json_t  *slice, *cookies, *cookie;
+
+    slice = ngx_http_consent_log_policy_cats(cats, 1);
+    if (slice == NULL) {
+        return NGX_ERROR;
+    }
+
+    base = ngx_http_consent_log_policy_base(cf, mcf, slice);
+    json_decref(slice);
+
+    if (base == 0) {
+        return NGX_ERROR;
+    }
 
     slice = NULL;
     size = 0;
@@ -990,8 +1018,7 @@ ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
             len = json_dumpb(cookie, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS)
                   + 1;
 
-            if (slice != NULL
-                && size + len > NGX_HTTP_CONSENT_LOG_POLICY_TEXTS)
+            if (slice != NULL && size + len > NGX_HTTP_CONSENT_LOG_POLICY_MAX)
             {
                 if (ngx_http_consent_log_policy_slice(cf, mcf, lcf, slice,
                                                       list)
@@ -1009,7 +1036,7 @@ ngx_http_consent_log_policy_cookies(ngx_conf_t *cf,
                     return NGX_ERROR;
                 }
 
-                size = 0;
+                size = base;
             }
 
             if (json_array_append(json_object_get(json_array_get(slice, i),
@@ -1069,6 +1096,29 @@ ngx_http_consent_log_policy_slice(ngx_conf_t *cf,
     json_decref(policy);
 
     return rc;
+}
+
+
+/* the bytes of a policy record of these categories but its texts; 0: failed */
+
+static size_t
+ngx_http_consent_log_policy_base(ngx_conf_t *cf,
+    ngx_http_consent_main_conf_t *mcf, json_t *cats)
+{
+    size_t   size;
+    json_t  *policy;
+
+    policy = ngx_http_consent_log_policy_json(cf, mcf, cats, NULL, 0, 0);
+    if (policy == NULL) {
+        return 0;
+    }
+
+    size = json_dumpb(policy, NULL, 0, NGX_HTTP_CONSENT_RECORD_FLAGS)
+           + cf->cycle->hostname.len + NGX_HTTP_CONSENT_LOG_POLICY_REST;
+
+    json_decref(policy);
+
+    return size;
 }
 
 
