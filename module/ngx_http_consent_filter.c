@@ -60,6 +60,7 @@ static ngx_int_t ngx_http_consent_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_consent_page_header(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_uint_t *vary);
+static ngx_uint_t ngx_http_consent_page_vary(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_gate_body(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
@@ -402,7 +403,8 @@ ngx_http_consent_google_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  *      so that a strip pattern such as "c*" never removes the module's own
  *      cookie;
  *   4. Vary: Cookie, once, if any step made the answer depend on the
- *      reader's cookie.
+ *      reader's cookie; and Accept-Language for a gated page where the
+ *      banner's language may come from it.
  */
 
 static ngx_int_t
@@ -437,7 +439,7 @@ ngx_http_consent_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (vary && ngx_http_consent_vary_cookie(r) != NGX_OK) {
+    if (vary && ngx_http_consent_vary(r, vary) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -510,7 +512,7 @@ ngx_http_consent_page_header(ngx_http_request_t *r,
             return NGX_ERROR;
 
         case NGX_OK:
-            *vary = 1;
+            *vary |= ngx_http_consent_page_vary(r);
             return NGX_OK;
 
         default: /* NGX_DECLINED: not a gated page */
@@ -598,9 +600,32 @@ ngx_http_consent_page_header(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    *vary = 1;
+    *vary |= ngx_http_consent_page_vary(r);
 
     return NGX_OK;
+}
+
+
+/*
+ * A gated page depends on the reader's cookie, and, where more than one
+ * language is offered, on Accept-Language: a page without <html lang>
+ * gets its banner, its placeholders and its "Privacy choices" in the
+ * reader's language, and the page's language is known only once its
+ * body is read.
+ */
+
+static ngx_uint_t
+ngx_http_consent_page_vary(ngx_http_request_t *r)
+{
+    ngx_http_consent_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_consent_module);
+
+    if (mcf->texts != NULL && mcf->texts->nelts > 1) {
+        return NGX_HTTP_CONSENT_VARY_COOKIE|NGX_HTTP_CONSENT_VARY_LANGUAGE;
+    }
+
+    return NGX_HTTP_CONSENT_VARY_COOKIE;
 }
 
 

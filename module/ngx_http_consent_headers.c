@@ -167,7 +167,7 @@ ngx_http_consent_strip_set_cookie(ngx_http_request_t *r, ngx_uint_t *vary)
 
         if (ngx_http_consent_refused_name(lcf->strip_cookies, 0, p, last - p))
         {
-            *vary = 1;
+            *vary |= NGX_HTTP_CONSENT_VARY_COOKIE;
         }
 
         if (ngx_http_consent_refused_name(lcf->strip_cookies, ctx->granted,

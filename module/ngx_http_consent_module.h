@@ -19,6 +19,10 @@
 #include "ngx_http_consent_slice.h"
 
 
+/* what an answer varies on: a header filter's steps set these */
+#define NGX_HTTP_CONSENT_VARY_COOKIE    0x01
+#define NGX_HTTP_CONSENT_VARY_LANGUAGE  0x02
+
 #define NGX_HTTP_CONSENT_SAMESITE_LAX     0
 #define NGX_HTTP_CONSENT_SAMESITE_STRICT  1
 #define NGX_HTTP_CONSENT_SAMESITE_NONE    2
@@ -302,7 +306,7 @@ ngx_table_elt_t *ngx_http_consent_header_next(ngx_list_t *list,
     ngx_http_consent_headers_t *it, char *name, size_t len);
 ngx_table_elt_t *ngx_http_consent_header_out(ngx_http_request_t *r,
     char *key, u_char *value, size_t len);
-ngx_int_t ngx_http_consent_vary_cookie(ngx_http_request_t *r);
+ngx_int_t ngx_http_consent_vary(ngx_http_request_t *r, ngx_uint_t vary);
 ngx_int_t ngx_http_consent_cookie_lines(ngx_http_request_t *r,
     ngx_int_t (*handler)(ngx_http_request_t *r, ngx_table_elt_t *line,
     void *data), void *data);

@@ -50,6 +50,8 @@ static ngx_http_consent_state_e ngx_http_consent_check(ngx_http_request_t *r,
 static ngx_http_consent_cache_t *ngx_http_consent_cache_slot(
     ngx_http_consent_main_conf_t *mcf, u_char *value, size_t len);
 static ngx_uint_t ngx_http_consent_gpc(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_consent_list_has(u_char *p, u_char *last,
+    const char *name, size_t len);
 static void ngx_http_consent_header_in_forget(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_consent_var(ngx_http_variable_value_t *v, u_char *data,
@@ -504,13 +506,16 @@ ngx_http_consent_header_out(ngx_http_request_t *r, char *key, u_char *value,
 
 /*
  * An answer whose bytes depend on the reader's consent must not be given by
- * a shared cache to another reader: it varies on Cookie, once.
+ * a shared cache to another reader: it varies on Cookie, and, where the
+ * banner's language may come from Accept-Language, on that too; each once,
+ * in one line for those no Vary line names yet.
  */
 
 ngx_int_t
-ngx_http_consent_vary_cookie(ngx_http_request_t *r)
+ngx_http_consent_vary(ngx_http_request_t *r, ngx_uint_t vary)
 {
     u_char                      *p, *last;
+    ngx_str_t                    value;
     ngx_table_elt_t             *h;
     ngx_http_consent_headers_t   it;
 
@@ -523,17 +528,75 @@ ngx_http_consent_vary_cookie(ngx_http_request_t *r)
         p = h->value.data;
         last = p + h->value.len;
 
-        if (ngx_strlcasestrn(p, last, (u_char *) "cookie", 6 - 1) != NULL
-            || ngx_strlchr(p, last, '*') != NULL)
-        {
+        if (ngx_strlchr(p, last, '*') != NULL) {
             return NGX_OK;
+        }
+
+        if (ngx_http_consent_list_has(p, last, "cookie",
+                                      sizeof("cookie") - 1))
+        {
+            vary &= ~NGX_HTTP_CONSENT_VARY_COOKIE;
+        }
+
+        if (ngx_http_consent_list_has(p, last, "accept-language",
+                                      sizeof("accept-language") - 1))
+        {
+            vary &= ~NGX_HTTP_CONSENT_VARY_LANGUAGE;
         }
     }
 
-    h = ngx_http_consent_header_out(r, "Vary", (u_char *) "Cookie",
-                                    sizeof("Cookie") - 1);
+    switch (vary) {
+
+    case 0:
+        return NGX_OK;
+
+    case NGX_HTTP_CONSENT_VARY_COOKIE:
+        ngx_str_set(&value, "Cookie");
+        break;
+
+    case NGX_HTTP_CONSENT_VARY_LANGUAGE:
+        ngx_str_set(&value, "Accept-Language");
+        break;
+
+    default:
+        ngx_str_set(&value, "Cookie, Accept-Language");
+        break;
+    }
+
+    h = ngx_http_consent_header_out(r, "Vary", value.data, value.len);
 
     return h != NULL ? NGX_OK : NGX_ERROR;
+}
+
+
+/* does a comma-separated list of tokens name this one, in any case? */
+
+static ngx_uint_t
+ngx_http_consent_list_has(u_char *p, u_char *last, const char *name,
+    size_t len)
+{
+    u_char  *start;
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        if ((size_t) (p - start) == len
+            && ngx_strncasecmp(start, (u_char *) name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -925,7 +988,7 @@ ngx_http_consent_reissue(ngx_http_request_t *r, ngx_uint_t *vary)
 
     /* the reader's own cookie, signed again: not for a shared cache */
 
-    *vary = 1;
+    *vary |= NGX_HTTP_CONSENT_VARY_COOKIE;
 
     return ngx_http_consent_set_cookie(r, &choice);
 }

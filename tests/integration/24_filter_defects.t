@@ -57,6 +57,10 @@ my $t = ConsentTest->new(http => <<'END');
             proxy_pass http://127.0.0.1:%%PORT%%/inner/;
         }
 
+        location /vary-lang/ {
+            proxy_pass http://127.0.0.1:%%PORT2%%/vl/;
+        }
+
         location /inner/ {
             alias %%PREFIX%%/html/;
         }
@@ -66,6 +70,11 @@ my $t = ConsentTest->new(http => <<'END');
         listen 127.0.0.1:%%PORT2%%;
         root %%PREFIX%%/html;
         add_header Set-Cookie "cx=1; Path=/";
+
+        location /vl/ {
+            alias %%PREFIX%%/html/;
+            add_header Vary "x-a,  accept-language";
+        }
     }
 END
 
@@ -101,10 +110,16 @@ my $twice = header($t->get('/twice/page.html'), 'etag');
 like($once, qr/^W\/".*-cn1"$/, 'filtered once: the state suffix');
 is($twice, $once, 'filtered twice: the same ETag, one suffix');
 
-# Vary: Cookie once, whatever the upstream said
+# Vary: Cookie once, whatever the upstream said; and Accept-Language, as
+# the banner's language comes from it on a page without <html lang> where
+# more than one language is offered (every one, here)
 
 $r = $t->get('/twice/page.html');
-is(join(',', header($r, 'vary')), 'Cookie', 'Vary: Cookie once');
+is(join(',', header($r, 'vary')), 'Cookie, Accept-Language',
+   'Vary: Cookie and Accept-Language once');
+$r = $t->get('/vary-lang/page.html');
+is(join(' | ', header($r, 'vary')), 'x-a,  accept-language | Cookie',
+   'an upstream\'s Vary naming Accept-Language: Cookie added alone');
 
 # the header filter's order: Set-Cookie stripped before the re-issue under
 # the current key, so a pattern such as "c*" never strips the module's own
@@ -128,5 +143,27 @@ $r = $t->get('/rotate-plain/x.txt');
 ok(!defined header($r, 'vary'), 'no cookie to sign again: no Vary');
 
 $t->check_log;
+
+# one language offered: the page does not depend on Accept-Language
+
+my $t1 = ConsentTest->new(http => <<'END');
+    consent_secret secret.key;
+    consent_category necessary required;
+    consent_category analytics;
+    consent_languages fr;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        consent on;
+        location /consent/ { consent_endpoint; }
+    }
+END
+$t1->write_file('html/page.html', "<html><body><p>x</p></body></html>\n");
+$t1->run;
+$r = $t1->get('/page.html', 'Accept-Language' => 'de');
+like($r->{body}, qr/consent-banner/, 'one language: the banner');
+is(join(',', header($r, 'vary')), 'Cookie', 'one language: Vary: Cookie alone');
+$t1->check_log;
 
 done_testing();
