@@ -104,6 +104,8 @@ static void ngx_http_consent_render_put(ngx_http_consent_render_t *rd,
     u_char *p, size_t len);
 static u_char *ngx_http_consent_render_reserve(ngx_http_consent_render_t *rd,
     size_t len);
+static ngx_uint_t ngx_http_consent_render_english(
+    ngx_http_consent_render_t *rd);
 
 
 #define ngx_http_consent_render_lit(rd, s)                                   \
@@ -910,7 +912,7 @@ static void
 ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
     ngx_array_t *cookies, u_char *id, size_t len)
 {
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, english;
     ngx_http_consent_disclosure_t   *d;
     ngx_http_consent_cookie_info_t  *info;
 
@@ -935,9 +937,10 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
         ngx_http_consent_render_lit(rd, "<tr><th scope=\"row\"><code>");
         ngx_http_consent_render_escaped(rd, d[i].name->data,
                                         d[i].name->len);
-        ngx_http_consent_render_lit(rd, "</code></th><td>");
+        ngx_http_consent_render_lit(rd, "</code></th>");
 
         if (info != NULL && info->builtin) {
+            ngx_http_consent_render_lit(rd, "<td>");
             ngx_http_consent_render_text(rd, "cookie_consent_purpose");
             ngx_http_consent_render_lit(rd, "</td><td>");
             ngx_http_consent_render_duration(rd, info);
@@ -945,21 +948,55 @@ ngx_http_consent_render_disclosures(ngx_http_consent_render_t *rd,
             ngx_http_consent_render_text(rd, "cookie_first_party");
 
         } else if (info != NULL) {
+            /*
+             * the catalogue's words are English only: said so to screen
+             * readers in a page of another language (WCAG 3.1.2)
+             */
+
+            english = info->catalogue && !ngx_http_consent_render_english(rd);
+
+            if (english) {
+                ngx_http_consent_render_lit(rd, "<td lang=\"en\">");
+
+            } else {
+                ngx_http_consent_render_lit(rd, "<td>");
+            }
             ngx_http_consent_render_escaped(rd, info->purpose.data,
                                             info->purpose.len);
-            ngx_http_consent_render_lit(rd, "</td><td>");
+            ngx_http_consent_render_lit(rd, "</td><td");
+
+            if (english && info->unit == NGX_HTTP_CONSENT_DURATION_TEXT) {
+                ngx_http_consent_render_lit(rd, " lang=\"en\"");
+            }
+
+            ngx_http_consent_render_lit(rd, ">");
             ngx_http_consent_render_duration(rd, info);
             ngx_http_consent_render_lit(rd, "</td><td>");
             ngx_http_consent_render_provider(rd, info);
 
         } else {
-            ngx_http_consent_render_lit(rd, "</td><td></td><td>");
+            ngx_http_consent_render_lit(rd, "<td></td><td></td><td>");
         }
 
         ngx_http_consent_render_lit(rd, "</td></tr>");
     }
 
     ngx_http_consent_render_lit(rd, "</tbody></table></div>");
+}
+
+
+/* are the reader's texts English? */
+
+static ngx_uint_t
+ngx_http_consent_render_english(ngx_http_consent_render_t *rd)
+{
+    ngx_str_t  *lang;
+
+    lang = &rd->texts->lang;
+
+    return lang->len >= 2 && ngx_strncasecmp(lang->data, (u_char *) "en", 2)
+                             == 0
+           && (lang->len == 2 || lang->data[2] == '-');
 }
 
 

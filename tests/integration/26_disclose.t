@@ -102,6 +102,11 @@ like($body, qr{<tr><th scope="row"><code>_mkto_trk</code></th><td></td><td></td>
 $r = $t->get('/consent/', 'Accept-Language' => 'fr');
 like($r->{body}, qr{<th scope="col">Finalit\x{c3}\x{a9}</th><th scope="col">Dur\x{c3}\x{a9}e</th><th scope="col">D\x{c3}\x{a9}pos\x{c3}\x{a9} et lu par</th>.*<td>Ce site</td>}s,
      'in French');
+like($r->{body}, qr{<code>_ga</code></th><td lang="en">ID used to identify users</td><td>2 ans</td>},
+     'in French: the catalogue\'s English purpose marked as English');
+like($r->{body}, qr{<code>_gid</code></th><td>Counts &lt;b&gt;},
+     '... the operator\'s own as the page\'s language');
+unlike($body, qr{<td lang=}, 'in English: nothing marked');
 
 # the banner: its short list of categories, no table
 $r = $t->get('/index.html');
@@ -329,13 +334,17 @@ like($outs, qr{-- list 1 of cookies:.*marketing:\n  _fbp; Ads; ; Meta}s,
 unlike($outs, qr{_ga;}, '... without the http block\'s cookie');
 
 # a change in b's rules alone is a new policy
+# (the POST after the old workers are gone: one of them would still
+# record under the old policy)
+my $master = $ts->pid;
+my @old = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $master`;
 $ts->reload($sites =~ s/%%MORE%%/ _fbc/gr) or die "reload failed\n";
-my $more;
-for (1 .. 50) {
-    $more = $ts->get('/consent/', Host => 'b.test')->{body};
-    last if $more =~ /<code>_fbc<\/code>/;
+for (1 .. 100) {
+    last unless grep { kill 0, $_ } @old;
     select undef, undef, undef, 0.1;
 }
+ok(!(grep { kill 0, $_ } @old), 'the old workers are gone');
+my $more = $ts->get('/consent/', Host => 'b.test')->{body};
 like($more, qr{<code>_fbc</code>}, 'b after the reload: the new cookie');
 $ts->request('POST', '/consent/', 'action=accept_all&source=banner',
     Host => 'b.test', Origin => "http://b.test",
