@@ -1393,24 +1393,17 @@ ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
 }
 
 
-/* is the name one of watch_attrs?  Only those few are compared */
+/* is the name one of watch_attrs?  Found as the kept attributes are */
 
 static int
 ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
     const unsigned char *name, size_t len)
 {
-    uint32_t  bits;
+    int  i;
 
-    for (bits = s->watch_attrs; bits; bits &= bits - 1) {
-        if (ngx_http_consent_html_name_is(
-                &ngx_http_consent_html_attrs_names[__builtin_ctz(bits)],
-                name, len))
-        {
-            return 1;
-        }
-    }
+    i = ngx_http_consent_html_attr_of(name, len);
 
-    return 0;
+    return i >= 0 && (s->watch_attrs & ((uint32_t) 1 << i));
 }
 
 
