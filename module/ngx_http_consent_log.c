@@ -873,9 +873,16 @@ ngx_http_consent_log_checkpoint(ngx_http_consent_log_conf_t *lcf,
 
     (void) ngx_http_consent_log_flush(lcf, log);
 
-    if (lcf->key == NULL || sh->tree.size == 0
-        || sh->tree.size == sh->cp_size)
-    {
+    if (lcf->key == NULL) {
+        /*
+         * Nothing to sign, but the count starts again: the files beside
+         * are written every N records, not after each one past the Nth.
+         */
+        sh->cp_size = sh->tree.size;
+        return;
+    }
+
+    if (sh->tree.size == 0 || sh->tree.size == sh->cp_size) {
         return;
     }
 
