@@ -653,15 +653,16 @@ ngx_http_consent_filter_start(ngx_http_request_t *r,
     if (cctx->state == NGX_HTTP_CONSENT_STATE_VALID) {
 
         /* once chosen, render_banner() gives the "privacy choices" link */
-        banner = on && lcf->choices_link;
+        banner = (on && lcf->choices_link) ? NGX_HTTP_CONSENT_GATE_BANNER_END
+                                           : 0;
 
     } else if (cctx->regime == NGX_HTTP_CONSENT_REGIME_OPT_OUT) {
-        banner = on;
+        banner = on ? NGX_HTTP_CONSENT_GATE_BANNER_END : 0;
 
     } else {
-        banner = on
-                 && !(cctx->gpc && optional
-                      && (optional & ~mcf->gpc_mask) == 0);
+        banner = (on && !(cctx->gpc && optional
+                          && (optional & ~mcf->gpc_mask) == 0))
+                 ? NGX_HTTP_CONSENT_GATE_BANNER_BODY : 0;
     }
 
     head = (lcf->google_mode != NULL && lcf->google_mode->nelts);

@@ -104,6 +104,8 @@ typedef struct {
 
 
 static int ngx_http_consent_gate_event(ngx_http_consent_gate_t *g);
+static int ngx_http_consent_gate_banner(ngx_http_consent_gate_t *g,
+    uint64_t at);
 static int ngx_http_consent_gate_start_tag(ngx_http_consent_gate_t *g,
     ngx_http_consent_html_tag_t *tag);
 static int ngx_http_consent_gate_lang(ngx_http_consent_gate_t *g,
@@ -202,7 +204,7 @@ ngx_http_consent_gate_init(ngx_http_consent_gate_t *g,
     g->data = data;
     g->hold_cap = hold_cap;
     g->head = head ? 1 : 0;
-    g->banner = banner ? 1 : 0;
+    g->banner = banner;
     g->mode = gate_pass;
 
     for (i = 0; i < rules->nhosts; i++) {
@@ -231,6 +233,11 @@ ngx_http_consent_gate_init(ngx_http_consent_gate_t *g,
                                                   NGX_HTTP_CONSENT_HTML_BODY);
         g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
                                                   NGX_HTTP_CONSENT_HTML_HTML);
+    }
+
+    if (g->banner == NGX_HTTP_CONSENT_GATE_BANNER_BODY) {
+        g->scanner.watch_start |= NGX_HTTP_CONSENT_HTML_BIT(
+                                                  NGX_HTTP_CONSENT_HTML_BODY);
     }
 }
 
@@ -377,20 +384,12 @@ ngx_http_consent_gate_event(ngx_http_consent_gate_t *g)
     switch (g->scanner.event) {
 
     case NGX_HTTP_CONSENT_HTML_EV_END_NAME:
-        /* </body */
+        /* </body: for a link, or in a page without a <body> tag */
         if (g->mode != gate_pass || !g->banner) {
             return 0;
         }
 
-        g->banner = 0;
-        g->scanner.watch_end_name = 0;
-
-        if (ngx_http_consent_gate_emit(g, tag->start) != 0) {
-            return -1;
-        }
-
-        return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER,
-                                          NULL, 0);
+        return ngx_http_consent_gate_banner(g, tag->start);
 
     case NGX_HTTP_CONSENT_HTML_EV_END_TAG:
 
@@ -455,11 +454,47 @@ ngx_http_consent_gate_event(ngx_http_consent_gate_t *g)
         return 0;
 
     case NGX_HTTP_CONSENT_HTML_EV_START_TAG:
-        return ngx_http_consent_gate_start_tag(g, tag);
+        if (ngx_http_consent_gate_start_tag(g, tag) != 0) {
+            return -1;
+        }
+
+        if (tag->element == NGX_HTTP_CONSENT_HTML_BODY && !tag->foreign
+            && g->banner == NGX_HTTP_CONSENT_GATE_BANNER_BODY
+            && g->mode == gate_pass
+            && tag->end - tag->start <= g->hold_cap)
+        {
+            /*
+             * right after <body>: the first thing a keyboard reaches; a
+             * <body> longer than consent_gate_buffer passes as it overflows
+             * (cut or not), and the banner goes before </body> then
+             */
+            return ngx_http_consent_gate_banner(g, tag->end);
+        }
+
+        return 0;
 
     default:
         return 0;
     }
+}
+
+
+/* the banner at the offset at, once */
+
+static int
+ngx_http_consent_gate_banner(ngx_http_consent_gate_t *g, uint64_t at)
+{
+    g->banner = 0;
+    g->scanner.watch_end_name = 0;
+    g->scanner.watch_start &=
+                         ~NGX_HTTP_CONSENT_HTML_BIT(NGX_HTTP_CONSENT_HTML_BODY);
+
+    if (ngx_http_consent_gate_emit(g, at) != 0) {
+        return -1;
+    }
+
+    return ngx_http_consent_gate_send(g, NGX_HTTP_CONSENT_GATE_OUT_BANNER,
+                                      NULL, 0);
 }
 
 

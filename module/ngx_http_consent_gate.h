@@ -150,7 +150,7 @@ struct ngx_http_consent_gate_s {
     unsigned char                        lang[NGX_HTTP_CONSENT_HTML_LANG_LEN];
 
     unsigned                             head:1;    /* wants the snippet */
-    unsigned                             banner:1;  /* wants the banner */
+    unsigned                             banner:2;  /* where, or 0 */
     unsigned                             done:1;
     unsigned                             drop_tag:1;
     unsigned                             placeholder:1;  /* set by caller */
@@ -158,6 +158,16 @@ struct ngx_http_consent_gate_s {
     unsigned                             media_refused:1;
     unsigned                             media_plays:1;  /* a source kept */
 };
+
+
+/*
+ * Where the banner goes: the banner that asks, right after the real <body>
+ * tag, the first thing a keyboard reaches; a link ("privacy choices", "do
+ * not sell"), before the real </body>, where a footer's links are.  Either
+ * before </body> in a page without a <body> tag, or at the end.
+ */
+#define NGX_HTTP_CONSENT_GATE_BANNER_END   1
+#define NGX_HTTP_CONSENT_GATE_BANNER_BODY  2
 
 
 void ngx_http_consent_gate_init(ngx_http_consent_gate_t *g,

@@ -97,7 +97,7 @@ http {
         location / {
             proxy_pass http://up;
             proxy_set_header Accept-Encoding "";
-            sub_filter '</body>' '$1</body>';
+            sub_filter '<body class="article-page">' '<body class="article-page">$1';
         }
     }
 

@@ -80,7 +80,7 @@ $(http_common)
     server {
         listen 127.0.0.1:$port_sub backlog=1024;
         root $prefix/html;
-        sub_filter '</body>' '$1</body>';
+        sub_filter '<body class="article-page">' '<body class="article-page">$1';
     }
 
     server {

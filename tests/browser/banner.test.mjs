@@ -274,6 +274,11 @@ test('without JavaScript: forms, a 303 back to the page', async () => {
 
     await page.goto(server.base + '/page2.html?a=1&b=2');
     await banner(page).waitFor({ state: 'visible' });
+    /* no consent.js to move the focus: the banner comes first by itself */
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate(
+                  () => !!document.activeElement.closest('#consent-banner')),
+              'the first Tab lands in the banner, before the page\'s links');
     const [resp] = await Promise.all([
         page.waitForNavigation(),
         banner(page).getByRole('button', { name: 'Refuse all' }).click(),

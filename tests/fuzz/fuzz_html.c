@@ -38,7 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
 
     granted = ctl & 7;
-    flags = ((ctl >> 3) & 3) | ((ctl >> 3) & 4);   /* placeholders */
+    /* the snippet, the banner, placeholders, a link at </body> instead */
+    flags = ((ctl >> 3) & 3) | ((ctl >> 3) & 4) | ((ctl >> 3) & 8);
     cap = (ctl & 0x80) ? 64 : 4096;
 
     memset(&whole, 0, sizeof(fuzz_buf_t));

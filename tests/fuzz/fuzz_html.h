@@ -110,7 +110,10 @@ run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
     unsigned char            *piece;
     ngx_http_consent_gate_t   g;
 
-    ngx_http_consent_gate_init(&g, &rules, granted, flags & 1, flags & 2,
+    ngx_http_consent_gate_init(&g, &rules, granted, flags & 1,
+                               (flags & 8) ? NGX_HTTP_CONSENT_GATE_BANNER_END
+                               : (flags & 2) ? NGX_HTTP_CONSENT_GATE_BANNER_BODY
+                               : 0,
                                cap, out, alloc, b);
     g.placeholder = (flags & 4) ? 1 : 0;
 

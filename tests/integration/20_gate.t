@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # Server-side gating through a real nginx: trackers of refused categories
-# never leave the server, granted ones are made live, the banner goes before
-# the real </body>, the Google consent default right after <head>; static
+# never leave the server, granted ones are made live, the banner goes right
+# after the real <body>, the Google consent default right after <head>; static
 # files, proxy_pass, a chunked upstream, an upstream cut in small pieces,
 # HEAD, 304, 404, non-HTML, gzip passed untouched, consent_banner off,
 # Vary, ETag and Content-Length.
@@ -116,12 +116,16 @@ for my $name (qw(article clean gtm meta-pixel cookieconsent)) {
 
 $t->write_file('html/data.js', "var s = '</body>';\n");
 $t->write_file('html/placement.html',
-    "<html><head></head><body><p>a</p>\n"
+    "<html><head><!-- <body> in a comment -->\n"
+    . "<script>var s = \"<body>\";</script>\n"
+    . "<meta name=\"x\" content=\"<body>\">\n"
+    . "</head><body class=\"x\"><p>a</p>\n"
     . "<!-- </body> in a comment -->\n"
     . "<script>var s = \"</body>\";</script>\n"
     . "<p title=\"</body>\">b</p>\n"
     . "</body></html>\n");
 $t->write_file('html/nobody.html', "<p>no body end tag");
+$t->write_file('html/nobodytag.html', "<p>no body tag</p>\n</body></html>\n");
 
 $t->run;
 
@@ -147,8 +151,9 @@ for my $host (@trackers) {
 }
 
 is(banner_count($body), 1, 'first visit: one banner');
-like($body, qr{id="consent-banner".*</div>\s*</body>\s*</html>\s*$}s,
-     'the banner is right before the real </body>');
+like($body, qr{<body class="article-page"><div class="consent consent-banner"}s,
+     'the banner is right after the real <body>');
+like($body, qr{</footer>\n</body>\n</html>\n$}s, 'the page ends as it did');
 like($body, qr{<head>\n?<script nonce="n0nce">window\.dataLayer=window\.dataLayer\|\|\[\];function gtag\(\)\{dataLayer\.push\(arguments\);\}gtag\('consent','default',\{'analytics_storage':'denied','ad_storage':'denied','ad_user_data':'denied'\}\);</script>}s,
      'the consent default, denied, right after <head>, with the nonce');
 like($body, qr{<p>[A-Z][a-z]+ }, 'the article text is there');
@@ -247,13 +252,18 @@ is(header($r, 'content-length'), length($page{gtm}),
 # --- placement ----------------------------------------------------------
 
 $r = $t->get('/placement.html');
-like($r->{body}, qr{<p title="</body>">b</p>\n<div class="consent consent-banner".*</div></body></html>\n$}s,
-     'not in a comment, a script string or an attribute');
+like($r->{body}, qr{<meta name="x" content="<body>">\n</head><body class="x"><div class="consent consent-banner".*?</script></div><p>a</p>\n<!-- </body> in a comment -->.*<p title="</body>">b</p>\n</body></html>\n$}s,
+     'after the real <body>: not in a comment, a script string or an attribute');
 is(banner_count($r->{body}), 1, 'once');
 
 $r = $t->get('/nobody.html');
 like($r->{body}, qr{^<p>no body end tag<div class="consent consent-banner".*</div>$}s,
      'no </body>: at the end');
+
+$r = $t->get('/nobodytag.html');
+like($r->{body}, qr{^<p>no body tag</p>\n<div class="consent consent-banner".*</div></body></html>\n$}s,
+     'no <body> tag: right before the real </body>');
+is(banner_count($r->{body}), 1, 'no <body> tag: once');
 
 # --- HEAD, 304, 404, non-HTML -----------------------------------------
 

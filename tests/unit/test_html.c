@@ -208,7 +208,11 @@ gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
     g = malloc(sizeof(ngx_http_consent_gate_t));
     assert_non_null(g);
 
-    ngx_http_consent_gate_init(g, &rules, granted, flags & 1, flags & 2,
+    /* flags & 2: the banner, after <body>; flags & 8: a link, at </body> */
+    ngx_http_consent_gate_init(g, &rules, granted, flags & 1,
+                               (flags & 8) ? NGX_HTTP_CONSENT_GATE_BANNER_END
+                               : (flags & 2) ? NGX_HTTP_CONSENT_GATE_BANNER_BODY
+                               : 0,
                                cap, out, gate_alloc, &b);
 
     /* flags & 4: consent_placeholder */
@@ -473,20 +477,34 @@ test_insertions(void **state)
     (void) state;
 
     expect("<html><head><title>t</title></head><body>x</body></html>", 0, 3,
-           "<html><head><!--HEAD--><title>t</title></head><body>x"
-           "<!--BANNER--></body></html>");
-    /* only the real </body>: not in comments, scripts, attributes, rcdata */
-    expect("<body><!-- </body> --><script>'</body>'</script>"
+           "<html><head><!--HEAD--><title>t</title></head><body>"
+           "<!--BANNER-->x</body></html>");
+    /* right after the real <body> tag, its attributes gated first */
+    expect("<body class=a background=//www.google-analytics.com/b.gif>x", 0, 2,
+           "<body class=a ><!--BANNER-->x");
+    /* only the real <body>: not in comments, scripts, attributes, rcdata */
+    expect("<!-- <body> --><script>'<body>'</script>"
+           "<a title='<body>'></a><textarea><body></textarea>"
+           "<title><body></title><BODY foo='>'>x<body>", 0, 2,
+           "<!-- <body> --><script>'<body>'</script>"
+           "<a title='<body>'></a><textarea><body></textarea>"
+           "<title><body></title><BODY foo='>'><!--BANNER-->x<body>");
+    /* no <body> tag: before the real </body> */
+    expect("<p><!-- </body> --><script>'</body>'</script>"
            "<a title='</body>'></a><textarea></body></textarea>"
            "<style>/*</body>*/</style><title></body></title>"
            "</BODY foo='>'>", 0, 2,
-           "<body><!-- </body> --><script>'</body>'</script>"
+           "<p><!-- </body> --><script>'</body>'</script>"
            "<a title='</body>'></a><textarea></body></textarea>"
            "<style>/*</body>*/</style><title></body></title>"
            "<!--BANNER--></BODY foo='>'>");
-    /* no </body>: at the end; only the first one */
+    /* neither: at the end; only once */
     expect("<p>x", 0, 2, "<p>x<!--BANNER-->");
     expect("</body></body>", 0, 2, "<!--BANNER--></body></body>");
+    expect("<body><body>", 0, 2, "<body><!--BANNER--><body>");
+    /* a link (privacy choices, do not sell): before </body>, as a footer's */
+    expect("<body><p>x</p></body>", 0, 8, "<body><p>x</p><!--BANNER--></body>");
+    expect("<body><p>x</p>", 0, 8, "<body><p>x</p><!--BANNER-->");
     /* <head> in a comment is not the head; <header> neither */
     expect("<!--<head>--><header></header><head lang=x>", 0, 1,
            "<!--<head>--><header></header><head lang=x><!--HEAD-->");
@@ -499,6 +517,8 @@ test_insertions(void **state)
     /* the banner is not put into a removed element */
     expect("<script data-consent=analytics></body></script></body>", 0, 2,
            "<!--BANNER--></body>");
+    expect("<script data-consent=analytics><body></script><body>", 0, 2,
+           "<body><!--BANNER-->");
 }
 
 
@@ -506,6 +526,7 @@ static void
 test_overflow(void **state)
 {
     buf_t        b;
+    size_t       chunk;
     const char  *in;
 
     (void) state;
@@ -536,6 +557,22 @@ test_overflow(void **state)
     buf_add(&b, "", 1);
     assert_string_equal(b.data, in);
     free(b.data);
+
+    /*
+     * a <body> longer than the buffer: the banner before </body>, whole or
+     * cut (cut, the tag overflows before the scanner sees its end)
+     */
+    in = "<body class=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"><p>x</p></body>";
+
+    for (chunk = 0; chunk < 9; chunk++) {
+        b = gate_cuts((const unsigned char *) in, strlen(in), NULL, 0, chunk,
+                      NECESSARY, 2, 64);
+        buf_add(&b, "", 1);
+        assert_non_null(strstr((char *) b.data, "<p>x</p><!--BANNER--></body>"));
+        assert_null(strstr((char *) b.data, "><!--BANNER--><p>"));
+        free(b.data);
+    }
 }
 
 
@@ -1021,6 +1058,31 @@ check_no_tracker(const char *name, buf_t *b)
 }
 
 
+/* the banner right after the first <body ...> tag, and only there */
+
+static const unsigned char *
+body_banner(buf_t *b)
+{
+    const unsigned char  *p, *q;
+
+    p = memmem(b->data, b->len, "<body", 5);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    q = memchr(p, '>', b->len - (p - b->data));
+    if (q == NULL || (size_t) (b->data + b->len - q) < 14
+        || memcmp(q + 1, "<!--BANNER-->", 13) != 0
+        || memmem(q + 14, b->len - (q + 14 - b->data), "<!--BANNER-->", 13)
+           != NULL)
+    {
+        return NULL;
+    }
+
+    return q + 1;
+}
+
+
 static void
 test_vendors(void **state)
 {
@@ -1032,13 +1094,13 @@ test_vendors(void **state)
 
     (void) state;
 
-    tail = "<!--BANNER--></body>\n</html>\n";
+    tail = "</body>\n</html>\n";
 
     for (i = 0; fixtures[i]; i++) {
         snprintf(path, sizeof(path), FIXTURES "/%s.html", fixtures[i]);
         in = read_file(path, &len);
 
-        /* refused: no tracker left, the banner before the real </body> */
+        /* refused: no tracker left, the banner after the real <body> */
         b = gate_cuts(in, len, NULL, 0, 0, NECESSARY, 2, 65536);
 
         if (strcmp(fixtures[i], "vendors/clean") != 0) {
@@ -1049,6 +1111,7 @@ test_vendors(void **state)
         assert_true(b.len > strlen(tail));
         assert_memory_equal(b.data + b.len - strlen(tail), tail,
                             strlen(tail));
+        assert_non_null(body_banner(&b));
         free(b.data);
 
         /* granted: byte for byte (no text/plain markup there) */

@@ -106,7 +106,9 @@ run(const char *in, size_t cut, size_t chunk, unsigned banner, size_t cap)
     g = malloc(sizeof(ngx_http_consent_gate_t));
     assert_non_null(g);
 
-    ngx_http_consent_gate_init(g, &rules, 0, 0, banner, cap, collect,
+    ngx_http_consent_gate_init(g, &rules, 0, 0,
+                               banner ? NGX_HTTP_CONSENT_GATE_BANNER_BODY : 0,
+                               cap, collect,
                                gate_alloc, &r.out);
 
     for (from = 0; ; from = to) {
@@ -140,7 +142,10 @@ run(const char *in, size_t cut, size_t chunk, unsigned banner, size_t cap)
 }
 
 
-/* "in" with the banner before </body>, as the gate must send it */
+/*
+ * "in" with the banner right after <body>, before </body> without one, or
+ * at the end, as the gate must send it (no input here has them elsewhere)
+ */
 
 static char *
 with_banner(const char *in)
@@ -149,8 +154,15 @@ with_banner(const char *in)
     size_t       n;
     const char  *body;
 
-    body = strcasestr(in, "</body");
-    n = body ? (size_t) (body - in) : strlen(in);
+    body = strcasestr(in, "<body");
+
+    if (body != NULL) {
+        n = (size_t) (strchr(body, '>') + 1 - in);
+
+    } else {
+        body = strcasestr(in, "</body");
+        n = body ? (size_t) (body - in) : strlen(in);
+    }
 
     s = malloc(strlen(in) + sizeof(BANNER));
     assert_non_null(s);
