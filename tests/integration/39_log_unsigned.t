@@ -3,8 +3,8 @@
 # A log without sign= has no checkpoints to sign, but the files beside it
 # (PATH.hashes, .leaves, .index) are still written every checkpoint=N
 # records, from the buffers in the shared zone: not after every record
-# once the first N are there (three more write() calls a consent, which
-# this version did). And what is buffered reaches them at shutdown.
+# once the first N are there (three more write() calls a consent, as the
+# version before the fix did). And what is buffered reaches them at shutdown.
 
 use strict;
 use warnings;
