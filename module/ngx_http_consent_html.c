@@ -6,6 +6,10 @@
 
 #include <string.h>
 
+#if (__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "ngx_http_consent_html.h"
 
 
@@ -68,14 +72,23 @@ enum {
 };
 
 
-/* the first letters of the elements the scanner tells apart */
-#define NGX_HTTP_CONSENT_HTML_FIRST                                           \
-    ((1u << ('a' - 'a')) | (1u << ('b' - 'a')) | (1u << ('e' - 'a'))          \
-     | (1u << ('h' - 'a')) | (1u << ('i' - 'a')) | (1u << ('l' - 'a'))        \
-     | (1u << ('m' - 'a')) | (1u << ('n' - 'a')) | (1u << ('o' - 'a'))        \
-     | (1u << ('p' - 'a')) | (1u << ('s' - 'a')) | (1u << ('t' - 'a'))        \
-     | (1u << ('u' - 'a')) | (1u << ('v' - 'a')) | (1u << ('x' - 'a'))        \
-     | (1u << ('f' - 'a')))
+/* what ends a tag name, an attribute's name, an unquoted value: one load */
+#define NGX_HTTP_CONSENT_HTML_END_NAME   1      /* white space, "/", ">" */
+#define NGX_HTTP_CONSENT_HTML_END_ANAME  2      /* the same, and "=" */
+#define NGX_HTTP_CONSENT_HTML_END_VALUE  4      /* white space, ">" */
+
+static const unsigned char  ngx_http_consent_html_end[256] = {
+    ['\t'] = 7, ['\n'] = 7, ['\f'] = 7, ['\r'] = 7, [' '] = 7,
+    ['/'] = 3, ['>'] = 7, ['='] = 2
+};
+
+#define ngx_http_consent_html_ends(c, what)                                   \
+    (ngx_http_consent_html_end[(unsigned char) (c)]                           \
+     & NGX_HTTP_CONSENT_HTML_END_ ## what)
+
+
+/* the size of a list's index of names (a power of two) */
+#define NGX_HTTP_CONSENT_HTML_INDEX  128
 
 
 typedef struct {
@@ -103,6 +116,9 @@ static int ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
     const unsigned char *name, size_t len);
 static int ngx_http_consent_html_attr_of(const unsigned char *name,
     size_t len);
+static int ngx_http_consent_html_lookup(
+    const ngx_http_consent_html_name_t *names, size_t n, uint32_t *index,
+    unsigned *indexed, const unsigned char *name, size_t len);
 static int ngx_http_consent_html_name_is(const ngx_http_consent_html_name_t *n,
     const unsigned char *name, size_t len);
 static void ngx_http_consent_html_tag_begin(ngx_http_consent_html_t *s,
@@ -413,7 +429,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
         switch (state) {
 
         case sw_data:
-            q = memchr(p, '<', last - p);
+            q = ngx_http_consent_html_find(p, last, '<');
             if (q == NULL) {
                 p = last;
                 continue;
@@ -491,7 +507,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             continue;
 
         case sw_tag_name:
-            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
+            if (ngx_http_consent_html_ends(ch, NAME)) {
 
                 if (!s->name_done) {
                     s->name_done = 1;
@@ -529,9 +545,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 {
                     ch = p[1];
 
-                    if (ngx_http_consent_html_space(ch) || ch == '/'
-                        || ch == '>')
-                    {
+                    if (ngx_http_consent_html_ends(ch, NAME)) {
                         break;
                     }
 
@@ -806,7 +820,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
                 break;
             }
 
-            if ((ngx_http_consent_html_space(ch) || ch == '/' || ch == '>')
+            if (ngx_http_consent_html_ends(ch, NAME)
                 && !s->mismatch
                 && s->match == ngx_http_consent_html_elements[s->raw].len)
             {
@@ -929,7 +943,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             continue;
 
         case sw_script_dbl_esc_start:
-            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
+            if (ngx_http_consent_html_ends(ch, NAME)) {
                 state = (!s->mismatch && s->match == 6)
                            ? sw_script_dbl_esc : sw_script_esc;
                 break;
@@ -989,7 +1003,7 @@ ngx_http_consent_html_scan(ngx_http_consent_html_t *s, const unsigned char *p,
             continue;
 
         case sw_script_dbl_esc_end:
-            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>') {
+            if (ngx_http_consent_html_ends(ch, NAME)) {
                 state = (!s->mismatch && s->match == 6)
                            ? sw_script_esc : sw_script_dbl_esc;
                 break;
@@ -1034,6 +1048,40 @@ done:
 #undef off
 }
 
+
+
+/*
+ * memchr() for the short runs that make most of a page: the text between
+ * two tags, an attribute's value.  The first 32 bytes are looked at here,
+ * 16 at a time with SSE2 where the compiler has it (every x86-64), so that
+ * a run of a few bytes costs no call; a longer one goes to memchr().
+ * Nothing is read at or past last; fuzz_find holds it to memchr().
+ */
+
+const unsigned char *
+ngx_http_consent_html_find(const unsigned char *p, const unsigned char *last,
+    unsigned char ch)
+{
+#if (__SSE2__)
+    unsigned  i, m;
+    __m128i   c, v;
+
+    c = _mm_set1_epi8((char) ch);
+
+    for (i = 0; i < 2 && last - p >= 16; i++) {
+        v = _mm_loadu_si128((const __m128i *) p);
+        m = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#endif
+
+    return memchr(p, ch, last - p);
+}
 
 
 /*
@@ -1101,9 +1149,7 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
             continue;
 
         case sw_attr_name:
-            if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
-                || ch == '=')
-            {
+            if (ngx_http_consent_html_ends(ch, ANAME)) {
                 if (how == attrs_record) {
                     ngx_http_consent_html_attr_name_end(s, aoff(p));
 
@@ -1136,9 +1182,7 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
             while (p + 1 < last) {
                 ch = p[1];
 
-                if (ngx_http_consent_html_space(ch) || ch == '/' || ch == '>'
-                    || ch == '=')
-                {
+                if (ngx_http_consent_html_ends(ch, ANAME)) {
                     break;
                 }
 
@@ -1203,7 +1247,7 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
         case sw_attr_value_dq:
         case sw_attr_value_sq:
             quote = (st == sw_attr_value_dq) ? '"' : '\'';
-            q = memchr(p, quote, last - p);
+            q = ngx_http_consent_html_find(p, last, quote);
 
             if (how == attrs_record && (s->attr >= 0 || s->any >= 0)) {
                 ngx_http_consent_html_attr_append(s, p, (q ? q : last) - p);
@@ -1225,7 +1269,7 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
             break;
 
         case sw_attr_value_uq:
-            if (ngx_http_consent_html_space(ch) || ch == '>') {
+            if (ngx_http_consent_html_ends(ch, VALUE)) {
                 if (how == attrs_record) {
                     ngx_http_consent_html_attr_value_end(s, aoff(p),
                                                          aoff(p));
@@ -1248,7 +1292,7 @@ ngx_http_consent_html_attrs(ngx_http_consent_html_t *s, unsigned *state,
             while (p + 1 < last) {
                 ch = p[1];
 
-                if (ngx_http_consent_html_space(ch) || ch == '>') {
+                if (ngx_http_consent_html_ends(ch, VALUE)) {
                     break;
                 }
 
@@ -1331,9 +1375,7 @@ ngx_http_consent_html_skip_tag(ngx_http_consent_html_t *s,
 
     name = p;
 
-    while (p < last && !ngx_http_consent_html_space(*p) && *p != '/'
-           && *p != '>')
-    {
+    while (p < last && !ngx_http_consent_html_ends(*p, NAME)) {
         p++;
     }
 
@@ -1365,31 +1407,22 @@ ngx_http_consent_html_skip_tag(ngx_http_consent_html_t *s,
 static ngx_http_consent_html_element_e
 ngx_http_consent_html_element_of(const unsigned char *name, size_t len)
 {
-    size_t                               i;
-    unsigned char                        c;
-    const ngx_http_consent_html_name_t  *n;
-
-    c = ngx_http_consent_html_lower(name[0]);
+    int              i;
+    static uint32_t  index[NGX_HTTP_CONSENT_HTML_INDEX];
+    static unsigned  indexed;
 
     /* most tags are none of ours: p, a, li, div, span... */
 
-    if (len < 3 || len > 9 || c < 'a' || c > 'z'
-        || !(NGX_HTTP_CONSENT_HTML_FIRST & ((uint32_t) 1 << (c - 'a'))))
-    {
+    if (len < 3 || len > 9) {
         return NGX_HTTP_CONSENT_HTML_OTHER;
     }
 
-    for (i = 1; i < NGX_HTTP_CONSENT_HTML_NELEMENTS; i++) {
-        n = &ngx_http_consent_html_elements[i];
+    i = ngx_http_consent_html_lookup(ngx_http_consent_html_elements,
+                                     NGX_HTTP_CONSENT_HTML_NELEMENTS,
+                                     index, &indexed, name, len);
 
-        if ((unsigned char) n->name[0] == c
-            && ngx_http_consent_html_name_is(n, name, len))
-        {
-            return (ngx_http_consent_html_element_e) i;
-        }
-    }
-
-    return NGX_HTTP_CONSENT_HTML_OTHER;
+    return (i > 0) ? (ngx_http_consent_html_element_e) i
+                   : NGX_HTTP_CONSENT_HTML_OTHER;
 }
 
 
@@ -1407,52 +1440,67 @@ ngx_http_consent_html_sniff(ngx_http_consent_html_t *s,
 }
 
 
-/*
- * The kept attribute an attribute name stands for, in any case, or -1.
- * Every attribute of every tag that is recorded asks, most of them none of
- * ours (class, id, alt...): a table keyed on the length and the first and
- * last letters gives the few kept names that could match, as bits, so
- * that most names are answered without a comparison.  The table is made
- * on the first call; it depends on nothing but the list.
- */
-
-#define ngx_http_consent_html_attr_key(name, len)                             \
-    ((((len) << 2) + ngx_http_consent_html_lower((name)[0])                   \
-      + 3 * ngx_http_consent_html_lower((name)[(len) - 1])) & 127)
+/* the kept attribute an attribute name stands for, in any case, or -1 */
 
 static int
 ngx_http_consent_html_attr_of(const unsigned char *name, size_t len)
 {
-    size_t                                i;
-    uint32_t                              bits;
-    const ngx_http_consent_html_name_t   *n;
-    static uint32_t                       index[128];
-    static unsigned                       indexed;
+    static uint32_t  index[NGX_HTTP_CONSENT_HTML_INDEX];
+    static unsigned  indexed;
 
-    if (!indexed) {
-        for (i = 0; i < NGX_HTTP_CONSENT_HTML_NATTRS; i++) {
-            n = &ngx_http_consent_html_attrs_names[i];
-            index[ngx_http_consent_html_attr_key(
-                      (const unsigned char *) n->name, n->len)]
-                |= (uint32_t) 1 << i;
+    return ngx_http_consent_html_lookup(ngx_http_consent_html_attrs_names,
+                                        NGX_HTTP_CONSENT_HTML_NATTRS,
+                                        index, &indexed, name, len);
+}
+
+
+/*
+ * The entry of a list of names that a name, in any case, is, or -1.  Every
+ * tag and every attribute of a page asks, most of them none of ours (div,
+ * figure, class, id, alt...): an index keyed on the length and the first
+ * and last letters gives the few entries that could match, as bits, so
+ * that most names are answered without a comparison.  A list's index is
+ * made on its first lookup; it depends on nothing but the list.  Entries
+ * of no length are never found.
+ */
+
+#define ngx_http_consent_html_key(name, len)                                  \
+    ((((len) << 2) + ngx_http_consent_html_lower((name)[0])                   \
+      + 3 * ngx_http_consent_html_lower((name)[(len) - 1]))                   \
+     & (NGX_HTTP_CONSENT_HTML_INDEX - 1))
+
+static int
+ngx_http_consent_html_lookup(const ngx_http_consent_html_name_t *names,
+    size_t n, uint32_t *index, unsigned *indexed, const unsigned char *name,
+    size_t len)
+{
+    size_t    i;
+    uint32_t  bits;
+
+    if (!*indexed) {
+        for (i = 0; i < n; i++) {
+            if (names[i].len) {
+                index[ngx_http_consent_html_key(
+                          (const unsigned char *) names[i].name,
+                          names[i].len)]
+                    |= (uint32_t) 1 << i;
+            }
         }
 
-        indexed = 1;
+        *indexed = 1;
     }
 
     if (len == 0) {
         return -1;
     }
 
-    for (bits = index[ngx_http_consent_html_attr_key(name, len)];
+    for (bits = index[ngx_http_consent_html_key(name, len)];
          bits;
          bits &= bits - 1)
     {
         i = __builtin_ctz(bits);
 
-        if (ngx_http_consent_html_name_is(&ngx_http_consent_html_attrs_names[i],
-                                          name, len))
-        {
+        if (ngx_http_consent_html_name_is(&names[i], name, len)) {
             return (int) i;
         }
     }

@@ -237,6 +237,8 @@ const unsigned char *ngx_http_consent_html_scan(ngx_http_consent_html_t *s,
 void ngx_http_consent_html_release(ngx_http_consent_html_t *s);
 int ngx_http_consent_html_eof_comment(ngx_http_consent_html_t *s);
 int ngx_http_consent_html_in_tag(ngx_http_consent_html_t *s);
+const unsigned char *ngx_http_consent_html_find(const unsigned char *p,
+    const unsigned char *last, unsigned char ch);
 
 int ngx_http_consent_html_attr_is(ngx_http_consent_html_attr_t *a,
     const char *value);
