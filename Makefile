@@ -32,7 +32,7 @@ ASAN        = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # the request-independent cores: no nginx types, unit-tested, fuzzed and
 # shared with tools/
-PURE_NAMES = cookie form gate html lang plural record tree note
+PURE_NAMES = cookie form gate hosts html lang plural record tree note
 PURE_SRCS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.c))
 PURE_HDRS  = $(wildcard $(PURE_NAMES:%=module/ngx_http_consent_%.h))
 

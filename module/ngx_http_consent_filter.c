@@ -18,6 +18,9 @@
 #define NGX_HTTP_CONSENT_MIN_BUFFER   1024
 #define NGX_HTTP_CONSENT_ETAG_SUFFIX_LEN  (sizeof("-cn\"") - 1 + 16)
 
+/* up to this many consent_gate_host patterns are gone through one by one */
+#define NGX_HTTP_CONSENT_FILTER_HOSTS_LIST  16
+
 
 /* what the gate reads of a location's rules, built once at merge time */
 struct ngx_http_consent_gate_tables_s {
@@ -66,6 +69,7 @@ static ngx_int_t ngx_http_consent_gate_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_consent_filter_start(ngx_http_request_t *r,
     ngx_http_consent_loc_conf_t *lcf, ngx_http_consent_ctx_t *cctx,
     ngx_http_consent_encoding_e encoding);
+static void *ngx_http_consent_filter_conf_alloc(void *data, size_t size);
 static ngx_int_t ngx_http_consent_is_html(ngx_http_request_t *r);
 static ngx_int_t ngx_http_consent_state_etag(ngx_http_request_t *r,
     ngx_http_consent_ctx_t *cctx);
@@ -812,11 +816,34 @@ ngx_http_consent_filter_merge(ngx_conf_t *cf,
 
         tables->html.hosts = hosts;
         tables->html.nhosts = n;
+
+        /*
+         * more than a few, as with conf/trackers.conf, are looked up by
+         * name; without the index (no memory, an odd name) the gate goes
+         * through the list, which gives the same answers
+         */
+
+        if (n > NGX_HTTP_CONSENT_FILTER_HOSTS_LIST) {
+            tables->html.index = ngx_http_consent_hosts_index(hosts, n,
+                                             ngx_http_consent_filter_conf_alloc,
+                                             cf->pool);
+        }
     }
 
     conf->gate_tables = tables;
 
     return NGX_CONF_OK;
+}
+
+
+/* the hosts' index: the configuration's pool */
+
+static void *
+ngx_http_consent_filter_conf_alloc(void *data, size_t size)
+{
+    ngx_pool_t  *pool = data;
+
+    return ngx_palloc(pool, size);
 }
 
 

@@ -207,8 +207,13 @@ ngx_http_consent_gate_init(ngx_http_consent_gate_t *g,
     g->banner = banner;
     g->mode = gate_pass;
 
-    for (i = 0; i < rules->nhosts; i++) {
-        g->gated |= ngx_http_consent_gate_bit(rules->hosts[i].category);
+    if (rules->index) {
+        g->gated = ngx_http_consent_hosts_all(rules->index);
+
+    } else {
+        for (i = 0; i < rules->nhosts; i++) {
+            g->gated |= ngx_http_consent_gate_bit(rules->hosts[i].category);
+        }
     }
 
     g->all = (rules->ncategories >= 64) ? ~(uint64_t) 0
@@ -1491,6 +1496,10 @@ ngx_http_consent_gate_url_need(ngx_http_consent_gate_t *g,
         return g->gated;
     }
 
+    if (g->rules->index) {
+        return ngx_http_consent_hosts_url(g->rules->index, host, hlen);
+    }
+
     need = 0;
 
     for (i = 0; i < g->rules->nhosts; i++) {
@@ -1515,6 +1524,10 @@ ngx_http_consent_gate_text_need(ngx_http_consent_gate_t *g,
     size_t                               i;
     uint64_t                             need, bit;
     const ngx_http_consent_gate_host_t  *h;
+
+    if (g->rules->index) {
+        return ngx_http_consent_hosts_text(g->rules->index, text, len);
+    }
 
     need = 0;
 

@@ -24,6 +24,7 @@
 
 #include "ngx_http_consent_slice.h"
 #include "ngx_http_consent_html.h"
+#include "ngx_http_consent_hosts.h"
 
 
 #define NGX_HTTP_CONSENT_GATE_HOST_LEN    256
@@ -51,17 +52,12 @@ typedef void *(*ngx_http_consent_gate_alloc_pt)(void *data, size_t size);
 
 
 typedef struct {
-    const unsigned char             *data;     /* lowercase */
-    size_t                           len;
-    unsigned                         category;
-} ngx_http_consent_gate_host_t;
-
-
-typedef struct {
     const ngx_http_consent_gate_host_t  *hosts;
     size_t                               nhosts;
     const ngx_http_consent_slice_t      *categories;  /* by index */
     size_t                               ncategories;
+    const ngx_http_consent_hosts_t      *index;       /* of the hosts, or
+                                                         NULL: the list */
 } ngx_http_consent_gate_rules_t;
 
 

@@ -9,6 +9,8 @@
 #   sub_filter  proxy_pass with nginx's sub_filter inserting the banner
 #   module      consent on behind proxy_pass: a first visit (banner and
 #               consent default), a reader who refused, one who accepted
+#   catalogue   the same first visit with the rules an operator includes,
+#               conf/trackers.conf (over 300 host patterns) instead of five
 #   gzip        the upstream compresses: proxy_pass passing the gzip answer
 #               through (consent off), and the module inflating and gating
 #               it (a first visit), both to a reader who takes identity
@@ -35,6 +37,7 @@ port_upgz=$(free_port)
 port_plain=$(free_port)
 port_sub=$(free_port)
 port_on=$(free_port)
+port_cat=$(free_port)
 port_gz_off=$(free_port)
 port_gz_on=$(free_port)
 
@@ -76,6 +79,8 @@ http {
     consent_category necessary required;
     consent_category analytics;
     consent_category marketing;
+    consent_category_alias analytics replay abtest;
+    consent_category_alias marketing advertising social video maps;
     consent_gate_host analytics *.googletagmanager.com
                                 www.google-analytics.com static.hotjar.com;
     consent_gate_host marketing connect.facebook.net *.facebook.com;
@@ -104,6 +109,14 @@ http {
     server {
         listen 127.0.0.1:$port_on backlog=1024;
         consent on;
+        location / { proxy_pass http://up; }
+        location /consent/ { consent_endpoint; }
+    }
+
+    server {
+        listen 127.0.0.1:$port_cat backlog=1024;
+        consent on;
+        include $root/conf/trackers.conf;
         location / { proxy_pass http://up; }
         location /consent/ { consent_endpoint; }
     }
@@ -149,7 +162,7 @@ refused="consent=$(cookie '' 'analytics~marketing')"
 accepted="consent=$(cookie 'analytics~marketing' '')"
 
 # the answers are what they should be before anything is timed
-for p in $port_on $port_gz_on; do
+for p in $port_on $port_cat $port_gz_on; do
     first=$(curl -s "http://127.0.0.1:$p/article.html")
     case "$first" in *googletagmanager.com*|*facebook.net*|*hotjar.com*)
         echo "the module left a tracker (port $p)" >&2; exit 1 ;; esac
@@ -184,7 +197,7 @@ run() {
 
 cases=("plain $port_plain" "sub_filter $port_sub" "first $port_on"
        "refused $port_on $refused" "accepted $port_on $accepted"
-       "gz_off $port_gz_off" "gz_first $port_gz_on")
+       "catalogue $port_cat" "gz_off $port_gz_off" "gz_first $port_gz_on")
 
 declare -A rps cpu wr all
 for i in $(seq "$rounds"); do
@@ -197,7 +210,7 @@ for i in $(seq "$rounds"); do
     done
     echo "$line"
     all[plain]+=" ${rps[plain]}"; all[plain_cpu]+=" ${cpu[plain]}"
-    for c in sub_filter first refused accepted gz_off; do
+    for c in sub_filter first refused accepted catalogue gz_off; do
         all[$c]+=" $(ratio "${rps[$c]}" "${rps[plain]}")"
         all[${c}_cpu]+=" $(ratio "${cpu[plain]}" "${cpu[$c]}")"
     done
@@ -217,6 +230,7 @@ printf '  %-30s %8s %12s %10s %10s\n' "sub_filter (one banner)" "$(m sub_filter)
 printf '  %-30s %8s %12s %10s %10s\n' "first visit" "$(m first)" "$(m first_cpu)" ">= 0.9" "$(m first_wr)"
 printf '  %-30s %8s %12s %10s %10s\n' "refused" "$(m refused)" "$(m refused_cpu)" ">= 0.9" "$(m refused_wr)"
 printf '  %-30s %8s %12s %10s %10s\n' "accepted" "$(m accepted)" "$(m accepted_cpu)" ">= 0.9" "$(m accepted_wr)"
+printf '  %-30s %8s %12s %10s %10s\n' "first visit, trackers.conf" "$(m catalogue)" "$(m catalogue_cpu)" "" "$(m catalogue_wr)"
 printf '  %-30s %8s %12s %10s %10s\n' "gzip passed through, module off" "$(m gz_off)" "$(m gz_off_cpu)" "" "$(m gz_off_wr)"
 printf '  gzip inflated and gated, first visit, against gzip passed through: %s req/s, %s CPU\n' "$(m gz_first)" "$(m gz_first_cpu)"
 printf '  first visit / sub_filter:   %8s req/s\n' "$(m first_sub)"

@@ -3,7 +3,8 @@
  * Copyright (C) nginx-consent developers
  *
  * The gate under libFuzzer, fast: no crash, nothing read out of bounds,
- * and input that names no gated host comes out unchanged.  The first
+ * input that names no gated host comes out unchanged, and the hosts'
+ * index answers as going through its list does.  The first
  * byte chooses the grants, the insertions, the placeholders and the
  * buffer size.  The same
  * output for any cut of the input is fuzz_html_split's.
@@ -13,6 +14,60 @@
 #include "fuzz_html.h"
 
 
+/* hosts of every shape, gone through one by one and by their index */
+static const ngx_http_consent_gate_host_t  hosts_many[] = {
+    { (const unsigned char *) "*.googletagmanager.com", 22, 1 },
+    { (const unsigned char *) "connect.facebook.net", 20, 2 },
+    { (const unsigned char *) "a.b", 3, 1 },
+    { (const unsigned char *) "*.a.b", 5, 2 },
+    { (const unsigned char *) "*.b", 3, 0 },
+    { (const unsigned char *) "x", 1, 2 },
+    { (const unsigned char *) "*.x", 3, 1 },
+    { (const unsigned char *) "www.example.com", 15, 1 },
+    { (const unsigned char *) "example.com", 11, 2 },
+    { (const unsigned char *) "*.example.com", 13, 2 },
+    { (const unsigned char *) "c-d_e.f9", 8, 1 },
+    { (const unsigned char *) "*..g", 4, 2 },
+    { (const unsigned char *) "h.", 2, 1 }
+};
+
+#define FUZZ_NHOSTS_MANY  (sizeof(hosts_many) / sizeof(hosts_many[0]))
+
+static const ngx_http_consent_gate_rules_t  rules_list = {
+    hosts_many, FUZZ_NHOSTS_MANY, categories, 3, NULL
+};
+
+
+static void *
+alloc_once(void *data, size_t size)
+{
+    (void) data;
+
+    return malloc(size);
+}
+
+
+/* rules_list with the index, made once */
+
+static const ngx_http_consent_gate_rules_t *
+rules_index(void)
+{
+    static ngx_http_consent_gate_rules_t  r;
+
+    if (r.index == NULL) {
+        r = rules_list;
+        r.index = ngx_http_consent_hosts_index(hosts_many, FUZZ_NHOSTS_MANY,
+                                               alloc_once, NULL);
+        if (r.index == NULL) {
+            abort();
+        }
+    }
+
+    return &r;
+}
+
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t      ctl;
     uint64_t     granted;
     unsigned     flags;
-    fuzz_buf_t   whole;
+    fuzz_buf_t   whole, list, index;
 
     /* and SVG or MathML: their script and style go while anything is
        refused */
@@ -45,6 +100,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&whole, 0, sizeof(fuzz_buf_t));
 
     run(data, size, 0, 0, granted, flags, cap, &whole);
+
+    /* the hosts' index answers as going through its list does */
+
+    memset(&list, 0, sizeof(fuzz_buf_t));
+    memset(&index, 0, sizeof(fuzz_buf_t));
+
+    run_rules(&rules_list, data, size, 0, 0, granted, flags, cap, &list);
+    run_rules(rules_index(), data, size, 0, 0, granted, flags, cap, &index);
+
+    if (list.len != index.len
+        || (list.len && memcmp(list.data, index.data, list.len) != 0)
+        || memcmp(&list.removed, &index.removed, sizeof(list.removed)) != 0)
+    {
+        abort();
+    }
+
+    fuzz_free(&list);
+    fuzz_free(&index);
 
     /*
      * nothing gated: unchanged (the insertions off); the input is searched

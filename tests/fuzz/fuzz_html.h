@@ -45,7 +45,7 @@ static const ngx_http_consent_gate_host_t  hosts[] = {
 };
 
 static const ngx_http_consent_gate_rules_t  rules = {
-    hosts, 3, categories, 3
+    hosts, 3, categories, 3, NULL
 };
 
 
@@ -103,14 +103,15 @@ alloc(void *data, size_t size)
 /* the gate over the input, cut at "cut" (0: none), then every "chunk" */
 
 static void
-run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
-    uint64_t granted, unsigned flags, size_t cap, fuzz_buf_t *b)
+run_rules(const ngx_http_consent_gate_rules_t *rules, const uint8_t *in,
+    size_t len, size_t cut, size_t chunk, uint64_t granted, unsigned flags,
+    size_t cap, fuzz_buf_t *b)
 {
     size_t                    from, to;
     unsigned char            *piece;
     ngx_http_consent_gate_t   g;
 
-    ngx_http_consent_gate_init(&g, &rules, granted, flags & 1,
+    ngx_http_consent_gate_init(&g, rules, granted, flags & 1,
                                (flags & 8) ? NGX_HTTP_CONSENT_GATE_BANNER_END
                                : (flags & 2) ? NGX_HTTP_CONSENT_GATE_BANNER_BODY
                                : 0,
@@ -154,6 +155,14 @@ run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
     while (b->nmem) {
         free(b->mem[--b->nmem]);
     }
+}
+
+
+static void
+run(const uint8_t *in, size_t len, size_t cut, size_t chunk,
+    uint64_t granted, unsigned flags, size_t cap, fuzz_buf_t *b)
+{
+    run_rules(&rules, in, len, cut, chunk, granted, flags, cap, b);
 }
 
 
