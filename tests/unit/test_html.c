@@ -91,8 +91,11 @@ static const ngx_http_consent_gate_host_t  hosts[] = {
 
 static const ngx_http_consent_gate_rules_t  rules = {
     hosts, sizeof(hosts) / sizeof(hosts[0]),
-    categories, 3
+    categories, 3, NULL
 };
+
+/* the rules gate_cuts() runs with */
+static const ngx_http_consent_gate_rules_t  *gate_rules = &rules;
 
 static const char  *tracker_names[] = {
     "googletagmanager.com", "google-analytics.com", "hotjar.com",
@@ -209,7 +212,7 @@ gate_cuts(const unsigned char *in, size_t len, const size_t *cuts,
     assert_non_null(g);
 
     /* flags & 2: the banner, after <body>; flags & 8: a link, at </body> */
-    ngx_http_consent_gate_init(g, &rules, granted, flags & 1,
+    ngx_http_consent_gate_init(g, gate_rules, granted, flags & 1,
                                (flags & 8) ? NGX_HTTP_CONSENT_GATE_BANNER_END
                                : (flags & 2) ? NGX_HTTP_CONSENT_GATE_BANNER_BODY
                                : 0,
@@ -1137,6 +1140,119 @@ test_vendors(void **state)
 
 /* split invariance: every cut in two, and 1-byte buffers */
 
+/*
+ * conf/trackers.conf's hosts, over 300, by their index and one by one:
+ * the same bytes for every fixture, grant and insertion, and no tracker
+ * left for a reader who refused
+ */
+
+static void *
+catalogue_alloc(void *data, size_t size)
+{
+    return gate_alloc(data, size);
+}
+
+
+static void
+test_catalogue_index(void **state)
+{
+    char                            path[256], *p, *end, *word;
+    size_t                          i, k, n, len;
+    buf_t                           a, b, mem;
+    unsigned                        category;
+    unsigned char                  *conf, *in;
+    ngx_http_consent_gate_host_t   *many;
+    ngx_http_consent_gate_rules_t   list, index;
+
+    static const uint64_t  grants[] = {
+        NECESSARY, NECESSARY | ANALYTICS, NECESSARY | MARKETING, ALL
+    };
+    static const unsigned  flags[] = { 0, 2, 4, 8 };
+
+    (void) state;
+
+    conf = read_file("conf/trackers.conf", &len);
+    many = malloc(1024 * sizeof(ngx_http_consent_gate_host_t));
+    assert_non_null(many);
+    n = 0;
+
+    /* "consent_gate_host CATEGORY HOST...;", over lines: replay and abtest
+       are analytics, as docs/operators.md aliases them, the rest marketing */
+
+    for (p = (char *) conf; (p = strstr(p, "\nconsent_gate_host ")); p = end) {
+        p += sizeof("\nconsent_gate_host ") - 1;
+        end = strchr(p, ';');
+        assert_non_null(end);
+        *end++ = '\0';
+
+        word = strtok(p, " \t\n");
+        assert_non_null(word);
+        category = (strcmp(word, "analytics") == 0
+                    || strcmp(word, "replay") == 0
+                    || strcmp(word, "abtest") == 0) ? 1 : 2;
+
+        while ((word = strtok(NULL, " \t\n")) != NULL) {
+            assert_true(n < 1024);
+            many[n].data = (const unsigned char *) word;
+            many[n].len = strlen(word);
+            many[n].category = category;
+            n++;
+        }
+    }
+
+    assert_true(n > 300);
+
+    memset(&mem, 0, sizeof(buf_t));
+
+    list = rules;
+    list.hosts = many;
+    list.nhosts = n;
+    index = list;
+    index.index = ngx_http_consent_hosts_index(many, n, catalogue_alloc,
+                                               &mem);
+    assert_non_null(index.index);
+
+    for (i = 0; fixtures[i]; i++) {
+        snprintf(path, sizeof(path), FIXTURES "/%s.html", fixtures[i]);
+        in = read_file(path, &len);
+
+        for (k = 0; k < sizeof(grants) / sizeof(grants[0]) * 4; k++) {
+            gate_rules = &list;
+            a = gate_cuts(in, len, NULL, 0, 0, grants[k / 4], flags[k % 4],
+                          65536);
+            gate_rules = &index;
+            b = gate_cuts(in, len, NULL, 0, 0, grants[k / 4], flags[k % 4],
+                          65536);
+            gate_rules = &rules;
+
+            if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+                print_error("%s, grants %llx, flags %u: the index differs "
+                            "from the list\n", fixtures[i],
+                            (unsigned long long) grants[k / 4], flags[k % 4]);
+                fail();
+            }
+
+            /* the vendors' own snippets (the constructs fixture names made
+               up hosts); a placeholder names the host it stands for */
+            if (k / 4 == 0 && flags[k % 4] != 4
+                && strncmp(fixtures[i], "vendors/", 8) == 0
+                && strcmp(fixtures[i], "vendors/clean") != 0)
+            {
+                check_no_tracker(fixtures[i], &b);
+            }
+
+            free(a.data);
+            free(b.data);
+        }
+
+        free(in);
+    }
+
+    gate_free(&mem);
+    free(many);
+    free(conf);
+}
+
 static void
 test_split(void **state)
 {
@@ -1771,6 +1887,7 @@ main(void)
         cmocka_unit_test(test_placeholder_media),
         cmocka_unit_test(test_placeholder_fixture),
         cmocka_unit_test(test_vendors),
+        cmocka_unit_test(test_catalogue_index),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_html5lib),
     };

@@ -47,7 +47,7 @@ static const ngx_http_consent_slice_t  categories[] = {
 };
 
 static const ngx_http_consent_gate_rules_t  rules = {
-    NULL, 0, categories, 2
+    NULL, 0, categories, 2, NULL
 };
 
 
