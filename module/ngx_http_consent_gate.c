@@ -178,7 +178,6 @@ static void *ngx_http_consent_gate_scratch(ngx_http_consent_gate_t *g);
 static int ngx_http_consent_gate_send(ngx_http_consent_gate_t *g,
     ngx_http_consent_gate_out_e kind, const unsigned char *p, size_t len);
 static int ngx_http_consent_gate_hex(unsigned char ch);
-static int ngx_http_consent_gate_host_char(unsigned char ch);
 
 
 void
@@ -2554,16 +2553,6 @@ ngx_http_consent_gate_host_match(const unsigned char *host, size_t len,
 }
 
 
-static int
-ngx_http_consent_gate_host_char(unsigned char ch)
-{
-    ch = ngx_http_consent_html_lower(ch);
-
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
-           || ch == '-' || ch == '.' || ch == '_';
-}
-
-
 /*
  * Does the text (an inline script) name the host?  "*.example.com" is
  * found as ".example.com" ending a host name, "example.com" as a whole
@@ -2626,7 +2615,7 @@ ngx_http_consent_gate_text_has_host(const unsigned char *text, size_t len,
         }
 
         if (p + plen < text + len
-            && ngx_http_consent_gate_host_char(p[plen])
+            && ngx_http_consent_hosts_char(p[plen])
             && p[plen] != '.')
         {
             continue;
@@ -2634,7 +2623,7 @@ ngx_http_consent_gate_text_has_host(const unsigned char *text, size_t len,
 
         if (wild) {
             if (p - text >= 2 && p[-1] == '.'
-                && ngx_http_consent_gate_host_char(p[-2]))
+                && ngx_http_consent_hosts_char(p[-2]))
             {
                 return 1;
             }
@@ -2642,7 +2631,7 @@ ngx_http_consent_gate_text_has_host(const unsigned char *text, size_t len,
             continue;
         }
 
-        if (p > text && ngx_http_consent_gate_host_char(p[-1])) {
+        if (p > text && ngx_http_consent_hosts_char(p[-1])) {
             continue;
         }
 

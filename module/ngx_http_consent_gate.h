@@ -47,10 +47,6 @@ typedef enum {
 typedef int (*ngx_http_consent_gate_out_pt)(void *data,
     ngx_http_consent_gate_out_e kind, const unsigned char *p, size_t len);
 
-/* memory for as long as data lives, or NULL */
-typedef void *(*ngx_http_consent_gate_alloc_pt)(void *data, size_t size);
-
-
 typedef struct {
     const ngx_http_consent_gate_host_t  *hosts;
     size_t                               nhosts;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "ngx_http_consent_html.h"
 #include "ngx_http_consent_hosts.h"
 
 
@@ -29,11 +30,8 @@ struct ngx_http_consent_hosts_s {
 };
 
 
-#define ngx_http_consent_hosts_lower(c)                                       \
-    (unsigned char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
-
-/* the characters of a host name in a text: letters, digits, "-", ".", "_" */
-static const unsigned char  ngx_http_consent_hosts_chars[256] = {
+/* ngx_http_consent_hosts_char(): letters, digits, "-", ".", "_" */
+const unsigned char  ngx_http_consent_hosts_chars[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
@@ -52,12 +50,10 @@ static const unsigned char  ngx_http_consent_hosts_chars[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-#define ngx_http_consent_hosts_char(ch)  ngx_http_consent_hosts_chars[ch]
-
 /* FNV-1a, of the lowercase bytes */
 #define NGX_HTTP_CONSENT_HOSTS_FNV  2166136261u
 #define ngx_http_consent_hosts_fnv(h, c)                                      \
-    (((h) ^ ngx_http_consent_hosts_lower(c)) * 16777619u)
+    (((h) ^ ngx_http_consent_html_lower(c)) * 16777619u)
 
 
 static size_t ngx_http_consent_hosts_slot(const ngx_http_consent_hosts_t *ix,
@@ -76,7 +72,7 @@ static uint64_t ngx_http_consent_hosts_run(const ngx_http_consent_hosts_t *ix,
 
 ngx_http_consent_hosts_t *
 ngx_http_consent_hosts_index(const ngx_http_consent_gate_host_t *hosts,
-    size_t n, void *(*alloc)(void *data, size_t size), void *data)
+    size_t n, ngx_http_consent_gate_alloc_pt alloc, void *data)
 {
     size_t                          i, k, len, size;
     uint64_t                        bit;
@@ -260,7 +256,7 @@ ngx_http_consent_hosts_slot(const ngx_http_consent_hosts_t *ix,
         }
 
         for (k = 0; k < len; k++) {
-            if (ngx_http_consent_hosts_lower(name[k]) != slot->name[k]) {
+            if (ngx_http_consent_html_lower(name[k]) != slot->name[k]) {
                 break;
             }
         }

@@ -30,12 +30,26 @@ typedef struct {
 } ngx_http_consent_gate_host_t;
 
 
+/* memory for as long as data lives, or NULL */
+typedef void *(*ngx_http_consent_gate_alloc_pt)(void *data, size_t size);
+
+
 typedef struct ngx_http_consent_hosts_s  ngx_http_consent_hosts_t;
+
+
+/*
+ * the characters of a host name in a text (letters, digits, "-", ".",
+ * "_"), for the index and the list alike
+ */
+#define ngx_http_consent_hosts_char(ch)                                       \
+    ngx_http_consent_hosts_chars[(unsigned char) (ch)]
+
+extern const unsigned char  ngx_http_consent_hosts_chars[256];
 
 
 ngx_http_consent_hosts_t *ngx_http_consent_hosts_index(
     const ngx_http_consent_gate_host_t *hosts, size_t n,
-    void *(*alloc)(void *data, size_t size), void *data);
+    ngx_http_consent_gate_alloc_pt alloc, void *data);
 uint64_t ngx_http_consent_hosts_url(const ngx_http_consent_hosts_t *ix,
     const unsigned char *host, size_t len);
 uint64_t ngx_http_consent_hosts_text(const ngx_http_consent_hosts_t *ix,

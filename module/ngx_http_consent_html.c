@@ -77,9 +77,19 @@ enum {
 #define NGX_HTTP_CONSENT_HTML_END_ANAME  2      /* the same, and "=" */
 #define NGX_HTTP_CONSENT_HTML_END_VALUE  4      /* white space, ">" */
 
+#define NGX_HTTP_CONSENT_HTML_END_ALL                                         \
+    (NGX_HTTP_CONSENT_HTML_END_NAME | NGX_HTTP_CONSENT_HTML_END_ANAME          \
+     | NGX_HTTP_CONSENT_HTML_END_VALUE)
+
 static const unsigned char  ngx_http_consent_html_end[256] = {
-    ['\t'] = 7, ['\n'] = 7, ['\f'] = 7, ['\r'] = 7, [' '] = 7,
-    ['/'] = 3, ['>'] = 7, ['='] = 2
+    ['\t'] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    ['\n'] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    ['\f'] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    ['\r'] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    [' '] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    ['>'] = NGX_HTTP_CONSENT_HTML_END_ALL,
+    ['/'] = NGX_HTTP_CONSENT_HTML_END_NAME | NGX_HTTP_CONSENT_HTML_END_ANAME,
+    ['='] = NGX_HTTP_CONSENT_HTML_END_ANAME
 };
 
 #define ngx_http_consent_html_ends(c, what)                                   \

@@ -67,7 +67,6 @@ rules_index(void)
 }
 
 
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1138,20 +1138,11 @@ test_vendors(void **state)
 }
 
 
-/* split invariance: every cut in two, and 1-byte buffers */
-
 /*
  * conf/trackers.conf's hosts, over 300, by their index and one by one:
  * the same bytes for every fixture, grant and insertion, and no tracker
  * left for a reader who refused
  */
-
-static void *
-catalogue_alloc(void *data, size_t size)
-{
-    return gate_alloc(data, size);
-}
-
 
 static void
 test_catalogue_index(void **state)
@@ -1208,8 +1199,7 @@ test_catalogue_index(void **state)
     list.hosts = many;
     list.nhosts = n;
     index = list;
-    index.index = ngx_http_consent_hosts_index(many, n, catalogue_alloc,
-                                               &mem);
+    index.index = ngx_http_consent_hosts_index(many, n, gate_alloc, &mem);
     assert_non_null(index.index);
 
     for (i = 0; fixtures[i]; i++) {
@@ -1252,6 +1242,8 @@ test_catalogue_index(void **state)
     free(many);
     free(conf);
 }
+
+/* split invariance: every cut in two, and 1-byte buffers */
 
 static void
 test_split(void **state)
